@@ -1,0 +1,126 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { cases } from './cases.js';
+import { users } from './users.js';
+
+export const threads = pgTable(
+  'threads',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    caseId: uuid('case_id').references(() => cases.id, { onDelete: 'set null' }),
+    title: text('title'),
+    /** User messages answered so far; drives the every-3-turns inflection check. */
+    userTurns: integer('user_turns').notNull().default(0),
+    /** `seq` of the last message whose text signal extraction has read. */
+    extractionCursor: bigint('extraction_cursor', { mode: 'number' }).notNull().default(0),
+    lastInflectionTurn: integer('last_inflection_turn').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('threads_user_idx').on(t.userId),
+    /** The consolidation fan-out selects recently updated threads. */
+    index('threads_updated_idx').on(t.updatedAt),
+  ],
+);
+
+export type MessageRole = 'user' | 'assistant' | 'system';
+export type MessageStatus = 'pending' | 'complete' | 'failed';
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** A global order: messages of a thread are read oldest first by it. */
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    threadId: uuid('thread_id').notNull().references(() => threads.id, { onDelete: 'cascade' }),
+    role: text('role').$type<MessageRole>().notNull(),
+    content: text('content').notNull(),
+    status: text('status').$type<MessageStatus>().notNull(),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    /**
+     * What makes a write by a retried activity a no-op: `reply:<userMessageId>` for the
+     * reply to a batch, `intervention:<userMessageId>` for a proactive message.
+     */
+    dedupKey: text('dedup_key'),
+    /** On a user message: the reply that answered it. */
+    replyId: uuid('reply_id'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('messages_thread_seq_idx').on(t.threadId, t.seq),
+    uniqueIndex('messages_dedup_idx').on(t.threadId, t.dedupKey).where(sql`${t.dedupKey} is not null`),
+  ],
+);
+
+export type SignalStatus = 'active' | 'merged' | 'archived';
+export type SignalTemperature = 'hot' | 'warm' | 'cold';
+
+export const signals = pgTable(
+  'signals',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    threadId: uuid('thread_id').notNull().references(() => threads.id, { onDelete: 'cascade' }),
+    caseId: uuid('case_id').references(() => cases.id, { onDelete: 'set null' }),
+    type: text('type').notNull(),
+    text: text('text').notNull(),
+    /** SHA-256 of the normalised text: the same signal said twice is one row. */
+    textHash: text('text_hash').notNull(),
+    confidence: real('confidence').notNull(),
+    temperature: text('temperature').$type<SignalTemperature>().notNull().default('warm'),
+    status: text('status').$type<SignalStatus>().notNull().default('active'),
+    mergedInto: uuid('merged_into'),
+    /** Cosine similarity is computed in process: no pgvector on these machines. */
+    embedding: real('embedding').array(),
+    sourceMessageId: uuid('source_message_id'),
+    referenceCount: integer('reference_count').notNull().default(1),
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('signals_thread_text_idx').on(t.threadId, t.textHash),
+    index('signals_case_idx').on(t.caseId),
+  ],
+);
+
+export type SuggestionStatus = 'pending' | 'accepted' | 'declined';
+
+export const agentSuggestions = pgTable(
+  'agent_suggestions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    threadId: uuid('thread_id').notNull().references(() => threads.id, { onDelete: 'cascade' }),
+    /** `agent` (an agent type of the registry) or `structure` (a case draft). */
+    kind: text('kind').$type<'agent' | 'structure'>().notNull(),
+    agentType: text('agent_type').notNull(),
+    confidence: real('confidence').notNull(),
+    reason: text('reason').notNull(),
+    status: text('status').$type<SuggestionStatus>().notNull().default('pending'),
+    /** The user turn at which it was made. */
+    turn: integer('turn').notNull(),
+    workflowId: text('workflow_id'),
+    /** The chat message that accepted it ("yes"): lets a retried confirmation find it again. */
+    decidedByMessageId: uuid('decided_by_message_id'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('agent_suggestions_turn_idx').on(t.threadId, t.agentType, t.turn)],
+);
+
+export type ThreadRow = typeof threads.$inferSelect;
+export type MessageRow = typeof messages.$inferSelect;
+export type SignalRow = typeof signals.$inferSelect;
+export type NewSignalRow = typeof signals.$inferInsert;
+export type SuggestionRow = typeof agentSuggestions.$inferSelect;

@@ -1,0 +1,4 @@
+export * from './users.js';
+export * from './cases.js';
+export * from './chat.js';
+export * from './events.js';

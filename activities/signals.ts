@@ -1,0 +1,112 @@
+/** Chat step 5 (batched signal extraction) and `generateSignalEmbeddings`. */
+import { createHash } from 'node:crypto';
+import { and, asc, eq, gt, inArray, lte, ne, sql } from 'drizzle-orm';
+import type { Db } from './db/client.js';
+import { messages, signals, threads } from './db/schema/index.js';
+import { activitySignal, emitEvent } from './events.js';
+import { notFound } from './errors.js';
+import { loadThread } from './chat-reply.js';
+import type { Assistant, ExtractedSignal } from './llm/assistant.js';
+import type { Embedder } from './llm/types.js';
+
+export interface SignalDeps {
+  db: Db;
+  assistant: Assistant;
+  embedder: Embedder;
+}
+
+/** Case, spacing and end punctuation do not make a signal new. */
+export function signalTextHash(text: string): string {
+  const normalised = text.toLowerCase().replace(/\s+/g, ' ').replace(/[\s.!?;:,]+$/, '').trim();
+  return createHash('sha256').update(normalised).digest('hex');
+}
+
+async function messageSeq(db: Db, threadId: string, messageId: string): Promise<number> {
+  const [row] = await db
+    .select({ seq: messages.seq })
+    .from(messages)
+    .where(and(eq(messages.id, messageId), eq(messages.threadId, threadId)));
+  if (!row) throw notFound(`message ${messageId}`);
+  return row.seq;
+}
+
+export function createSignalActivities({ db, assistant, embedder }: SignalDeps) {
+  /**
+   * Stores what was extracted and moves the cursor in one transaction, guarded by the
+   * cursor read before the LLM call: a retry after commit, or a concurrent duplicate,
+   * finds the cursor moved and writes nothing.
+   */
+  async function storeExtraction(threadId: string, fromSeq: number, toSeq: number, found: ExtractedSignal[]) {
+    return db.transaction(async (tx) => {
+      const [locked] = await tx.select().from(threads).where(eq(threads.id, threadId)).for('update');
+      if (!locked || locked.extractionCursor !== fromSeq) return [];
+      const rows = found.map((s) => ({
+        threadId,
+        caseId: locked.caseId,
+        type: s.type,
+        text: s.text,
+        textHash: signalTextHash(s.text),
+        confidence: s.confidence,
+      }));
+      const stored = rows.length === 0 ? [] : await tx
+        .insert(signals)
+        .values(rows)
+        .onConflictDoUpdate({
+          target: [signals.threadId, signals.textHash],
+          set: { referenceCount: sql`${signals.referenceCount} + 1`, lastSeenAt: sql`now()` },
+        })
+        .returning({ id: signals.id, inserted: sql<boolean>`(xmax = 0)` });
+      await tx.update(threads).set({ extractionCursor: toSeq, updatedAt: sql`now()` }).where(eq(threads.id, threadId));
+      await emitEvent(tx, {
+        type: 'SIGNALS_EXTRACTED',
+        userId: locked.userId,
+        threadId,
+        caseId: locked.caseId,
+        payload: { found: rows.length, new: stored.filter((s) => s.inserted).length, fromSeq, toSeq },
+        idempotencyKey: `signals-extracted:${threadId}:${toSeq}`,
+      });
+      return stored.filter((s) => s.inserted).map((s) => s.id);
+    });
+  }
+
+  return {
+    /** Reads the user messages since the thread's cursor, up to `uptoMessageId`, in one LLM call. */
+    async extractThreadSignals(req: { threadId: string; uptoMessageId: string }): Promise<{ signalIds: string[]; cursor: number }> {
+      const thread = await loadThread(db, req.threadId);
+      const toSeq = await messageSeq(db, req.threadId, req.uptoMessageId);
+      if (thread.extractionCursor >= toSeq) return { signalIds: [], cursor: thread.extractionCursor };
+      const batch = await db
+        .select({ content: messages.content })
+        .from(messages)
+        .where(and(
+          eq(messages.threadId, req.threadId),
+          eq(messages.role, 'user'),
+          ne(messages.status, 'failed'),
+          gt(messages.seq, thread.extractionCursor),
+          lte(messages.seq, toSeq),
+        ))
+        .orderBy(asc(messages.seq));
+      const found = batch.length === 0 ? [] : await assistant.extractSignals(batch.map((m) => m.content), activitySignal());
+      const signalIds = await storeExtraction(req.threadId, thread.extractionCursor, toSeq, found);
+      return { signalIds, cursor: toSeq };
+    },
+
+    /** Embeds signals that have no vector yet; running it twice changes nothing. */
+    async embedSignals(req: { signalIds: string[] }): Promise<{ embedded: number }> {
+      if (req.signalIds.length === 0) return { embedded: 0 };
+      const rows = await db
+        .select({ id: signals.id, text: signals.text, embedding: signals.embedding })
+        .from(signals)
+        .where(inArray(signals.id, req.signalIds));
+      const todo = rows.filter((r) => r.embedding === null);
+      if (todo.length === 0) return { embedded: 0 };
+      const vectors = await embedder.embed(todo.map((r) => r.text), activitySignal());
+      await db.transaction(async (tx) => {
+        for (const [i, row] of todo.entries()) {
+          await tx.update(signals).set({ embedding: vectors[i] }).where(eq(signals.id, row.id));
+        }
+      });
+      return { embedded: todo.length };
+    },
+  };
+}

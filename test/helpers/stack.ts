@@ -1,0 +1,68 @@
+/**
+ * A worker for a test file: the real workflows (or a test's own workflows index) and the
+ * real activities over the file's own database and queues.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker, WorkflowBundle } from '@temporalio/worker';
+import { createActivities, type Activities } from '../../activities/index.js';
+import type { Db } from '../../activities/db/client.js';
+import type { Assistant } from '../../activities/llm/assistant.js';
+import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
+import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
+import type { Embedder } from '../../activities/llm/types.js';
+import { QUEUE_KINDS } from '../../workers/config.js';
+import { bundleWorkflows, createWorkers, defaultWorkflowsPath } from '../../workers/worker.js';
+import type { QueueNames } from '../../workflows/types.js';
+
+const bundles = new Map<string, Promise<WorkflowBundle>>();
+
+/** Bundles once per file (per workflows entry). */
+export function testBundle(workflowsPath = defaultWorkflowsPath): Promise<WorkflowBundle> {
+  let bundle = bundles.get(workflowsPath);
+  if (!bundle) {
+    bundle = bundleWorkflows(workflowsPath);
+    bundles.set(workflowsPath, bundle);
+  }
+  return bundle;
+}
+
+export interface TestWorkerOptions {
+  env: TestWorkflowEnvironment;
+  db: Db;
+  queues: QueueNames;
+  assistant?: Assistant;
+  embedder?: Embedder;
+  workflowsPath?: string;
+  /** Replace or wrap activities (fault injection). */
+  wrapActivities?: (acts: Activities) => Activities;
+}
+
+export interface RunningWorkers {
+  workers: Worker[];
+  stop(): Promise<void>;
+}
+
+export async function startTestWorkers(options: TestWorkerOptions): Promise<RunningWorkers> {
+  const acts = createActivities({
+    db: options.db,
+    assistant: options.assistant ?? createLocalAssistant(),
+    embedder: options.embedder ?? createLocalEmbedder(64),
+  });
+  const workers = await createWorkers({
+    connection: options.env.nativeConnection,
+    namespace: options.env.namespace ?? 'default',
+    queues: options.queues,
+    kinds: QUEUE_KINDS,
+    activities: options.wrapActivities ? options.wrapActivities(acts) : acts,
+    workflowBundle: await testBundle(options.workflowsPath),
+    shutdownGraceMs: 1000,
+  });
+  const running = workers.map((w) => w.run());
+  return {
+    workers,
+    async stop() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await Promise.allSettled(running);
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { eq } from 'drizzle-orm';
+import { events, signals, threads } from '../../activities/db/schema/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { connectTestEnv, testQueues } from '../helpers/temporal.js';
+import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
+import { byRole, eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
+
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+let workers: RunningWorkers;
+const queues = testQueues('chat');
+
+beforeAll(async () => {
+  [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
+  workers = await startTestWorkers({ env, db: database.db, queues });
+});
+
+afterAll(async () => {
+  await workers?.stop();
+  await env?.teardown();
+  await database?.drop();
+});
+
+async function newThread() {
+  const user = await seedUser(database.db);
+  const thread = await seedThread(database.db, user.id);
+  const send = (content: string) =>
+    sendMessage({ db: database.db, client: env.client, queues, threadId: thread.id, userId: user.id }, content);
+  return { user, thread, send };
+}
+
+describe('chat pipeline', () => {
+  it('answers three messages in order, titles the thread, extracts signals and emits events', async () => {
+    const { thread, send } = await newThread();
+    const said = [
+      'Our goal is to open a second bakery in Leeds next spring.',
+      'We assume rents near the station are about 2000 pounds a month.',
+      'The budget must stay under 150k. Should we lease or buy the ovens?',
+    ];
+    for (const content of said) {
+      const m = await send(content);
+      const { reply } = await waitForAnswer(database.db, thread.id, m.id);
+      expect(reply?.status).toBe('complete');
+      expect(reply?.content).toContain('local assistant');
+    }
+    const titled = await eventually(
+      () => database.db.select().from(threads).where(eq(threads.id, thread.id)),
+      ([t]) => t?.title !== null,
+    );
+    expect(titled[0]?.title).toMatch(/goal is to open/i);
+    const found = await eventually(
+      () => database.db.select().from(signals).where(eq(signals.threadId, thread.id)),
+      (rows) => rows.length >= 3 && rows.every((r) => r.embedding !== null),
+    );
+    expect(new Set(found.map((s) => s.type))).toEqual(new Set(['goal', 'assumption', 'constraint', 'question']));
+    const emitted = await database.db.select().from(events).where(eq(events.threadId, thread.id));
+    expect(emitted.some((e) => e.type === 'SIGNALS_EXTRACTED')).toBe(true);
+    expect(emitted.some((e) => e.type === 'CONVERSATION_ANALYZED_FOR_AGENT')).toBe(false);
+  });
+
+  it('answers a burst that arrives during a reply together, in order', async () => {
+    const { thread, send } = await newThread();
+    const sent = [];
+    for (let i = 1; i <= 5; i++) sent.push(await send(`Message number ${i} about the lease.`));
+    const { all } = await waitForAnswer(database.db, thread.id, sent[4]!.id);
+    const replies = byRole(all, 'assistant');
+    expect(replies.every((r) => r.status === 'complete')).toBe(true);
+    expect(replies.length).toBeLessThan(5);
+    // every user message is answered by a reply that comes after it
+    for (const m of byRole(all, 'user')) {
+      const reply = all.find((r) => r.id === m.replyId)!;
+      expect(reply.seq).toBeGreaterThan(m.seq);
+    }
+    const answered = replies.flatMap((r) => (r.metadata.answers as string[]) ?? []);
+    expect(answered).toEqual(sent.map((m) => m.id));
+  });
+});

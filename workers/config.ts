@@ -1,0 +1,183 @@
+/**
+ * The one config module. Every setting is read from the environment here, once, when a
+ * composition root calls `loadConfig()`; nothing is read at import time. The README's
+ * config table documents each variable and its default.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : v));
+
+export const QUEUE_KINDS = ['chat', 'ingest', 'research', 'maintenance'] as const;
+export type QueueKind = (typeof QUEUE_KINDS)[number];
+
+const envSchema = z.object({
+  PORT: port.default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: optionalString,
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS: bool.optional(),
+  TEMPORAL_PROFILE: optionalString,
+  DATABASE_URL: optionalString,
+  CASEWORK_EMBEDDED_PG_PORT: port.default(5488),
+  DB_POOL_MAX: positiveInt.default(10),
+  DB_CONNECT_TIMEOUT_S: positiveInt.default(10),
+  DB_STATEMENT_TIMEOUT_MS: positiveInt.default(30_000),
+  LLM_PROVIDER: z.enum(['local', 'openai']).optional(),
+  EMBEDDING_PROVIDER: z.enum(['local', 'openai']).optional(),
+  OPENAI_BASE_URL: optionalString,
+  OPENAI_API_KEY: optionalString,
+  LLM_MODEL: z.string().default('gpt-4o-mini'),
+  LLM_TIMEOUT_MS: positiveInt.default(30_000),
+  EMBEDDING_MODEL: z.string().default('text-embedding-3-small'),
+  EMBEDDING_DIMENSIONS: positiveInt.default(256),
+  CHAT_SYNC_RESPONSES: bool.default(false),
+  CHAT_SYNC_TIMEOUT_MS: positiveInt.default(25_000),
+  CHAT_MESSAGE_MAX_CHARS: positiveInt.default(20_000),
+  BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+  CASEWORK_QUEUE_PREFIX: z.string().default(''),
+  WORKER_QUEUES: z.string().default(QUEUE_KINDS.join(',')),
+  WORKER_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+  CASEWORK_DEV_API_KEY: z.string().min(16).default('cw_dev_0123456789abcdef'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  temporal: {
+    address: string;
+    /** False when `address` is only the default (an envconfig profile may then name one). */
+    addressGiven: boolean;
+    namespace: string;
+    namespaceGiven: boolean;
+    apiKey?: string;
+    tls: boolean;
+    profile?: string;
+    uiPort: number;
+  };
+  database: {
+    /** undefined: the embedded PostgreSQL on `embeddedPort`. */
+    url?: string;
+    embeddedPort: number;
+    poolMax: number;
+    connectTimeoutS: number;
+    statementTimeoutMs: number;
+  };
+  llm: {
+    provider: 'local' | 'openai';
+    embeddingProvider: 'local' | 'openai';
+    baseUrl?: string;
+    apiKey?: string;
+    model: string;
+    timeoutMs: number;
+    embeddingModel: string;
+    embeddingDimensions: number;
+  };
+  chat: { syncResponses: boolean; syncTimeoutMs: number; messageMaxChars: number };
+  bodyLimitBytes: number;
+  queues: Record<QueueKind, string>;
+  workerQueues: QueueKind[];
+  workerShutdownGraceMs: number;
+  devApiKey: string;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** The task queue names for a prefix: `${prefix}chat`, `${prefix}ingest`, ... */
+export function queueNames(prefix: string): Record<QueueKind, string> {
+  return Object.fromEntries(QUEUE_KINDS.map((k) => [k, `${prefix}${k}`])) as Record<QueueKind, string>;
+}
+
+/** The connection string of the embedded PostgreSQL (PGlite ignores the database name). */
+export function embeddedDatabaseUrl(port: number): string {
+  return `postgres://postgres@127.0.0.1:${port}/postgres`;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const workerQueues = parseWorkerQueues(e.WORKER_QUEUES);
+  const hasKey = e.OPENAI_API_KEY !== undefined;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.TEMPORAL_PORT}`,
+      addressGiven: e.TEMPORAL_ADDRESS !== undefined,
+      namespace: e.TEMPORAL_NAMESPACE ?? 'default',
+      namespaceGiven: e.TEMPORAL_NAMESPACE !== undefined,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: e.TEMPORAL_TLS ?? e.TEMPORAL_API_KEY !== undefined,
+      profile: e.TEMPORAL_PROFILE,
+      uiPort: e.TEMPORAL_UI_PORT,
+    },
+    database: {
+      url: e.DATABASE_URL,
+      embeddedPort: e.CASEWORK_EMBEDDED_PG_PORT,
+      poolMax: e.DB_POOL_MAX,
+      connectTimeoutS: e.DB_CONNECT_TIMEOUT_S,
+      statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    },
+    llm: {
+      provider: e.LLM_PROVIDER ?? (hasKey ? 'openai' : 'local'),
+      embeddingProvider: e.EMBEDDING_PROVIDER ?? (hasKey ? 'openai' : 'local'),
+      baseUrl: e.OPENAI_BASE_URL,
+      apiKey: e.OPENAI_API_KEY,
+      model: e.LLM_MODEL,
+      timeoutMs: e.LLM_TIMEOUT_MS,
+      embeddingModel: e.EMBEDDING_MODEL,
+      embeddingDimensions: e.EMBEDDING_DIMENSIONS,
+    },
+    chat: {
+      syncResponses: e.CHAT_SYNC_RESPONSES,
+      syncTimeoutMs: e.CHAT_SYNC_TIMEOUT_MS,
+      messageMaxChars: e.CHAT_MESSAGE_MAX_CHARS,
+    },
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    queues: queueNames(e.CASEWORK_QUEUE_PREFIX),
+    workerQueues,
+    workerShutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+    devApiKey: e.CASEWORK_DEV_API_KEY,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+function parseWorkerQueues(raw: string): QueueKind[] {
+  const kinds = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = kinds.filter((k) => !(QUEUE_KINDS as readonly string[]).includes(k));
+  if (unknown.length > 0 || kinds.length === 0) {
+    throw new ConfigError(`WORKER_QUEUES: expected a comma-separated subset of ${QUEUE_KINDS.join(',')}, got "${raw}"`);
+  }
+  return kinds as QueueKind[];
+}
+
+/** The database URL a process should use: the configured server, or the embedded one. */
+export function databaseUrl(config: Config): string {
+  return config.database.url ?? embeddedDatabaseUrl(config.database.embeddedPort);
+}
+
+export function assertOpenAiConfigured(config: Config): void {
+  const needsKey = config.llm.provider === 'openai' || config.llm.embeddingProvider === 'openai';
+  if (needsKey && !config.llm.apiKey) {
+    throw new ConfigError('LLM_PROVIDER/EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY');
+  }
+}

@@ -1,0 +1,44 @@
+/** `npm run worker`: serves the task queues in WORKER_QUEUES with every workflow and activity. */
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { createDb } from '../activities/db/client.js';
+import { assertSchemaCurrent } from '../activities/db/migrate.js';
+import { createAssistant, createEmbedder } from '../activities/llm/index.js';
+import { assertOpenAiConfigured, databaseUrl, loadConfig } from './config.js';
+import { createPinoLogger, sdkLogger } from './logging.js';
+import { temporalConnectionOptions } from './temporal-connection.js';
+import { bundleWorkflows, createWorkers, runWorkers } from './worker.js';
+
+const config = loadConfig();
+assertOpenAiConfigured(config);
+const logger = createPinoLogger(config.logLevel, 'casework-worker');
+Runtime.install({ logger: sdkLogger(logger) });
+
+const database = createDb(databaseUrl(config), config.database);
+try {
+  await assertSchemaCurrent(database.sql);
+} catch (err) {
+  logger.fatal({ err }, 'refusing to start');
+  await database.close();
+  process.exit(1);
+}
+
+const { connectionOptions, namespace } = await temporalConnectionOptions(config);
+const connection = await NativeConnection.connect(connectionOptions);
+const workers = await createWorkers({
+  connection,
+  namespace,
+  queues: config.queues,
+  kinds: config.workerQueues,
+  activities: createActivities({ db: database.db, assistant: createAssistant(config.llm), embedder: createEmbedder(config.llm) }),
+  workflowBundle: await bundleWorkflows(),
+  shutdownGraceMs: config.workerShutdownGraceMs,
+});
+logger.info({ queues: config.workerQueues.map((k) => config.queues[k]), llm: config.llm.provider }, 'worker started');
+try {
+  await runWorkers(workers);
+} finally {
+  await connection.close();
+  await database.close();
+  logger.info('worker stopped');
+}

@@ -1,0 +1,4 @@
+/** Every workflow, re-exported: the single `workflowsPath`. The export name is the type. */
+export { conversation } from './chat/conversation.js';
+export { generateChatTitle } from './chat/generate-chat-title.js';
+export { generateSignalEmbeddings } from './signals/generate-signal-embeddings.js';

@@ -1,0 +1,17 @@
+/** Every Temporal signal, query and update definition (named `xxxSignal` / `xxxQuery`). */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { NewMessage } from './types.js';
+
+/** The gateway tells a thread's conversation that a user message was stored. */
+export const newMessageSignal = defineSignal<[NewMessage]>('newMessage');
+
+/** Cancels the reply being written (not the conversation). */
+export const cancelReplySignal = defineSignal('cancelReply');
+
+export interface ConversationStatus {
+  pending: number;
+  answering: boolean;
+  answeredTurn: number;
+}
+
+export const conversationStatusQuery = defineQuery<ConversationStatus>('conversationStatus');

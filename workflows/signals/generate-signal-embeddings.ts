@@ -1,0 +1,15 @@
+/** The seed's `generate_signal_embeddings`: started when a chat turn creates signals. */
+import { CancellationScope, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities/index.js';
+import { documentPipeline, TASK_TIME_LIMIT } from '../policies.js';
+import type { GenerateSignalEmbeddingsInput } from '../types.js';
+
+const { embedSignals } = proxyActivities<Activities>(documentPipeline);
+
+export async function generateSignalEmbeddings(input: GenerateSignalEmbeddingsInput): Promise<{ embedded: number }> {
+  return CancellationScope.withTimeout(TASK_TIME_LIMIT, () =>
+    embedSignals.executeWithOptions({ ...documentPipeline, summary: `Embed ${input.signalIds.length} signal(s)` }, [
+      { signalIds: input.signalIds },
+    ]),
+  );
+}
