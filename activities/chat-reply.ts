@@ -68,16 +68,28 @@ async function loadContextSignals(db: Db, threadId: string) {
     .limit(CONTEXT_SIGNALS);
 }
 
-async function completeReply(db: Db, replyId: string, req: ReplyRequest, content: string, provider: string) {
-  await db.transaction(async (tx) => {
+/**
+ * Settles a pending reply and the messages it answers. Only a reply that is still pending
+ * moves: a late attempt (a retry racing a cancellation or a timed-out attempt) changes nothing.
+ */
+async function settleReply(
+  db: Db,
+  replyId: string,
+  req: { threadId: string; messageIds: string[] },
+  reply: { content: string; status: 'complete' | 'failed'; metadata: Record<string, unknown> },
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const moved = await tx
+      .update(messages)
+      .set(reply)
+      .where(and(eq(messages.id, replyId), eq(messages.status, 'pending')))
+      .returning({ id: messages.id });
+    if (moved.length === 0) return false;
     await tx
       .update(messages)
-      .set({ content, status: 'complete', metadata: { provider, degradations: req.degradations, answers: req.messageIds } })
-      .where(eq(messages.id, replyId));
-    await tx
-      .update(messages)
-      .set({ status: 'complete', replyId })
+      .set({ status: reply.status, replyId })
       .where(and(eq(messages.threadId, req.threadId), inArray(messages.id, req.messageIds)));
+    return true;
   });
 }
 
@@ -95,8 +107,9 @@ export function createReplyActivities({ db, assistant }: ReplyDeps) {
         loadContextSignals(db, req.threadId),
       ]);
       const text = await assistant.reply({ history, signals: contextSignals, signal: activitySignal() });
-      await completeReply(db, reply.id, req, text, assistant.provider);
-      return { replyId: reply.id, status: 'complete', hasTitle: thread.title !== null };
+      const metadata = { provider: assistant.provider, degradations: req.degradations, answers: req.messageIds };
+      const settled = await settleReply(db, reply.id, req, { content: text, status: 'complete', metadata });
+      return { replyId: reply.id, status: settled ? 'complete' : 'failed', hasTitle: thread.title !== null };
     },
 
     /** The critical step finally failed (or was cancelled): never leave anything pending. */
@@ -104,16 +117,7 @@ export function createReplyActivities({ db, assistant }: ReplyDeps) {
       const reply = await ensurePendingReply(db, req.threadId, req.messageIds);
       if (reply.status === 'complete') return;
       const content = `Sorry, this message could not be answered: ${req.error}`;
-      await db.transaction(async (tx) => {
-        await tx
-          .update(messages)
-          .set({ content, status: 'failed', metadata: { error: req.error, answers: req.messageIds } })
-          .where(eq(messages.id, reply.id));
-        await tx
-          .update(messages)
-          .set({ status: 'failed', replyId: reply.id })
-          .where(and(eq(messages.threadId, req.threadId), inArray(messages.id, req.messageIds)));
-      });
+      await settleReply(db, reply.id, req, { content, status: 'failed', metadata: { error: req.error, answers: req.messageIds } });
     },
 
     /** Steps 5-6 degrade after the reply is stored: add them to its metadata. */

@@ -58,3 +58,10 @@ export const research: ActivityOptions = {
 export const CONVERSATION_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 /** Continue-as-new at least this often, to keep each run's history small. */
 export const CONVERSATION_MAX_TURNS_PER_RUN = 100;
+
+/**
+ * A conversation's workflow task timeout. While a local activity runs the task stays open
+ * and signals wait; the SDK heartbeats the task at 80% of this, which is when a
+ * `cancelReply` signal gets in. Shorter than the default 10 s so a cancel lands within ~3 s.
+ */
+export const CONVERSATION_TASK_TIMEOUT = '4 seconds';

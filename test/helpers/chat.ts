@@ -5,6 +5,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../activities/db/client.js';
 import { messages, threads, users, type MessageRow } from '../../activities/db/schema/index.js';
 import { newMessageSignal } from '../../workflows/messages.js';
+import { CONVERSATION_TASK_TIMEOUT } from '../../workflows/policies.js';
 import { searchAttributes } from '../../workflows/search-attributes.js';
 import { workflowIds, type ConversationInput, type QueueNames } from '../../workflows/types.js';
 
@@ -46,6 +47,7 @@ export async function sendMessage(o: SendOptions, content: string): Promise<Mess
     args: [{ threadId: o.threadId, userId: o.userId, queues: o.queues, ...o.extra }],
     signal: newMessageSignal,
     signalArgs: [{ messageId: message.id, turn: message.turn, chars: content.length }],
+    workflowTaskTimeout: CONVERSATION_TASK_TIMEOUT,
     typedSearchAttributes: searchAttributes({ threadId: o.threadId, userId: o.userId }),
   });
   return message;

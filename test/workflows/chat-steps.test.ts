@@ -1,0 +1,223 @@
+/** Each step of the chat pipeline: thresholds, dispatch, degradation, failure, idempotency. */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { eq } from 'drizzle-orm';
+import type { Activities } from '../../activities/index.js';
+import { agentSuggestions, events, messages, signals } from '../../activities/db/schema/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { connectTestEnv, testQueues } from '../helpers/temporal.js';
+import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
+import { byRole, eventually, seedThread, seedUser, sendMessage, threadMessages, waitForAnswer } from '../helpers/chat.js';
+import { workflowIds } from '../../workflows/types.js';
+import { cancelReplySignal } from '../../workflows/messages.js';
+import type { Assistant } from '../../activities/llm/assistant.js';
+import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
+
+const workflowsPath = fileURLToPath(new URL('../fixtures/workflows-with-agents.ts', import.meta.url));
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+let workers: RunningWorkers;
+const queues = testQueues('steps');
+
+/** Fault injection, per activity name. */
+const faults = {
+  fail: new Set<string>(),
+  /** Let the activity commit, then throw once (a worker dying before it reports). */
+  commitThenThrowOnce: new Set<string>(),
+  delayMs: new Map<string, number>(),
+  /** How long the assistant takes to reply (aborted by cancellation, like a real HTTP call). */
+  replyDelayMs: 0,
+  calls: new Map<string, number>(),
+};
+
+function withFaults(acts: Activities): Activities {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(acts)) {
+    wrapped[name] = async (...args: unknown[]) => {
+      faults.calls.set(name, (faults.calls.get(name) ?? 0) + 1);
+      const delay = faults.delayMs.get(name);
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      if (faults.fail.has(name)) throw ApplicationFailure.nonRetryable(`injected failure in ${name}`, 'ValidationError');
+      const result = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+      if (faults.commitThenThrowOnce.delete(name)) throw new Error(`injected crash after ${name} committed`);
+      return result;
+    };
+  }
+  return wrapped as Activities;
+}
+
+const local = createLocalAssistant();
+const slowAssistant: Assistant = {
+  ...local,
+  async reply(input) {
+    if (faults.replyDelayMs > 0) {
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, faults.replyDelayMs);
+        input.signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(new Error('aborted'));
+        });
+      });
+    }
+    return local.reply(input);
+  },
+};
+
+beforeAll(async () => {
+  [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
+  workers = await startTestWorkers({ env, db: database.db, queues, workflowsPath, wrapActivities: withFaults, assistant: slowAssistant });
+});
+
+afterAll(async () => {
+  await workers?.stop();
+  await env?.teardown();
+  await database?.drop();
+});
+
+beforeEach(() => {
+  faults.fail.clear();
+  faults.commitThenThrowOnce.clear();
+  faults.delayMs.clear();
+  faults.calls.clear();
+  faults.replyDelayMs = 0;
+});
+
+async function newThread() {
+  const user = await seedUser(database.db);
+  const thread = await seedThread(database.db, user.id, 'titled');
+  const send = async (content: string) => {
+    const m = await sendMessage({ db: database.db, client: env.client, queues, threadId: thread.id, userId: user.id }, content);
+    return waitForAnswer(database.db, thread.id, m.id);
+  };
+  return { user, thread, send };
+}
+
+const eventsOf = (threadId: string) => database.db.select().from(events).where(eq(events.threadId, threadId));
+const signalsOf = (threadId: string) => database.db.select().from(signals).where(eq(signals.threadId, threadId));
+
+describe('step 5: batched signal extraction', () => {
+  it('waits for 2 turns or 30 characters', async () => {
+    const { thread, send } = await newThread();
+    await send('We must decide soon.'); // 20 chars, one turn: below both thresholds
+    expect(faults.calls.get('extractThreadSignals') ?? 0).toBe(0);
+    await send('I think we can.'); // second turn: extraction runs over both
+    await eventually(() => signalsOf(thread.id), (rows) => rows.length === 2);
+    expect(faults.calls.get('extractThreadSignals')).toBe(1);
+    await send('Our goal is to expand into the north of England.'); // ≥ 30 chars alone
+    await eventually(async () => faults.calls.get('extractThreadSignals'), (n) => n === 2);
+  });
+});
+
+describe('step 2 and step 1: inflection every 3 turns, then dispatch on "yes"', () => {
+  it('suggests the research agent at turn 3 and starts it when the user confirms', async () => {
+    const { thread, send } = await newThread();
+    await send('We need to research the market for oat milk.');
+    await send('Find sources on pricing and investigate the competitors.');
+    expect(faults.calls.get('detectAgentInflection') ?? 0).toBe(0);
+    await send('What evidence is there that demand is growing?');
+    expect(faults.calls.get('detectAgentInflection')).toBe(1);
+    const [suggestion] = await database.db.select().from(agentSuggestions).where(eq(agentSuggestions.threadId, thread.id));
+    expect(suggestion).toMatchObject({ agentType: 'research', status: 'pending', turn: 3, kind: 'agent' });
+    expect(suggestion!.confidence).toBeGreaterThan(0.75);
+    expect((await eventsOf(thread.id)).map((e) => e.type)).toContain('CONVERSATION_ANALYZED_FOR_AGENT');
+    const { all } = await send('yes');
+    expect(byRole(all, 'system').some((m) => m.content.includes('research agent could help'))).toBe(true);
+    const workflowId = workflowIds.agent('research', suggestion!.id);
+    const result = await env.client.workflow.getHandle(workflowId).result();
+    expect(result).toBe(`researched for ${thread.id}`);
+    const [accepted] = await database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, suggestion!.id));
+    expect(accepted).toMatchObject({ status: 'accepted', workflowId });
+  });
+});
+
+describe('step 6: structure readiness', () => {
+  it('suggests a case structure once the thread has 4 turns and 5 signals of 3 types', async () => {
+    const { thread, send } = await newThread();
+    await send('Our goal is to launch the product in March.');
+    await send('We assume the supplier delivers on time.');
+    await send('The budget must stay under 50k. There is a risk the supplier fails.');
+    expect((await database.db.select().from(agentSuggestions).where(eq(agentSuggestions.threadId, thread.id))).filter((s) => s.kind === 'structure')).toHaveLength(0);
+    await send('Should we pick between two vendors? We expect prices to rise.');
+    const found = await eventually(
+      () => database.db.select().from(agentSuggestions).where(eq(agentSuggestions.threadId, thread.id)),
+      (rows) => rows.some((s) => s.kind === 'structure'),
+    );
+    expect(found.find((s) => s.kind === 'structure')).toMatchObject({ agentType: 'structure', status: 'pending', turn: 4 });
+    expect((await eventsOf(thread.id)).map((e) => e.type)).toContain('STRUCTURE_SUGGESTED');
+  });
+});
+
+describe('best-effort steps degrade alone', () => {
+  const optionalSteps: [string, string][] = [
+    ['checkAgentConfirmation', 'agent-confirmation'],
+    ['proactiveIntervention', 'proactive-intervention'],
+    ['extractThreadSignals', 'signal-extraction'],
+  ];
+  for (const [activity, step] of optionalSteps) {
+    it(`${activity} failing leaves the reply complete and records "${step}"`, async () => {
+      faults.fail.add(activity);
+      const { thread, send } = await newThread();
+      const { reply, asked } = await send('Our goal is to hire two engineers before summer.');
+      expect(asked.status).toBe('complete');
+      expect(reply?.status).toBe('complete');
+      const stored = await eventually(
+        () => database.db.select().from(messages).where(eq(messages.id, reply!.id)),
+        ([r]) => ((r?.metadata.degradations as unknown[]) ?? []).length > 0,
+      );
+      expect(stored[0]!.metadata.degradations).toEqual([{ step, error: `injected failure in ${activity}` }]);
+      expect(thread.id).toBeTruthy();
+    });
+  }
+
+  it('agent inflection failing at turn 3 still answers', async () => {
+    faults.fail.add('detectAgentInflection');
+    const { send } = await newThread();
+    await send('Please research this.');
+    await send('Investigate the sources.');
+    const { reply } = await send('More research please.');
+    expect(reply?.status).toBe('complete');
+    expect(reply?.metadata.degradations).toEqual([{ step: 'agent-inflection', error: 'injected failure in detectAgentInflection' }]);
+  });
+});
+
+describe('step 4, the reply, is critical', () => {
+  it('a reply that finally fails is marked failed with a readable error, never pending', async () => {
+    faults.fail.add('generateReply');
+    const { send } = await newThread();
+    const { asked, reply } = await send('Hello there, can you help me plan?');
+    expect(asked.status).toBe('failed');
+    expect(reply).toMatchObject({ status: 'failed', role: 'assistant' });
+    expect(reply!.content).toContain('injected failure in generateReply');
+  });
+
+  it('a reply retried after it committed is written once (idempotent under retry)', async () => {
+    faults.commitThenThrowOnce.add('generateReply');
+    faults.commitThenThrowOnce.add('extractThreadSignals');
+    const { thread, send } = await newThread();
+    const { reply, all } = await send('Our goal is to cut costs by ten percent this year.');
+    expect(reply?.status).toBe('complete');
+    expect(byRole(all, 'assistant')).toHaveLength(1);
+    await eventually(async () => faults.calls.get('generateReply'), (n) => n === 2);
+    await eventually(() => signalsOf(thread.id), (rows) => rows.length === 1);
+    const extracted = (await eventsOf(thread.id)).filter((e) => e.type === 'SIGNALS_EXTRACTED');
+    expect(extracted).toHaveLength(1);
+    await eventually(async () => faults.calls.get('extractThreadSignals'), (n) => n === 2);
+    expect(byRole(await threadMessages(database.db, thread.id), 'assistant')).toHaveLength(1);
+  });
+
+  it('cancel stops the reply in progress, marks it failed "cancelled", and the conversation goes on', async () => {
+    faults.replyDelayMs = 5000;
+    const { user, thread, send } = await newThread();
+    const m = await sendMessage({ db: database.db, client: env.client, queues, threadId: thread.id, userId: user.id }, 'A slow question about leases.');
+    await eventually(() => threadMessages(database.db, thread.id), (rows) => rows.some((r) => r.role === 'assistant'));
+    await env.client.workflow.getHandle(workflowIds.conversation(thread.id)).signal(cancelReplySignal);
+    const { asked, reply } = await waitForAnswer(database.db, thread.id, m.id);
+    expect(asked.status).toBe('failed');
+    expect(reply).toMatchObject({ status: 'failed', metadata: { error: 'cancelled' } });
+    faults.replyDelayMs = 0;
+    const next = await send('And a quick follow-up question?');
+    expect(next.reply?.status).toBe('complete');
+  });
+});
