@@ -1,11 +1,11 @@
 /** casework's custom search attributes (Keyword), registered on the server by `./temporal-dev.sh`. */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
-export const CaseIdKey = defineSearchAttributeKey('CaseId', SearchAttributeType.KEYWORD);
-export const ThreadIdKey = defineSearchAttributeKey('ThreadId', SearchAttributeType.KEYWORD);
-export const UserIdKey = defineSearchAttributeKey('UserId', SearchAttributeType.KEYWORD);
-export const CorrelationIdKey = defineSearchAttributeKey('CorrelationId', SearchAttributeType.KEYWORD);
-export const AgentTypeKey = defineSearchAttributeKey('AgentType', SearchAttributeType.KEYWORD);
+export const caseIdKey = defineSearchAttributeKey('CaseId', SearchAttributeType.KEYWORD);
+export const threadIdKey = defineSearchAttributeKey('ThreadId', SearchAttributeType.KEYWORD);
+export const userIdKey = defineSearchAttributeKey('UserId', SearchAttributeType.KEYWORD);
+export const correlationIdKey = defineSearchAttributeKey('CorrelationId', SearchAttributeType.KEYWORD);
+export const agentTypeKey = defineSearchAttributeKey('AgentType', SearchAttributeType.KEYWORD);
 
 /** The attribute pairs for whatever ids a run has. */
 export function searchAttributes(ids: {
@@ -16,11 +16,11 @@ export function searchAttributes(ids: {
   agentType?: string | null;
 }) {
   const pairs = [
-    { key: CaseIdKey, value: ids.caseId },
-    { key: ThreadIdKey, value: ids.threadId },
-    { key: UserIdKey, value: ids.userId },
-    { key: CorrelationIdKey, value: ids.correlationId },
-    { key: AgentTypeKey, value: ids.agentType },
+    { key: caseIdKey, value: ids.caseId },
+    { key: threadIdKey, value: ids.threadId },
+    { key: userIdKey, value: ids.userId },
+    { key: correlationIdKey, value: ids.correlationId },
+    { key: agentTypeKey, value: ids.agentType },
   ];
-  return pairs.filter((p): p is { key: typeof CaseIdKey; value: string } => typeof p.value === 'string' && p.value !== '');
+  return pairs.filter((p): p is { key: typeof caseIdKey; value: string } => typeof p.value === 'string' && p.value !== '');
 }

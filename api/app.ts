@@ -1,0 +1,100 @@
+/**
+ * The gateway as a plugin tree: `buildApp(deps)` wires everything it is given and reads
+ * nothing from the environment, so tests build it with their own database, Temporal
+ * client and config, and `server.ts` is the only composition root.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type postgres from 'postgres';
+import type { Db } from '../activities/db/client.js';
+import type { Config } from '../workers/config.js';
+import type { QueueNames } from '../workflows/types.js';
+import { createAuthHook, ensureDevKey, type AuthUser } from './auth.js';
+import { handleError, handleNotFound } from './errors.js';
+import { createIdempotency, type IdempotencyHooks } from './idempotency.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { messageRoutes } from './routes/messages.js';
+import { threadRoutes } from './routes/threads.js';
+import { workflowRoutes } from './routes/workflows.js';
+
+export interface AppConfig {
+  queues: QueueNames;
+  chat: Config['chat'];
+  bodyLimitBytes: number;
+  /** When set, the dev user (admin) is ensured to own this key at startup (Decision 4). */
+  devApiKey?: string;
+}
+
+export interface AppDeps {
+  db: Db;
+  sql: postgres.Sql;
+  temporal: Client;
+  config: AppConfig;
+  /** A pino logger for JSON request logs; false or absent: silent. */
+  logger?: Logger | false;
+}
+
+/** What every route plugin receives. */
+export interface RouteDeps extends AppDeps {
+  /** Spread into a starting POST's route options to support `Idempotency-Key`. */
+  idempotency: IdempotencyHooks;
+}
+
+/** Path parameters that identify what a request is about go on every log line of it (Decision 11). */
+const LOGGED_PARAMS = ['threadId', 'caseId', 'documentId', 'workflowId', 'suggestionId'] as const;
+
+function bindLogFields(request: FastifyRequest): void {
+  const params = (request.params ?? {}) as Record<string, string | undefined>;
+  const fields: Record<string, string> = {};
+  for (const name of LOGGED_PARAMS) if (params[name]) fields[name] = params[name];
+  if (request.user) fields.userId = request.user.id;
+  if (Object.keys(fields).length > 0) request.log = request.log.child(fields);
+}
+
+async function registerDocs(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'casework gateway', version: '0.1.0', description: 'Chat, runs and events of casework (see API.md).' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'a casework API key' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Typed as Fastify's own logger interface, which pino implements, so the app is a plain FastifyInstance.
+    ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
+    bodyLimit: deps.config.bodyLimitBytes,
+    ajv: {
+      // Unknown fields are a 400 naming them, and a wrong type is never coerced into a right one.
+      customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false },
+    },
+  });
+
+  // JSON only: any other body is a 415 before a handler sees it.
+  app.removeContentTypeParser('text/plain');
+  app.decorateRequest('user', null as unknown as AuthUser);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+  app.addHook('onRequest', createAuthHook(deps.db));
+  app.addHook('preHandler', async (request) => bindLogFields(request));
+  await registerDocs(app);
+
+  const routeDeps: RouteDeps = { ...deps, idempotency: createIdempotency(deps.db) };
+  await app.register(healthRoutes, routeDeps);
+  await app.register(threadRoutes, routeDeps);
+  await app.register(messageRoutes, routeDeps);
+  await app.register(workflowRoutes, routeDeps);
+  await app.register(eventRoutes, routeDeps);
+
+  if (deps.config.devApiKey) await ensureDevKey(deps.db, deps.config.devApiKey);
+  return app;
+}

@@ -1,0 +1,94 @@
+/**
+ * `npm run api`: the gateway's composition root. Reads the config once, refuses to start
+ * on a database whose schema is behind, connects to Temporal, serves, and shuts down
+ * gracefully on SIGINT/SIGTERM (in-flight requests finish, then connections close).
+ */
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { pino, type Logger } from 'pino';
+import { createDb, type DbHandle } from '../activities/db/client.js';
+import { assertSchemaCurrent } from '../activities/db/migrate.js';
+import { databaseUrl, loadConfig, type Config } from '../workers/config.js';
+import { temporalConnectionOptions } from '../workers/temporal-connection.js';
+import { buildApp } from './app.js';
+
+/** A shutdown that takes longer than this is stuck: exit rather than hang the supervisor. */
+const SHUTDOWN_TIMEOUT_MS = 15_000;
+
+async function openDatabase(config: Config, logger: Logger): Promise<DbHandle> {
+  const handle = createDb(databaseUrl(config), {
+    poolMax: config.database.poolMax,
+    connectTimeoutS: config.database.connectTimeoutS,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+  });
+  try {
+    await assertSchemaCurrent(handle.sql);
+    return handle;
+  } catch (err) {
+    logger.fatal({ err }, `gateway not started: ${err instanceof Error ? err.message : String(err)}`);
+    await handle.close().catch(() => {});
+    process.exit(1);
+  }
+}
+
+async function connectTemporal(config: Config, logger: Logger): Promise<{ connection: Connection; client: Client }> {
+  const target = await temporalConnectionOptions(config);
+  try {
+    const connection = await Connection.connect(target.connectionOptions as ConnectionOptions);
+    return { connection, client: new Client({ connection, namespace: target.namespace }) };
+  } catch (err) {
+    const where = target.connectionOptions.address ?? 'the configured address';
+    logger.fatal({ err }, `gateway not started: cannot connect to Temporal at ${where} (is the dev server up?)`);
+    process.exit(1);
+  }
+}
+
+function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'gateway stopping');
+    setTimeout(() => {
+      logger.error(`gateway did not stop within ${SHUTDOWN_TIMEOUT_MS} ms, exiting`);
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
+    stop().then(
+      () => {
+        logger.info('gateway stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping the gateway');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ level: config.logLevel, base: { service: 'gateway' } });
+  const database = await openDatabase(config, logger);
+  const temporal = await connectTemporal(config, logger);
+  const app = await buildApp({
+    db: database.db,
+    sql: database.sql,
+    temporal: temporal.client,
+    // The dev key is ensured by `npm run keys -- ensure-dev` (./temporal-dev.sh), never by a production gateway.
+    config: { queues: config.queues, chat: config.chat, bodyLimitBytes: config.bodyLimitBytes },
+    logger,
+  });
+  stopOnSignals(async () => {
+    await app.close();
+    await temporal.connection.close();
+    await database.close();
+  }, logger);
+  await app.listen({ host: config.host, port: config.port });
+}
+
+main().catch((err: unknown) => {
+  console.error(`gateway failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,125 @@
+/**
+ * What the gateway does when a dependency is down (Temporal closed or unreachable,
+ * Postgres unreachable), and sync mode, where a test stands in for the worker.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDb } from '../../activities/db/client.js';
+import { messages } from '../../activities/db/schema/index.js';
+import { buildApp } from '../../api/app.js';
+import { freePort } from '../helpers/temporal-server.js';
+import { call, createThread, defaultChat, startApi, type ApiHarness } from './harness.js';
+
+let h: ApiHarness;
+
+beforeAll(async () => {
+  h = await startApi();
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function closedClient(): Promise<Client> {
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  await connection.close();
+  return new Client({ connection });
+}
+
+async function userMessages(threadId: string) {
+  return h.database.db.select().from(messages).where(and(eq(messages.threadId, threadId), eq(messages.role, 'user')));
+}
+
+describe('Temporal down', () => {
+  it('a closed connection: 503, and the message is failed, not pending', async () => {
+    const down = await h.buildSibling({ temporal: await closedClient() });
+    const thread = await createThread(h.app, h.alice);
+    const res = await call(down, h.alice, { method: 'POST', url: `/v1/threads/${thread.id}/messages`, payload: { content: 'lost?' } });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ statusCode: 503, code: 'SERVICE_UNAVAILABLE' });
+    const [row] = await userMessages(thread.id);
+    expect(row).toMatchObject({ status: 'failed', content: 'lost?' });
+    expect(row!.metadata.error).toEqual(expect.stringContaining('unavailable'));
+    expect(row!.metadata.correlationId).toEqual(expect.any(String));
+
+    const ready = await down.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ status: 'unavailable', checks: { temporal: 'down', postgres: 'ok' } });
+    expect(ready.json().message).toContain('temporal');
+  });
+
+  it('an unreachable server: 503 within the call deadline', async () => {
+    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    const down = await h.buildSibling({ temporal: new Client({ connection }) });
+    const thread = await createThread(h.app, h.alice);
+    const started = Date.now();
+    const res = await call(down, h.alice, { method: 'POST', url: `/v1/threads/${thread.id}/messages`, payload: { content: 'hello?' } });
+    expect(res.statusCode).toBe(503);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect((await userMessages(thread.id)).map((m) => m.status)).toEqual(['failed']);
+  }, 30_000);
+});
+
+describe('Postgres down', () => {
+  it('/readyz names postgres', async () => {
+    const dead = createDb(`postgres://postgres@127.0.0.1:${await freePort()}/postgres`, { connectTimeoutS: 1 });
+    const app = await buildApp({
+      db: dead.db,
+      sql: dead.sql,
+      temporal: h.env.client,
+      config: { queues: h.queues, chat: defaultChat, bodyLimitBytes: 1024 },
+    });
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ checks: { temporal: 'ok', postgres: 'down' }, message: 'not ready: postgres down' });
+    const authed = await app.inject({ method: 'GET', url: '/v1/events', headers: { authorization: `Bearer ${h.alice.key}` } });
+    expect(authed.statusCode).toBe(500);
+    expect(authed.json()).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'internal error', code: 'INTERNAL' });
+    await app.close();
+    await dead.close();
+  });
+});
+
+/** Plays the worker: answers the thread's next pending user message after `delayMs`. */
+async function answerLater(threadId: string, delayMs: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    const [pending] = (await userMessages(threadId)).filter((m) => m.status === 'pending');
+    if (pending) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      const [reply] = await h.database.db
+        .insert(messages)
+        .values({ threadId, role: 'assistant', content: 'the answer', status: 'complete', dedupKey: `reply:${pending.id}` })
+        .returning();
+      await h.database.db.update(messages).set({ status: 'complete', replyId: reply!.id }).where(eq(messages.id, pending.id));
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('no pending message to answer');
+}
+
+describe('sync mode', () => {
+  it('waits for the reply and answers 200 { message, reply }', async () => {
+    const sync = await h.buildSibling({ config: { chat: { ...defaultChat, syncResponses: true, syncTimeoutMs: 5_000 } } });
+    const thread = await createThread(h.app, h.alice);
+    const [res] = await Promise.all([
+      call(sync, h.alice, { method: 'POST', url: `/v1/threads/${thread.id}/messages`, payload: { content: 'question' } }),
+      answerLater(thread.id, 100),
+    ]);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      message: { content: 'question', status: 'complete' },
+      reply: { role: 'assistant', content: 'the answer', status: 'complete', threadId: thread.id },
+    });
+  });
+
+  it('answers 202 as in async mode when no reply comes in time', async () => {
+    const sync = await h.buildSibling({ config: { chat: { ...defaultChat, syncResponses: true, syncTimeoutMs: 300 } } });
+    const thread = await createThread(h.app, h.alice);
+    const res = await call(sync, h.alice, { method: 'POST', url: `/v1/threads/${thread.id}/messages`, payload: { content: 'anyone?' } });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ workflowId: `chat-${thread.id}`, message: { status: 'pending' } });
+  });
+});

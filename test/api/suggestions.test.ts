@@ -1,0 +1,98 @@
+/** Accepting and declining suggestions: the accepted one starts its registered workflow. */
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentSuggestions } from '../../activities/db/schema/index.js';
+import { agentTypeKey, correlationIdKey, threadIdKey, userIdKey } from '../../workflows/search-attributes.js';
+import { registerAgent, STRUCTURE_AGENT_TYPE } from '../../workflows/agents/registry.js';
+import { call, createThread, insertCase, startApi, type ApiHarness } from './harness.js';
+
+let h: ApiHarness;
+let threadId: string;
+let turn = 0;
+
+beforeAll(async () => {
+  h = await startApi();
+  threadId = (await createThread(h.app, h.alice, { caseId: await insertCase(h.database, h.alice.id) })).id;
+  // A workflow type no worker runs: starting it is all the gateway does.
+  registerAgent({ type: 'apitest', workflowType: 'apiTestAgent', queue: 'research', description: 'test agent', aliases: ['api_test_v1'], cues: [] });
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function suggest(agentType: string, kind: 'agent' | 'structure' = 'agent'): Promise<string> {
+  const [row] = await h.database.db
+    .insert(agentSuggestions)
+    .values({ threadId, kind, agentType, confidence: 0.8, reason: 'because', turn: ++turn })
+    .returning();
+  return row!.id;
+}
+
+const url = (id: string, action: 'accept' | 'decline') => `/v1/threads/${threadId}/suggestions/${id}/${action}`;
+
+describe('accept', () => {
+  it('starts the agent workflow with its search attributes and marks the suggestion accepted', async () => {
+    const id = await suggest('api_test_v1');
+    const res = await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') });
+    expect(res.statusCode).toBe(202);
+    const workflowId = `agent-api_test_v1-${id}`;
+    expect(res.json()).toEqual({ workflowId });
+    const description = await h.env.client.workflow.getHandle(workflowId).describe();
+    expect(description.type).toBe('apiTestAgent');
+    expect(description.taskQueue).toBe(h.queues.research);
+    expect(description.typedSearchAttributes.get(userIdKey)).toBe(h.alice.id);
+    expect(description.typedSearchAttributes.get(threadIdKey)).toBe(threadId);
+    expect(description.typedSearchAttributes.get(agentTypeKey)).toBe('apitest');
+    expect(description.typedSearchAttributes.get(correlationIdKey)).toBe(id);
+    const [row] = await h.database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, id));
+    expect(row).toMatchObject({ status: 'accepted', workflowId });
+
+    const again = await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') });
+    expect(again.json()).toEqual({ workflowId });
+    const status = await call(h.app, h.alice, { method: 'GET', url: `/v1/workflows/${workflowId}` });
+    expect(status.json()).toMatchObject({ workflowId, type: 'apiTestAgent', status: 'RUNNING' });
+    const cancel = await call(h.app, h.alice, { method: 'POST', url: `/v1/workflows/${workflowId}/cancel` });
+    expect(cancel.statusCode).toBe(202);
+    const history = await h.env.client.workflow.getHandle(workflowId).fetchHistory();
+    expect((history.events ?? []).some((e) => e.workflowExecutionCancelRequestedEventAttributes)).toBe(true);
+  });
+
+  it('answers 409 when no workflow is registered for the type, and leaves it pending', async () => {
+    const id = await suggest('unregistered');
+    const res = await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().message).toContain('unregistered');
+    const [row] = await h.database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, id));
+    expect(row!.status).toBe('pending');
+  });
+
+  it('starts the structure workflow for a structure suggestion once it is registered', async () => {
+    const id = await suggest(STRUCTURE_AGENT_TYPE, 'structure');
+    expect((await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') })).statusCode).toBe(409);
+    registerAgent({ type: STRUCTURE_AGENT_TYPE, workflowType: 'apiTestDraftCase', queue: 'research', description: 'draft', aliases: [], cues: [] });
+    const res = await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') });
+    expect(res.statusCode).toBe(202);
+    expect((await h.env.client.workflow.getHandle(res.json().workflowId).describe()).type).toBe('apiTestDraftCase');
+  });
+});
+
+describe('decline', () => {
+  it('declines a pending suggestion (again: the same answer) and refuses to accept it afterwards', async () => {
+    const id = await suggest('apitest');
+    const res = await call(h.app, h.alice, { method: 'POST', url: url(id, 'decline') });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id, status: 'declined', decidedAt: expect.any(String) });
+    expect((await call(h.app, h.alice, { method: 'POST', url: url(id, 'decline') })).statusCode).toBe(200);
+    expect((await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') })).statusCode).toBe(409);
+  });
+
+  it('answers 404 for a suggestion of another thread and 400 for a bad id', async () => {
+    const otherThread = (await createThread(h.app, h.alice)).id;
+    const id = await suggest('apitest');
+    const res = await call(h.app, h.alice, { method: 'POST', url: `/v1/threads/${otherThread}/suggestions/${id}/decline` });
+    expect(res.statusCode).toBe(404);
+    const bad = await call(h.app, h.alice, { method: 'POST', url: `/v1/threads/${threadId}/suggestions/nope/decline` });
+    expect(bad.json()).toMatchObject({ statusCode: 400, field: 'suggestionId' });
+  });
+});
