@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys, messages, runProgress } from '../../activities/db/schema/index.js';
 import { hashApiKey } from '../../api/auth.js';
 import { caseIdKey, threadIdKey, userIdKey } from '../../workflows/search-attributes.js';
-import { as, call, createThread, insertCase, startApi, TEST_BODY_LIMIT, threadTurns, type ApiHarness } from './harness.js';
+import { call, createThread, insertCase, startApi, TEST_BODY_LIMIT, threadTurns, type ApiHarness } from './harness.js';
 
 let h: ApiHarness;
 
