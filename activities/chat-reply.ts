@@ -97,8 +97,10 @@ export function createReplyActivities({ db, assistant }: ReplyDeps) {
   return {
     /** Writes the reply: a pending row first (so the client sees it coming), then the text. */
     async generateReply(req: ReplyRequest): Promise<ReplyResult> {
-      const thread = await loadThread(db, req.threadId);
-      const reply = await ensurePendingReply(db, req.threadId, req.messageIds);
+      const [thread, reply] = await Promise.all([
+        loadThread(db, req.threadId),
+        ensurePendingReply(db, req.threadId, req.messageIds),
+      ]);
       if (reply.status !== 'pending') {
         return { replyId: reply.id, status: reply.status, hasTitle: thread.title !== null };
       }
