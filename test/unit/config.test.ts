@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../workers/config.js';
+
+describe('config', () => {
+  it('has documented defaults and reads nothing it is not given', () => {
+    const c = loadConfig({});
+    expect(c.temporal.address).toBe('127.0.0.1:7233');
+    expect(c.database.url).toBeUndefined();
+    expect(c.database.embeddedPort).toBe(5488);
+    expect(c.llm.provider).toBe('local');
+    expect(c.llm.embeddingProvider).toBe('local');
+    expect(c.queues).toEqual({ chat: 'chat', ingest: 'ingest', research: 'research', maintenance: 'maintenance' });
+    expect(c.chat.syncResponses).toBe(false);
+  });
+
+  it('ties TEMPORAL_ADDRESS to TEMPORAL_PORT unless given (Decision 10)', () => {
+    expect(loadConfig({ TEMPORAL_PORT: '7999' }).temporal.address).toBe('127.0.0.1:7999');
+    expect(loadConfig({ TEMPORAL_PORT: '7999', TEMPORAL_ADDRESS: 'temporal:7233' }).temporal.address).toBe('temporal:7233');
+  });
+
+  it('prefixes queues and picks the openai provider when a key is set', () => {
+    const c = loadConfig({ CASEWORK_QUEUE_PREFIX: 'x-', OPENAI_API_KEY: 'sk-1', CHAT_SYNC_RESPONSES: 'true', WORKER_QUEUES: 'chat,ingest' });
+    expect(c.queues.chat).toBe('x-chat');
+    expect(c.llm.provider).toBe('openai');
+    expect(c.chat.syncResponses).toBe(true);
+    expect(c.workerQueues).toEqual(['chat', 'ingest']);
+    expect(c.temporal.tls).toBe(false);
+    expect(loadConfig({ TEMPORAL_API_KEY: 'k' }).temporal.tls).toBe(true);
+  });
+
+  it('rejects bad values with a message naming the variable', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ WORKER_QUEUES: 'chat,email' })).toThrow(/WORKER_QUEUES/);
+    expect(() => loadConfig({ LLM_PROVIDER: 'gpt' })).toThrow(/LLM_PROVIDER/);
+    expect(() => loadConfig({ CHAT_SYNC_RESPONSES: 'maybe' })).toThrow(/CHAT_SYNC_RESPONSES/);
+  });
+});
