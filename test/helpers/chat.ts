@@ -1,7 +1,7 @@
 /** Seeds users and threads, and sends messages the way the gateway does. */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../activities/db/client.js';
 import { messages, threads, users, type MessageRow } from '../../activities/db/schema/index.js';
 import { newMessageSignal } from '../../workflows/messages.js';
@@ -81,6 +81,4 @@ export async function waitForAnswer(db: Db, threadId: string, messageId: string,
   return { asked, reply, all };
 }
 
-export const userMessage = (rows: MessageRow[]) => rows.filter((r) => r.role === 'user');
 export const byRole = (rows: MessageRow[], role: MessageRow['role']) => rows.filter((r) => r.role === role);
-export { and, eq };
