@@ -4,25 +4,15 @@
  * conversation. If the signal cannot be sent the message is marked failed (nothing stays
  * pending) and the answer is 503. In sync mode the gateway then polls for the reply.
  */
-import { randomUUID } from 'node:crypto';
-import { and, eq, or, sql } from 'drizzle-orm';
+import { and, eq, or } from 'drizzle-orm';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Db } from '../../activities/db/client.js';
-import { messages, threads, type MessageRow } from '../../activities/db/schema/index.js';
-import { newMessageSignal } from '../../workflows/messages.js';
-import { workflowIds, type ConversationInput, type NewMessage } from '../../workflows/types.js';
+import { messages, type MessageRow } from '../../activities/db/schema/index.js';
 import type { RouteDeps } from '../app.js';
 import { idempotencyHeaders } from '../idempotency.js';
-import { isTemporalUnavailable, nonBlank, notFound, TEMPORAL_CALL_DEADLINE_MS, unavailable } from '../errors.js';
-import { searchAttributes } from '../../workflows/search-attributes.js';
-import { CONVERSATION_TASK_TIMEOUT } from '../../workflows/policies.js';
+import { signalConversation, storeUserMessage, type StoredMessage } from '../chat-handoff.js';
+import { isTemporalUnavailable, nonBlank, unavailable } from '../errors.js';
 import { messageJson, messageSchema, threadParams, withErrors } from './chat-schemas.js';
-
-interface StoredMessage {
-  message: MessageRow;
-  turn: number;
-  caseId: string | null;
-}
 
 /** Sync mode polls every 5 ms for the first seconds (a local reply takes tens of ms), then backs off. */
 const FAST_POLL_MS = 5;
@@ -31,22 +21,6 @@ const SLOW_POLL_MS = 50;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function storeUserMessage(db: Db, userId: string, threadId: string, content: string): Promise<StoredMessage> {
-  return db.transaction(async (tx) => {
-    const [thread] = await tx
-      .update(threads)
-      .set({ userTurns: sql`${threads.userTurns} + 1`, updatedAt: sql`now()` })
-      .where(and(eq(threads.id, threadId), eq(threads.userId, userId)))
-      .returning({ turn: threads.userTurns, caseId: threads.caseId });
-    if (!thread) throw notFound('thread');
-    const [message] = await tx
-      .insert(messages)
-      .values({ threadId, role: 'user', content, status: 'pending', metadata: { correlationId: randomUUID() } })
-      .returning();
-    return { message: message!, turn: thread.turn, caseId: thread.caseId };
-  });
-}
-
 async function markFailed(db: Db, message: MessageRow, error: string): Promise<void> {
   await db
     .update(messages)
@@ -54,30 +28,10 @@ async function markFailed(db: Db, message: MessageRow, error: string): Promise<v
     .where(eq(messages.id, message.id));
 }
 
-async function signalConversation(deps: RouteDeps, userId: string, stored: StoredMessage): Promise<string> {
-  const threadId = stored.message.threadId;
-  const workflowId = workflowIds.conversation(threadId);
-  const input: ConversationInput = { threadId, userId, caseId: stored.caseId ?? undefined, queues: deps.config.queues };
-  const signalled: NewMessage = { messageId: stored.message.id, turn: stored.turn, chars: stored.message.content.length };
-  await deps.temporal.withDeadline(Date.now() + TEMPORAL_CALL_DEADLINE_MS, () =>
-    deps.temporal.workflow.signalWithStart('conversation', {
-      workflowId,
-      taskQueue: deps.config.queues.chat,
-      args: [input],
-      signal: newMessageSignal,
-      signalArgs: [signalled],
-      typedSearchAttributes: searchAttributes({ userId, threadId, caseId: stored.caseId }),
-      staticSummary: `Conversation of thread ${threadId}`,
-      workflowTaskTimeout: CONVERSATION_TASK_TIMEOUT,
-    }),
-  );
-  return workflowId;
-}
-
 /** Hands the message over; if that fails the message is marked failed before the error answer. */
 async function handOver(deps: RouteDeps, userId: string, stored: StoredMessage, log: FastifyBaseLogger): Promise<string> {
   try {
-    return await signalConversation(deps, userId, stored);
+    return await signalConversation(deps.temporal, deps.config.queues, userId, stored);
   } catch (err) {
     const down = isTemporalUnavailable(err);
     const reason = down

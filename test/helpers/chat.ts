@@ -1,13 +1,11 @@
 /** Seeds users and threads, and sends messages the way the gateway does. */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { Db } from '../../activities/db/client.js';
 import { messages, threads, users, type MessageRow } from '../../activities/db/schema/index.js';
-import { newMessageSignal } from '../../workflows/messages.js';
-import { CONVERSATION_TASK_TIMEOUT } from '../../workflows/policies.js';
-import { searchAttributes } from '../../workflows/search-attributes.js';
-import { workflowIds, type ConversationInput, type QueueNames } from '../../workflows/types.js';
+import { signalConversation, storeUserMessage } from '../../api/chat-handoff.js';
+import type { ConversationInput, QueueNames } from '../../workflows/types.js';
 
 export async function seedUser(db: Db, name = `user-${randomUUID().slice(0, 8)}`) {
   const [user] = await db.insert(users).values({ name }).returning();
@@ -28,29 +26,11 @@ export interface SendOptions {
   extra?: Partial<ConversationInput>;
 }
 
+/** Sends a message exactly as the gateway does (api/chat-handoff.ts). */
 export async function sendMessage(o: SendOptions, content: string): Promise<MessageRow> {
-  const message = await o.db.transaction(async (tx) => {
-    const [t] = await tx
-      .update(threads)
-      .set({ userTurns: sql`${threads.userTurns} + 1`, updatedAt: sql`now()` })
-      .where(eq(threads.id, o.threadId))
-      .returning({ turn: threads.userTurns });
-    const [m] = await tx
-      .insert(messages)
-      .values({ threadId: o.threadId, role: 'user', content, status: 'pending', metadata: { correlationId: randomUUID() } })
-      .returning();
-    return { ...m!, turn: t!.turn };
-  });
-  await o.client.workflow.signalWithStart('conversation', {
-    workflowId: workflowIds.conversation(o.threadId),
-    taskQueue: o.queues.chat,
-    args: [{ threadId: o.threadId, userId: o.userId, queues: o.queues, ...o.extra }],
-    signal: newMessageSignal,
-    signalArgs: [{ messageId: message.id, turn: message.turn, chars: content.length }],
-    workflowTaskTimeout: CONVERSATION_TASK_TIMEOUT,
-    typedSearchAttributes: searchAttributes({ threadId: o.threadId, userId: o.userId }),
-  });
-  return message;
+  const stored = await storeUserMessage(o.db, o.userId, o.threadId, content);
+  await signalConversation(o.client, o.queues, o.userId, stored, o.extra);
+  return stored.message;
 }
 
 export async function threadMessages(db: Db, threadId: string): Promise<MessageRow[]> {

@@ -53,7 +53,8 @@ export async function conversation(input: ConversationInput): Promise<void> {
     const reply = await answering.run(() => assistantResponse(turn)).finally(() => (answering = undefined));
     state.answeredTurn = Math.max(state.answeredTurn, ...batch.map((m) => m.turn));
     state.recentMessageIds = [...state.recentMessageIds, ...batch.map((m) => m.messageId)].slice(-REMEMBERED_MESSAGES);
-    if (reply) {
+    // A reply that lost a race with a cancel is not followed by steps 5-6.
+    if (reply?.status === 'complete') {
       await afterReply(turn, reply);
       state.hasTitle = state.hasTitle || reply.hasTitle;
     }
