@@ -1,4 +1,5 @@
 /** Every activity, closed over its dependencies. Only workers import this as a value. */
+import type { Client } from '@temporalio/client';
 import { createReplyActivities } from './chat-reply.js';
 import { createInterventionActivities } from './chat-interventions.js';
 import { createSuggestionActivities } from './chat-suggestions.js';
@@ -7,11 +8,23 @@ import { withClassifiedErrors } from './errors.js';
 import type { Assistant } from './llm/assistant.js';
 import type { Embedder } from './llm/types.js';
 import { createSignalActivities } from './signals.js';
+import type { QueueNames } from '../workflows/types.js';
+
+/** The slice of config activities need (DESIGN.md Decision 16): activities never read env. */
+export interface ActivityConfig {
+  queues: QueueNames;
+  chat: { redeliveryAfterMs: number };
+}
 
 export interface ActivityDeps {
   db: Db;
   assistant: Assistant;
   embedder: Embedder;
+  /** A client on the worker's connection: signal-with-start from activities, schedules, queries. */
+  temporal: Client;
+  config: ActivityConfig;
+  /** The clock of the world (tests may fix it). */
+  clock: () => Date;
 }
 
 export function createActivities(deps: ActivityDeps) {

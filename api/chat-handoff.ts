@@ -8,10 +8,8 @@ import type { Client } from '@temporalio/client';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../activities/db/client.js';
 import { messages, threads, type MessageRow } from '../activities/db/schema/index.js';
-import { newMessageSignal } from '../workflows/messages.js';
-import { CONVERSATION_TASK_TIMEOUT } from '../workflows/policies.js';
-import { searchAttributes } from '../workflows/search-attributes.js';
-import { workflowIds, type ConversationInput, type NewMessage, type QueueNames } from '../workflows/types.js';
+import { signalConversation as signalWithStart } from '../activities/conversation-client.js';
+import type { ConversationInput, NewMessage, QueueNames } from '../workflows/types.js';
 import { notFound, TEMPORAL_CALL_DEADLINE_MS } from './errors.js';
 
 export interface StoredMessage {
@@ -45,21 +43,10 @@ export async function signalConversation(
   stored: StoredMessage,
   overrides: Partial<ConversationInput> = {},
 ): Promise<string> {
-  const threadId = stored.message.threadId;
-  const workflowId = workflowIds.conversation(threadId);
-  const input: ConversationInput = { threadId, userId, caseId: stored.caseId ?? undefined, queues, ...overrides };
-  const signalled: NewMessage = { messageId: stored.message.id, turn: stored.turn, chars: stored.message.content.length };
-  await temporal.withDeadline(Date.now() + TEMPORAL_CALL_DEADLINE_MS, () =>
-    temporal.workflow.signalWithStart('conversation', {
-      workflowId,
-      taskQueue: queues.chat,
-      args: [input],
-      signal: newMessageSignal,
-      signalArgs: [signalled],
-      typedSearchAttributes: searchAttributes({ userId, threadId, caseId: stored.caseId }),
-      staticSummary: `Conversation of thread ${threadId}`,
-      workflowTaskTimeout: CONVERSATION_TASK_TIMEOUT,
-    }),
-  );
-  return workflowId;
+  const { message } = stored;
+  const signalled: NewMessage = { messageId: message.id, turn: stored.turn, chars: message.content.length };
+  return signalWithStart(temporal, queues, { threadId: message.threadId, userId, caseId: stored.caseId }, signalled, {
+    overrides,
+    deadline: Date.now() + TEMPORAL_CALL_DEADLINE_MS,
+  });
 }

@@ -60,7 +60,10 @@ async function startStack(label: string, url: string, address: string, bundle: A
   const nativeConnection = await NativeConnection.connect({ address });
   const client = new Client({ connection: await Connection.connect({ address }) });
   const activities = {
-    ...createActivities({ db: database.db, assistant: createLocalAssistant(), embedder: createLocalEmbedder(256) }),
+    ...createActivities({
+      db: database.db, assistant: createLocalAssistant(), embedder: createLocalEmbedder(256), temporal: client,
+      config: { queues, chat: { redeliveryAfterMs: 30_000 } }, clock: () => new Date(),
+    }),
     benchNoop: async () => {},
   };
   const workers: Worker[] = await createWorkers({
@@ -70,7 +73,7 @@ async function startStack(label: string, url: string, address: string, bundle: A
   const running = workers.map((w) => w.run());
   const app = await buildApp({
     db: database.db, sql: database.sql, temporal: client,
-    config: { queues, chat: { syncResponses: true, syncTimeoutMs: 30_000, messageMaxChars: 20_000 }, bodyLimitBytes: 1_048_576, devApiKey: DEV_KEY },
+    config: { queues, chat: { syncResponses: true, syncTimeoutMs: 30_000, messageMaxChars: 20_000, redeliveryAfterMs: 30_000, maxPendingPerThread: 50 }, bodyLimitBytes: 1_048_576, devApiKey: DEV_KEY },
   });
   const port = await freePort();
   await app.listen({ port, host: '127.0.0.1' });

@@ -45,6 +45,13 @@ const envSchema = z.object({
   CHAT_SYNC_RESPONSES: bool.default(false),
   CHAT_SYNC_TIMEOUT_MS: positiveInt.default(25_000),
   CHAT_MESSAGE_MAX_CHARS: positiveInt.default(20_000),
+  CHAT_REDELIVERY_AFTER_MS: positiveInt.default(30_000),
+  CHAT_MAX_PENDING_PER_THREAD: positiveInt.default(50),
+  RATE_LIMIT_PER_MINUTE: positiveInt.default(120),
+  EMBEDDED_PG_IDLE_IN_TRANSACTION_MS: positiveInt.default(30_000),
+  CASEWORK_SCHEDULES: z.enum(['on', 'off']).default('on'),
+  SCHEDULES_TIME_ZONE: z.string().min(1).default('UTC'),
+  SCHEDULES_CATCHUP_WINDOW_MS: positiveInt.default(60 * 60 * 1000),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   CASEWORK_QUEUE_PREFIX: z.string().default(''),
   WORKER_QUEUES: z.string().default(QUEUE_KINDS.join(',')),
@@ -85,7 +92,20 @@ export interface Config {
     embeddingModel: string;
     embeddingDimensions: number;
   };
-  chat: { syncResponses: boolean; syncTimeoutMs: number; messageMaxChars: number };
+  chat: {
+    syncResponses: boolean;
+    syncTimeoutMs: number;
+    messageMaxChars: number;
+    /** A user message still pending after this long is re-sent to its conversation. */
+    redeliveryAfterMs: number;
+    /** More pending user messages than this in one thread: 429. */
+    maxPendingPerThread: number;
+  };
+  /** Starting POSTs per authenticated user per minute. */
+  rateLimitPerMinute: number;
+  /** The embedded database terminates a connection idle in a transaction longer than this. */
+  embeddedIdleInTransactionMs: number;
+  schedules: { enabled: boolean; timeZone: string; catchupWindowMs: number };
   bodyLimitBytes: number;
   queues: Record<QueueKind, string>;
   workerQueues: QueueKind[];
@@ -151,6 +171,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       syncResponses: e.CHAT_SYNC_RESPONSES,
       syncTimeoutMs: e.CHAT_SYNC_TIMEOUT_MS,
       messageMaxChars: e.CHAT_MESSAGE_MAX_CHARS,
+      redeliveryAfterMs: e.CHAT_REDELIVERY_AFTER_MS,
+      maxPendingPerThread: e.CHAT_MAX_PENDING_PER_THREAD,
+    },
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    embeddedIdleInTransactionMs: e.EMBEDDED_PG_IDLE_IN_TRANSACTION_MS,
+    schedules: {
+      enabled: e.CASEWORK_SCHEDULES === 'on',
+      timeZone: e.SCHEDULES_TIME_ZONE,
+      catchupWindowMs: e.SCHEDULES_CATCHUP_WINDOW_MS,
     },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     queues: queueNames(e.CASEWORK_QUEUE_PREFIX),

@@ -1,4 +1,5 @@
 /** `npm run worker`: serves the task queues in WORKER_QUEUES with every workflow and activity. */
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { createDb } from '../activities/db/client.js';
@@ -25,12 +26,21 @@ try {
 
 const { connectionOptions, namespace } = await temporalConnectionOptions(config);
 const connection = await NativeConnection.connect(connectionOptions);
+// Activities reach Temporal (signal-with-start, schedules) on the worker's own connection.
+const temporal = new Client({ connection, namespace });
 const workers = await createWorkers({
   connection,
   namespace,
   queues: config.queues,
   kinds: config.workerQueues,
-  activities: createActivities({ db: database.db, assistant: createAssistant(config.llm), embedder: createEmbedder(config.llm) }),
+  activities: createActivities({
+    db: database.db,
+    assistant: createAssistant(config.llm),
+    embedder: createEmbedder(config.llm),
+    temporal,
+    config: { queues: config.queues, chat: { redeliveryAfterMs: config.chat.redeliveryAfterMs } },
+    clock: () => new Date(),
+  }),
   workflowBundle: await bundleWorkflows(),
   shutdownGraceMs: config.workerShutdownGraceMs,
 });

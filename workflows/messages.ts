@@ -15,3 +15,9 @@ export interface ConversationStatus {
 }
 
 export const conversationStatusQuery = defineQuery<ConversationStatus>('conversationStatus');
+
+/**
+ * Which of the given user message ids this conversation has neither queued, nor is
+ * answering, nor has answered: the redelivery job re-sends only those.
+ */
+export const unseenMessagesQuery = defineQuery<string[], [string[]]>('unseenMessages');

@@ -11,7 +11,12 @@ export type ErrorType =
   | 'LlmAuthError'
   | 'LlmOutputInvalid'
   | 'LlmTransient'
+  /** The database refused the statement for good (integrity, data, syntax): never retried. */
   | 'DatabaseError'
+  /** The database could not be reached (refused, reset, restarting, too many connections): retried. */
+  | 'DatabaseUnavailable'
+  /** Any other database failure (serialization, deadlock, a timeout): retried. */
+  | 'DatabaseTransient'
   | 'Cancelled'
   | 'UnknownWorkflow';
 

@@ -34,7 +34,7 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export const defaultChat: Config['chat'] = { syncResponses: false, syncTimeoutMs: 2_000, messageMaxChars: 1_000 };
+export const defaultChat: Config['chat'] = { syncResponses: false, syncTimeoutMs: 2_000, messageMaxChars: 1_000, redeliveryAfterMs: 30_000, maxPendingPerThread: 50 };
 export const TEST_BODY_LIMIT = 64 * 1024;
 
 async function makeUser(database: TestDatabase, label: string, admin: boolean): Promise<TestUser> {

@@ -33,6 +33,8 @@ export interface TestWorkerOptions {
   assistant?: Assistant;
   embedder?: Embedder;
   workflowsPath?: string;
+  /** How long a user message stays pending before the redelivery job re-sends it. */
+  redeliveryAfterMs?: number;
   /** Replace or wrap activities (fault injection). */
   wrapActivities?: (acts: Activities) => Activities;
 }
@@ -47,6 +49,9 @@ export async function startTestWorkers(options: TestWorkerOptions): Promise<Runn
     db: options.db,
     assistant: options.assistant ?? createLocalAssistant(),
     embedder: options.embedder ?? createLocalEmbedder(64),
+    temporal: options.env.client,
+    config: { queues: options.queues, chat: { redeliveryAfterMs: options.redeliveryAfterMs ?? 30_000 } },
+    clock: () => new Date(),
   });
   const workers = await createWorkers({
     connection: options.env.nativeConnection,

@@ -42,7 +42,10 @@ try {
     namespace: 'default',
     queues,
     kinds: QUEUE_KINDS,
-    activities: createActivities({ db: database.db, assistant: createLocalAssistant(), embedder: createLocalEmbedder(64) }),
+    activities: createActivities({
+      db: database.db, assistant: createLocalAssistant(), embedder: createLocalEmbedder(64), temporal: client,
+      config: { queues, chat: { redeliveryAfterMs: 30_000 } }, clock: () => new Date(),
+    }),
     workflowBundle: await bundleWorkflows(workflowsPath),
     shutdownGraceMs: 1000,
   });
