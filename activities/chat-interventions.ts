@@ -89,7 +89,8 @@ export function createInterventionActivities({ db }: { db: Db }) {
           content: choice.text,
           status: 'complete',
           metadata: { rule: choice.rule, signalId: choice.signalId, kind: 'intervention' },
-          dedupKey: `intervention:${req.messageId}`,
+          // The rule's business key: each rule fires once per signal, whatever batch asks.
+          dedupKey: `intervention:${choice.rule}:${choice.signalId}`,
         })
         .onConflictDoNothing();
       return { posted: choice.rule };

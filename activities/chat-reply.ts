@@ -1,20 +1,18 @@
 /** Chat step 4 (the reply, critical), its failure path, and the title. */
-import { and, asc, desc, eq, inArray, isNull, lt, ne } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull } from 'drizzle-orm';
 import type { Db } from './db/client.js';
-import { messages, signals, threads, type MessageRow } from './db/schema/index.js';
+import { agentSuggestions, messages, signals, threads } from './db/schema/index.js';
 import { activitySignal } from './events.js';
 import { notFound } from './errors.js';
 import type { Assistant } from './llm/assistant.js';
-import type { ChatTurn } from './llm/types.js';
-import type { Degradation, ReplyResult } from '../workflows/types.js';
+import { loadHistory, readAsked, settleBatch } from './chat-settle.js';
+import type { Degradation, ReplyResult, SettleResult } from '../workflows/types.js';
 
 export interface ReplyDeps {
   db: Db;
   assistant: Assistant;
 }
 
-/** How much of the thread the model sees. */
-const HISTORY_MESSAGES = 30;
 const CONTEXT_SIGNALS = 20;
 
 export interface ReplyRequest {
@@ -24,39 +22,10 @@ export interface ReplyRequest {
   degradations: Degradation[];
 }
 
-/** One reply row per batch: keyed by the batch's first message, which no other batch has. */
-export const replyKey = (messageIds: string[]) => `reply:${messageIds[0]}`;
-
 export async function loadThread(db: Db, threadId: string) {
   const [thread] = await db.select().from(threads).where(eq(threads.id, threadId));
   if (!thread) throw notFound(`thread ${threadId}`);
   return thread;
-}
-
-async function ensurePendingReply(db: Db, threadId: string, messageIds: string[]): Promise<MessageRow> {
-  const dedupKey = replyKey(messageIds);
-  const [inserted] = await db
-    .insert(messages)
-    .values({ threadId, role: 'assistant', content: '', status: 'pending', dedupKey })
-    .onConflictDoNothing()
-    .returning();
-  if (inserted) return inserted;
-  const [existing] = await db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.threadId, threadId), eq(messages.dedupKey, dedupKey)));
-  if (!existing) throw new Error(`reply row ${dedupKey} vanished`);
-  return existing;
-}
-
-async function loadHistory(db: Db, threadId: string, beforeSeq: number): Promise<ChatTurn[]> {
-  const rows = await db
-    .select({ role: messages.role, content: messages.content })
-    .from(messages)
-    .where(and(eq(messages.threadId, threadId), lt(messages.seq, beforeSeq), ne(messages.status, 'failed')))
-    .orderBy(desc(messages.seq))
-    .limit(HISTORY_MESSAGES);
-  return rows.reverse().map((r) => ({ role: r.role, content: r.content }));
 }
 
 async function loadContextSignals(db: Db, threadId: string) {
@@ -68,58 +37,45 @@ async function loadContextSignals(db: Db, threadId: string) {
     .limit(CONTEXT_SIGNALS);
 }
 
-/**
- * Settles a pending reply and the messages it answers. Only a reply that is still pending
- * moves: a late attempt (a retry racing a cancellation or a timed-out attempt) changes nothing.
- */
-async function settleReply(
-  db: Db,
-  replyId: string,
-  req: { threadId: string; messageIds: string[] },
-  reply: { content: string; status: 'complete' | 'failed'; metadata: Record<string, unknown> },
-): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const moved = await tx
-      .update(messages)
-      .set(reply)
-      .where(and(eq(messages.id, replyId), eq(messages.status, 'pending')))
-      .returning({ id: messages.id });
-    if (moved.length === 0) return false;
-    await tx
-      .update(messages)
-      .set({ status: reply.status, replyId })
-      .where(and(eq(messages.threadId, req.threadId), inArray(messages.id, req.messageIds)));
-    return true;
-  });
+async function hasPendingSuggestion(db: Db, threadId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: agentSuggestions.id })
+    .from(agentSuggestions)
+    .where(and(eq(agentSuggestions.threadId, threadId), eq(agentSuggestions.status, 'pending')))
+    .limit(1);
+  return row !== undefined;
 }
 
 export function createReplyActivities({ db, assistant }: ReplyDeps) {
   return {
-    /** Writes the reply: a pending row first (so the client sees it coming), then the text. */
+    /**
+     * Answers the asked messages no reply has settled yet, in one commit (./chat-settle.ts).
+     * Every read runs in parallel before the model is called; messages settled before (a
+     * retried workflow task) are reported as answered without calling the model again.
+     */
     async generateReply(req: ReplyRequest): Promise<ReplyResult> {
-      const [thread, reply] = await Promise.all([
+      const [thread, asked, history, contextSignals, suggestionPending] = await Promise.all([
         loadThread(db, req.threadId),
-        ensurePendingReply(db, req.threadId, req.messageIds),
-      ]);
-      if (reply.status !== 'pending') {
-        return { replyId: reply.id, status: reply.status, hasTitle: thread.title !== null };
-      }
-      const [history, contextSignals] = await Promise.all([
-        loadHistory(db, req.threadId, reply.seq),
+        readAsked(db, req.threadId, req.messageIds),
+        loadHistory(db, req.threadId, req.messageIds),
         loadContextSignals(db, req.threadId),
+        hasPendingSuggestion(db, req.threadId),
       ]);
+      const base = { hasTitle: thread.title !== null, suggestionPending };
+      if (asked.open.length === 0) {
+        return { ...base, replyId: null, status: 'complete', answered: asked.answered, skipped: asked.skipped };
+      }
       const text = await assistant.reply({ history, signals: contextSignals, signal: activitySignal() });
-      const metadata = { provider: assistant.provider, degradations: req.degradations, answers: req.messageIds };
-      const settled = await settleReply(db, reply.id, req, { content: text, status: 'complete', metadata });
-      return { replyId: reply.id, status: settled ? 'complete' : 'failed', hasTitle: thread.title !== null };
+      const metadata = { provider: assistant.provider, degradations: req.degradations };
+      const settled = await settleBatch(db, req.threadId, req.messageIds, { content: text, status: 'complete', metadata });
+      return { ...base, ...settled, status: 'complete' };
     },
 
     /** The critical step finally failed (or was cancelled): never leave anything pending. */
-    async failReply(req: { threadId: string; messageIds: string[]; error: string }): Promise<void> {
-      const reply = await ensurePendingReply(db, req.threadId, req.messageIds);
-      if (reply.status === 'complete') return;
+    async failReply(req: { threadId: string; messageIds: string[]; error: string }): Promise<SettleResult> {
       const content = `Sorry, this message could not be answered: ${req.error}`;
-      await settleReply(db, reply.id, req, { content, status: 'failed', metadata: { error: req.error, answers: req.messageIds } });
+      const { answered, skipped } = await settleBatch(db, req.threadId, req.messageIds, { content, status: 'failed', metadata: { error: req.error } });
+      return { answered, skipped };
     },
 
     /** Steps 5-6 degrade after the reply is stored: add them to its metadata. */

@@ -1,11 +1,11 @@
 /** Chat steps 1, 2 and 6: agent confirmation, agent inflection, structure readiness. */
-import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lte, ne, or, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { agentSuggestions, messages, signals, threads } from './db/schema/index.js';
 import { activitySignal, emitEvent, type Tx } from './events.js';
 import { loadThread } from './chat-reply.js';
 import type { AgentCue, Assistant } from './llm/assistant.js';
-import { STRUCTURE_AGENT_TYPE } from '../workflows/agents/registry.js';
+import { STRUCTURE_AGENT_TYPE } from '../workflows/agents/catalog.js';
 import { workflowIds } from '../workflows/types.js';
 
 /** Inflection suggestions need more than this confidence (the seed's 0.75). */
@@ -91,13 +91,20 @@ export function createSuggestionActivities({ db, assistant }: { db: Db; assistan
     },
 
     /** Step 2, at every third user turn (the checkpoint); the thread row records it was done. */
-    async detectAgentInflection(req: { threadId: string; checkpoint: number; agents: AgentCue[] }) {
+    async detectAgentInflection(req: { threadId: string; checkpoint: number; agents: AgentCue[]; uptoMessageId: string }) {
       const thread = await loadThread(db, req.threadId);
       if (thread.lastInflectionTurn >= req.checkpoint) return { suggested: null };
+      // The turns up to this batch's last message: never a later one it does not answer.
+      const upto = db.select({ seq: messages.seq }).from(messages).where(eq(messages.id, req.uptoMessageId));
       const recent = await db
         .select({ content: messages.content })
         .from(messages)
-        .where(and(eq(messages.threadId, req.threadId), eq(messages.role, 'user')))
+        .where(and(
+          eq(messages.threadId, req.threadId),
+          eq(messages.role, 'user'),
+          ne(messages.status, 'failed'),
+          lte(messages.seq, sql`(${upto})`),
+        ))
         .orderBy(desc(messages.seq))
         .limit(INFLECTION_WINDOW);
       const found = await assistant.detectInflection(recent.map((m) => m.content).reverse(), req.agents, activitySignal());

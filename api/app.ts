@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type postgres from 'postgres';
 import type { Db } from '../activities/db/client.js';
 import type { Config } from '../workers/config.js';
+import type { AgentDescriptor } from '../workflows/agents/catalog.js';
 import type { QueueNames } from '../workflows/types.js';
 import { createAuthHook, ensureDevKey, type AuthUser } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
@@ -25,6 +26,8 @@ export interface AppConfig {
   queues: QueueNames;
   chat: Config['chat'];
   bodyLimitBytes: number;
+  /** The agents the gateway can start: the static catalog unless a test passes fixture agents. */
+  agents?: readonly AgentDescriptor[];
   /** When set, the dev user (admin) is ensured to own this key at startup (Decision 4). */
   devApiKey?: string;
 }

@@ -7,20 +7,45 @@ import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow
 /** The seed's global task time limit. */
 export const TASK_TIME_LIMIT = '30 minutes';
 
+/**
+ * An unreachable database is not one of a step's attempts (Decision 28): the activity
+ * fails at once and the conversation holds the turn (./chat/outage-hold.ts), so these
+ * policies count model and logic failures only.
+ */
+const HELD_BY_THE_WORKFLOW = ['DatabaseUnavailable'];
+
 /** Chat step 4, the reply: critical. */
 export const chatReplyStep: LocalActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  retry: { maximumAttempts: 3, initialInterval: '1 second', backoffCoefficient: 2 },
+  retry: { maximumAttempts: 3, initialInterval: '1 second', backoffCoefficient: 2, nonRetryableErrorTypes: HELD_BY_THE_WORKFLOW },
 };
 
 /** Chat steps 1-3, 5, 6: best effort, and 1-3 sit before the reply, so fast. */
 export const chatBestEffortStep: LocalActivityOptions = {
   startToCloseTimeout: '10 seconds',
-  retry: { maximumAttempts: 2, initialInterval: '1 second', backoffCoefficient: 1 },
+  retry: { maximumAttempts: 2, initialInterval: '1 second', backoffCoefficient: 1, nonRetryableErrorTypes: HELD_BY_THE_WORKFLOW },
 };
 
-/** Bookkeeping that must land (marking a reply failed): retried like the reply. */
-export const chatBookkeeping: LocalActivityOptions = chatReplyStep;
+/**
+ * Bookkeeping that must land (marking a reply failed): longer than the reply's policy, so
+ * a blip does not leave the batch to the redelivery job, which is the last resort.
+ */
+export const chatBookkeeping: LocalActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    maximumAttempts: 6,
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    nonRetryableErrorTypes: HELD_BY_THE_WORKFLOW,
+  },
+};
+
+/** How long a turn is held while the database is unreachable, before it fails (Decision 28). */
+export const DATABASE_OUTAGE_HOLD_MS = 2 * 60 * 1000;
+/** Backoff between checks while the database is unreachable. */
+export const DATABASE_OUTAGE_FIRST_RETRY_MS = 1000;
+export const DATABASE_OUTAGE_MAX_RETRY_MS = 15_000;
 
 export const chatTitle: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
@@ -34,6 +59,15 @@ export const documentPipeline: ActivityOptions = {
 };
 
 export const maintenance: ActivityOptions = documentPipeline;
+
+/**
+ * The redelivery job: the maintenance policy, and a heartbeat per message so a worker that
+ * dies mid-run is noticed in 30 s, not 30 min (each step between beats is bounded by 10 s).
+ */
+export const chatRedelivery: ActivityOptions = { ...maintenance, heartbeatTimeout: '30 seconds' };
+
+/** Backstop on scheduled maintenance runs, past their in-workflow 30 min (notes §5). */
+export const MAINTENANCE_EXECUTION_TIMEOUT = '35 minutes';
 
 /** The seed's `ingest_evidence_async` / `fetch_url_and_ingest`: 2 retries, 10 s, no backoff. */
 export const ingestion: ActivityOptions = {

@@ -1,7 +1,8 @@
 /**
  * Inputs, outputs and error type names shared by workflows, activities and the gateway.
- * Pure TypeScript: no imports, so both the workflow sandbox and Node can load it.
+ * Pure TypeScript (type imports only), so both the workflow sandbox and Node can load it.
  */
+import type { AgentDescriptor } from './agents/catalog.js';
 
 /** Every `ApplicationFailure.type` casework throws. */
 export type ErrorType =
@@ -43,8 +44,13 @@ export interface ConversationState {
   turnsSinceExtraction: number;
   charsSinceExtraction: number;
   hasTitle: boolean;
-  /** Recently seen message ids, so a re-sent signal is not answered twice. */
+  /** Recently settled message ids, so a re-sent signal is not answered twice. */
   recentMessageIds: string[];
+  /**
+   * Whether the thread may have a pending suggestion (step 1 only runs then): unknown
+   * (undefined) in a fresh run, then what the last reply saw and steps 2 and 6 made.
+   */
+  suggestionPending?: boolean;
 }
 
 export interface ConversationInput {
@@ -59,6 +65,8 @@ export interface ConversationInput {
   idleTimeoutMs?: number;
   /** Continue as new after this many replies (the server may suggest it sooner). */
   maxTurnsPerRun?: number;
+  /** Fixture agents for tests (Decision 15); absent: the static catalog. */
+  agents?: AgentDescriptor[];
 }
 
 export interface Degradation {
@@ -66,10 +74,21 @@ export interface Degradation {
   error: string;
 }
 
-export interface ReplyResult {
-  replyId: string;
+/** What settling a batch did: every id of the request is answered now, or skipped. */
+export interface SettleResult {
+  /** Ids of the request answered now, by this call's reply or by an earlier one. */
+  answered: string[];
+  /** Ids that no reply will answer: unknown, or failed before any reply (nothing to do). */
+  skipped: string[];
+}
+
+export interface ReplyResult extends SettleResult {
+  /** The reply this call wrote; null when every id was settled before (a retried task). */
+  replyId: string | null;
   status: 'complete' | 'failed';
   hasTitle: boolean;
+  /** Whether the thread has a suggestion waiting for a "yes" (step 1 runs only then). */
+  suggestionPending: boolean;
 }
 
 /** The input of any workflow the agent registry dispatches. */
@@ -82,6 +101,23 @@ export interface AgentDispatchInput {
   correlationId: string;
   queues: QueueNames;
   params?: Record<string, unknown>;
+}
+
+/** The redelivery job's input (the schedule `<prefix>chat-redelivery` starts it every minute). */
+export interface RedeliverMessagesInput {
+  queues: QueueNames;
+  /** At most this many messages per run, oldest first (default 500). */
+  limit?: number;
+}
+
+/** What one redelivery run did. */
+export interface RedeliveryReport {
+  /** Pending user messages older than CHAT_REDELIVERY_AFTER_MS that the run looked at. */
+  examined: number;
+  /** Of those, the ones re-sent because their conversation had not seen them. */
+  resent: number;
+  /** Threads the examined messages belong to. */
+  threads: number;
 }
 
 export interface GenerateSignalEmbeddingsInput {

@@ -7,7 +7,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { FastifyInstance } from 'fastify';
 import { agentSuggestions, cases, messages, signals, threads, type SuggestionRow, type ThreadRow } from '../../activities/db/schema/index.js';
 import type { Db } from '../../activities/db/client.js';
-import { resolveAgent, STRUCTURE_AGENT_TYPE } from '../../workflows/agents/registry.js';
+import { resolveAgent, STRUCTURE_AGENT_TYPE } from '../../workflows/agents/catalog.js';
 import { workflowIds, type AgentDispatchInput } from '../../workflows/types.js';
 import type { RouteDeps } from '../app.js';
 import { idempotencyHeaders } from '../idempotency.js';
@@ -173,7 +173,7 @@ async function decline(db: Db, suggestion: SuggestionRow): Promise<SuggestionRow
 async function accept(deps: RouteDeps, thread: ThreadRow, suggestion: SuggestionRow): Promise<string> {
   if (suggestion.status === 'declined') throw conflict('this suggestion was declined');
   if (suggestion.status === 'accepted' && suggestion.workflowId) return suggestion.workflowId;
-  const descriptor = resolveAgent(suggestion.kind === 'structure' ? STRUCTURE_AGENT_TYPE : suggestion.agentType);
+  const descriptor = resolveAgent(suggestion.kind === 'structure' ? STRUCTURE_AGENT_TYPE : suggestion.agentType, deps.config.agents);
   if (!descriptor) throw conflict(`no workflow is registered for agent type "${suggestion.agentType}", so it cannot be started`);
   const workflowId = workflowIds.agent(suggestion.agentType, suggestion.id);
   const input: AgentDispatchInput = {

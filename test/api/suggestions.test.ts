@@ -3,18 +3,20 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentSuggestions } from '../../activities/db/schema/index.js';
 import { agentTypeKey, correlationIdKey, threadIdKey, userIdKey } from '../../workflows/search-attributes.js';
-import { registerAgent, STRUCTURE_AGENT_TYPE } from '../../workflows/agents/registry.js';
+import { STRUCTURE_AGENT_TYPE, type AgentDescriptor } from '../../workflows/agents/catalog.js';
 import { call, createThread, insertCase, startApi, type ApiHarness } from './harness.js';
 
+/** A workflow type no worker runs: starting it is all the gateway does. */
+const fixtureAgents: AgentDescriptor[] = [
+  { type: 'apitest', workflowType: 'apiTestAgent', queue: 'research', description: 'test agent', aliases: ['api_test_v1'], cues: [] },
+];
 let h: ApiHarness;
 let threadId: string;
 let turn = 0;
 
 beforeAll(async () => {
-  h = await startApi();
+  h = await startApi({ agents: fixtureAgents });
   threadId = (await createThread(h.app, h.alice, { caseId: await insertCase(h.database, h.alice.id) })).id;
-  // A workflow type no worker runs: starting it is all the gateway does.
-  registerAgent({ type: 'apitest', workflowType: 'apiTestAgent', queue: 'research', description: 'test agent', aliases: ['api_test_v1'], cues: [] });
 });
 
 afterAll(async () => {
@@ -70,8 +72,10 @@ describe('accept', () => {
   it('starts the structure workflow for a structure suggestion once it is registered', async () => {
     const id = await suggest(STRUCTURE_AGENT_TYPE, 'structure');
     expect((await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') })).statusCode).toBe(409);
-    registerAgent({ type: STRUCTURE_AGENT_TYPE, workflowType: 'apiTestDraftCase', queue: 'research', description: 'draft', aliases: [], cues: [] });
-    const res = await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') });
+    const drafting = await h.buildSibling({
+      config: { agents: [...fixtureAgents, { type: STRUCTURE_AGENT_TYPE, workflowType: 'apiTestDraftCase', queue: 'research', description: 'draft', aliases: [], cues: [] }] },
+    });
+    const res = await call(drafting, h.alice, { method: 'POST', url: url(id, 'accept') });
     expect(res.statusCode).toBe(202);
     expect((await h.env.client.workflow.getHandle(res.json().workflowId).describe()).type).toBe('apiTestDraftCase');
   });

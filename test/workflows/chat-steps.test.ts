@@ -14,6 +14,7 @@ import { workflowIds } from '../../workflows/types.js';
 import { cancelReplySignal } from '../../workflows/messages.js';
 import type { Assistant } from '../../activities/llm/assistant.js';
 import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
+import { FIXTURE_AGENTS } from '../fixtures/agents.js';
 
 const workflowsPath = fileURLToPath(new URL('../fixtures/workflows-with-agents.ts', import.meta.url));
 let env: TestWorkflowEnvironment;
@@ -87,11 +88,10 @@ beforeEach(() => {
 async function newThread() {
   const user = await seedUser(database.db);
   const thread = await seedThread(database.db, user.id, 'titled');
-  const send = async (content: string) => {
-    const m = await sendMessage({ db: database.db, client: env.client, queues, threadId: thread.id, userId: user.id }, content);
-    return waitForAnswer(database.db, thread.id, m.id);
-  };
-  return { user, thread, send };
+  const options = { db: database.db, client: env.client, queues, threadId: thread.id, userId: user.id, extra: { agents: FIXTURE_AGENTS } };
+  const post = (content: string) => sendMessage(options, content);
+  const send = async (content: string) => waitForAnswer(database.db, thread.id, (await post(content)).id);
+  return { user, thread, send, post };
 }
 
 const eventsOf = (threadId: string) => database.db.select().from(events).where(eq(events.threadId, threadId));
@@ -167,7 +167,7 @@ describe('best-effort steps degrade alone', () => {
         ([r]) => ((r?.metadata.degradations as unknown[]) ?? []).length > 0,
       );
       expect(stored[0]!.metadata.degradations).toEqual([{ step, error: `injected failure in ${activity}` }]);
-      expect(thread.id).toBeTruthy();
+      expect(stored[0]!.threadId).toBe(thread.id);
     });
   }
 
@@ -209,9 +209,10 @@ describe('step 4, the reply, is critical', () => {
 
   it('cancel stops the reply in progress, marks it failed "cancelled", and the conversation goes on', async () => {
     faults.replyDelayMs = 5000;
-    const { user, thread, send } = await newThread();
-    const m = await sendMessage({ db: database.db, client: env.client, queues, threadId: thread.id, userId: user.id }, 'A slow question about leases.');
-    await eventually(() => threadMessages(database.db, thread.id), (rows) => rows.some((r) => r.role === 'assistant'));
+    const { thread, send, post } = await newThread();
+    const m = await post('A slow question about leases.');
+    // Cancel once the reply is being written.
+    await eventually(async () => faults.calls.get('generateReply') ?? 0, (n) => n > 0);
     await env.client.workflow.getHandle(workflowIds.conversation(thread.id)).signal(cancelReplySignal);
     const { asked, reply } = await waitForAnswer(database.db, thread.id, m.id);
     expect(asked.status).toBe('failed');
@@ -219,5 +220,23 @@ describe('step 4, the reply, is critical', () => {
     faults.replyDelayMs = 0;
     const next = await send('And a quick follow-up question?');
     expect(next.reply?.status).toBe('complete');
+  });
+});
+
+describe('a reply reads only the messages it answers (defect 3)', () => {
+  it('the reply to the first message of a burst does not read the messages that came during its turn', async () => {
+    // Step 1 is slow, so the rest of the burst is stored while the first message's turn runs.
+    faults.delayMs.set('checkAgentConfirmation', 1_000);
+    const { thread, post } = await newThread();
+    const first = await post('Our goal is to open a bakery in York.');
+    await eventually(async () => faults.calls.get('checkAgentConfirmation') ?? 0, (n) => n > 0);
+    const later = [await post('There is a risk the lease falls through.'), await post('We assume flour prices stay flat.')];
+    const { reply } = await waitForAnswer(database.db, thread.id, first.id);
+    expect(reply?.metadata.answers).toEqual([first.id]);
+    expect(reply?.content).toContain('open a bakery in York');
+    expect(reply?.content).not.toContain('lease falls through');
+    expect(reply?.content).not.toContain('flour prices');
+    const { reply: second } = await waitForAnswer(database.db, thread.id, later[1]!.id);
+    expect(second?.metadata.answers).toEqual(later.map((m) => m.id));
   });
 });

@@ -1,9 +1,16 @@
 /**
  * One long-lived workflow per thread (`chat-<threadId>`, DESIGN.md Decision 1), fed by
- * signal-with-start from the gateway. It answers the thread's messages in order, one reply
- * at a time; a burst that arrives during a reply is answered together in the next one.
- * It continues as new when the server suggests it or every 100 replies, and closes after
- * an idle hour (the next message starts a new run with the same id).
+ * signal-with-start. It answers the thread's messages in order, one reply at a time; a
+ * burst that arrives during a reply is answered together in the next one. It continues
+ * as new when the server suggests it or every 100 replies, and closes after an idle hour
+ * (the next message starts a new run with the same id).
+ *
+ * What it guarantees: every message id that enters a batch ends settled by exactly one
+ * reply (the activities settle by claiming the messages, so a retried task is a no-op for
+ * what it settled before), or, if even the failure cannot be written, is forgotten here so
+ * the redelivery job sends it again. Continue-as-new and closing happen only in a workflow
+ * task that ran no local activity: a message that arrives during such a task makes the
+ * server reject it, and the retried task carries the message over instead of losing it.
  */
 import {
   allHandlersFinished,
@@ -11,14 +18,16 @@ import {
   condition,
   continueAsNew,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import { cancelReplySignal, conversationStatusQuery, newMessageSignal } from '../messages.js';
+import { cancelReplySignal, conversationStatusQuery, newMessageSignal, unseenMessagesQuery } from '../messages.js';
 import { CONVERSATION_IDLE_TIMEOUT_MS, CONVERSATION_MAX_TURNS_PER_RUN } from '../policies.js';
 import type { ConversationInput, ConversationState, NewMessage } from '../types.js';
-import { afterReply, assistantResponse, type Turn } from './assistant-response.js';
+import { afterReply } from './after-reply.js';
+import { assistantResponse, type Turn } from './assistant-response.js';
 
-/** How many answered message ids a run remembers, to ignore a re-sent signal. */
+/** How many settled message ids a run remembers, to ignore a re-sent signal. */
 const REMEMBERED_MESSAGES = 200;
 
 function initialState(): ConversationState {
@@ -29,13 +38,16 @@ export async function conversation(input: ConversationInput): Promise<void> {
   const pending: NewMessage[] = [...(input.pending ?? [])];
   const state = input.state ?? initialState();
   let answering: CancellationScope | undefined;
+  let inFlight: NewMessage[] = [];
   let repliesThisRun = 0;
 
-  const known = (id: string) => state.recentMessageIds.includes(id) || pending.some((p) => p.messageId === id);
+  const seen = (id: string) =>
+    state.recentMessageIds.includes(id) || pending.some((p) => p.messageId === id) || inFlight.some((m) => m.messageId === id);
   setHandler(newMessageSignal, (message) => {
-    if (!known(message.messageId)) pending.push(message);
+    if (!seen(message.messageId)) pending.push(message);
   });
   setHandler(cancelReplySignal, () => answering?.cancel());
+  setHandler(unseenMessagesQuery, (ids) => ids.filter((id) => !seen(id)));
   setHandler(conversationStatusQuery, () => ({
     pending: pending.length,
     answering: answering !== undefined,
@@ -44,23 +56,25 @@ export async function conversation(input: ConversationInput): Promise<void> {
 
   for (;;) {
     const woke = await condition(() => pending.length > 0, input.idleTimeoutMs ?? CONVERSATION_IDLE_TIMEOUT_MS);
-    if (!woke) return;
-    const batch = pending.splice(0).sort((a, b) => a.turn - b.turn);
+    if (!woke && pending.length === 0) return;
+    inFlight = pending.splice(0).sort((a, b) => a.turn - b.turn);
     // A fresh run does not know the turns answered before it; the first batch tells it.
-    if (state.answeredTurn === 0) state.answeredTurn = Math.max(0, (batch[0]?.turn ?? 1) - 1);
-    const turn: Turn = { input, state, batch, degradations: [] };
+    if (state.answeredTurn === 0) state.answeredTurn = Math.max(0, (inFlight[0]?.turn ?? 1) - 1);
+    const turn: Turn = { input, state, batch: inFlight, degradations: [], hold: {} };
     answering = new CancellationScope();
-    const reply = await answering.run(() => assistantResponse(turn)).finally(() => (answering = undefined));
-    state.answeredTurn = Math.max(state.answeredTurn, ...batch.map((m) => m.turn));
-    state.recentMessageIds = [...state.recentMessageIds, ...batch.map((m) => m.messageId)].slice(-REMEMBERED_MESSAGES);
+    const outcome = await answering.run(() => assistantResponse(turn)).finally(() => (answering = undefined));
+    state.answeredTurn = Math.max(state.answeredTurn, ...inFlight.map((m) => m.turn));
+    state.recentMessageIds = [...state.recentMessageIds, ...outcome.settled].slice(-REMEMBERED_MESSAGES);
     // A reply that lost a race with a cancel is not followed by steps 5-6.
-    if (reply?.status === 'complete') {
-      await afterReply(turn, reply);
-      state.hasTitle = state.hasTitle || reply.hasTitle;
+    if (outcome.reply?.status === 'complete') {
+      await afterReply(turn, outcome.reply);
+      state.hasTitle = state.hasTitle || outcome.reply.hasTitle;
     }
+    inFlight = [];
     repliesThisRun++;
-    const maxTurns = input.maxTurnsPerRun ?? CONVERSATION_MAX_TURNS_PER_RUN;
-    if (workflowInfo().continueAsNewSuggested || repliesThisRun >= maxTurns) {
+    if (workflowInfo().continueAsNewSuggested || repliesThisRun >= (input.maxTurnsPerRun ?? CONVERSATION_MAX_TURNS_PER_RUN)) {
+      // End this task (it ran local activities) before continuing as new in a fresh one.
+      await sleep(1);
       await condition(allHandlersFinished);
       return continueAsNew<typeof conversation>({ ...input, pending: pending.splice(0), state });
     }

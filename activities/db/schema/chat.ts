@@ -51,8 +51,9 @@ export const messages = pgTable(
     status: text('status').$type<MessageStatus>().notNull(),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     /**
-     * What makes a write by a retried activity a no-op: `reply:<userMessageId>` for the
-     * reply to a batch, `intervention:<userMessageId>` for a proactive message.
+     * What makes a write by a retried activity a no-op: `intervention:<rule>:<signalId>`
+     * for a proactive message, `suggestion:…` for an offer. Replies need none: they
+     * claim the user messages they answer (`reply_id`) in the transaction that writes them.
      */
     dedupKey: text('dedup_key'),
     /** On a user message: the reply that answered it. */

@@ -1,0 +1,39 @@
+/**
+ * Decision 28: an unreachable database fails no message. A chat step whose activity
+ * reports `DatabaseUnavailable` is tried again after a durable timer, with backoff, until
+ * the hold's deadline; only past it does the failure go on (the reply then fails with a
+ * readable reason). The timers end the workflow task, so messages that arrive meanwhile
+ * queue up for the next batch as usual.
+ */
+import { ActivityFailure, ApplicationFailure, log, sleep } from '@temporalio/workflow';
+import { DATABASE_OUTAGE_FIRST_RETRY_MS, DATABASE_OUTAGE_HOLD_MS, DATABASE_OUTAGE_MAX_RETRY_MS } from '../policies.js';
+
+/** One hold: its deadline is set by the first outage it sees, so steps of a turn share it. */
+export interface OutageHold {
+  deadline?: number;
+}
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  let current: unknown = err;
+  while (current instanceof ActivityFailure && current.cause) current = current.cause;
+  return current instanceof ApplicationFailure && current.type === 'DatabaseUnavailable';
+}
+
+export async function holdThroughOutage<T>(hold: OutageHold, step: string, fn: () => Promise<T>): Promise<T> {
+  for (let delay = DATABASE_OUTAGE_FIRST_RETRY_MS; ; delay = Math.min(delay * 2, DATABASE_OUTAGE_MAX_RETRY_MS)) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      hold.deadline ??= Date.now() + DATABASE_OUTAGE_HOLD_MS;
+      if (Date.now() + delay > hold.deadline) {
+        throw ApplicationFailure.create({
+          type: 'DatabaseUnavailable',
+          message: `the database was unreachable for ${Math.round(DATABASE_OUTAGE_HOLD_MS / 1000)} s`,
+        });
+      }
+      log.warn('database unreachable: holding the chat step', { step, retryInMs: delay });
+      await sleep(delay);
+    }
+  }
+}
