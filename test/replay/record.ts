@@ -1,29 +1,52 @@
 /**
- * `npm run record-histories`: runs the chat workflows on a throw-away dev server and an
- * embedded database, and saves their histories as JSON under test/replay/histories/, for
- * the replay tests. Re-record after an intended workflow change (behind `patched()`).
+ * `npm run record-histories`: runs the production workflows (workflows/index.ts, the bundle
+ * the worker runs) on a throw-away dev server and an embedded database, and saves their
+ * histories as JSON under test/replay/histories/, for the replay tests. The conversation
+ * is driven through what matters for determinism: a continue-as-new, a burst, a cancelled
+ * reply and a failed reply. Re-record after an intended workflow change, and keep the
+ * histories recorded before it (they prove the change is behind `patched()`).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import { createDb } from '../../activities/db/client.js';
 import { startEmbeddedPostgres } from '../../activities/db/embedded.js';
 import { runMigrations } from '../../activities/db/migrate.js';
+import type { Assistant } from '../../activities/llm/assistant.js';
 import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { QUEUE_KINDS, queueNames } from '../../workers/config.js';
 import { bundleWorkflows, createWorkers } from '../../workers/worker.js';
+import { cancelReplySignal } from '../../workflows/messages.js';
 import { workflowIds } from '../../workflows/types.js';
-import { seedThread, seedUser, sendMessage, waitForAnswer, eventually } from '../helpers/chat.js';
+import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
 import { devServerArgs, findTemporalCli, freePort, waitForTemporal } from '../helpers/temporal-server.js';
-import { agentSuggestions } from '../../activities/db/schema/index.js';
 
 const out = fileURLToPath(new URL('./histories/', import.meta.url));
-const workflowsPath = fileURLToPath(new URL('../fixtures/workflows-with-agents.ts', import.meta.url));
+
+/** Replies slowly to "slow" messages (so a cancel lands) and fails "broken" ones for good. */
+function scriptedAssistant(): Assistant {
+  const local = createLocalAssistant();
+  return {
+    ...local,
+    async reply(input) {
+      const last = [...input.history].reverse().find((t) => t.role === 'user')?.content ?? '';
+      if (last.includes('broken')) throw ApplicationFailure.nonRetryable('the model refused this one', 'LlmBadRequest');
+      if (last.includes('slow')) {
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, 10_000);
+          input.signal?.addEventListener('abort', () => (clearTimeout(timer), reject(new Error('aborted'))));
+        });
+      }
+      return local.reply(input);
+    },
+  };
+}
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const port = await freePort();
@@ -43,46 +66,48 @@ try {
     queues,
     kinds: QUEUE_KINDS,
     activities: createActivities({
-      db: database.db, assistant: createLocalAssistant(), embedder: createLocalEmbedder(64), temporal: client,
+      db: database.db, assistant: scriptedAssistant(), embedder: createLocalEmbedder(64), temporal: client,
       config: { queues, chat: { redeliveryAfterMs: 30_000 } }, clock: () => new Date(),
     }),
-    workflowBundle: await bundleWorkflows(workflowsPath),
+    workflowBundle: await bundleWorkflows(),
     shutdownGraceMs: 1000,
   });
   const running = workers.map((w) => w.run());
 
   const user = await seedUser(database.db, 'recorder');
   const thread = await seedThread(database.db, user.id);
-  const send = async (content: string) => {
-    const m = await sendMessage({ db: database.db, client, queues, threadId: thread.id, userId: user.id }, content);
-    return waitForAnswer(database.db, thread.id, m.id);
-  };
-  await send('Our goal is to research the market for oat milk in Leeds.');
-  await send('We assume demand grows. The budget must stay under 50k.');
-  await send('Find sources and investigate the competitors. There is a risk prices rise.');
-  await eventually(() => database.db.select().from(agentSuggestions), (rows) => rows.length > 0);
-  await send('yes');
+  const options = { db: database.db, client, queues, threadId: thread.id, userId: user.id, extra: { maxTurnsPerRun: 3 } };
+  const ask = async (content: string) => waitForAnswer(database.db, thread.id, (await sendMessage(options, content)).id);
+  await ask('Our goal is to open a second bakery in Leeds next spring.');
+  await ask('We assume rents near the station are about 2000 pounds a month.');
   const burst = [];
-  for (const text of ['Should we pick between two suppliers?', 'We expect rents to fall.', 'What evidence is there?']) {
-    burst.push(await sendMessage({ db: database.db, client, queues, threadId: thread.id, userId: user.id }, text));
+  for (const text of ['The budget must stay under 150k.', 'Should we lease or buy the ovens?', 'There is a risk the landlord sells.']) {
+    burst.push(await sendMessage(options, text));
   }
   await waitForAnswer(database.db, thread.id, burst[2]!.id);
+  const slow = await sendMessage(options, 'A slow question about the lease terms.');
+  await new Promise((r) => setTimeout(r, 1500));
+  await client.workflow.getHandle(workflowIds.conversation(thread.id)).signal(cancelReplySignal);
+  await waitForAnswer(database.db, thread.id, slow.id);
+  await ask('This one is broken on purpose.');
+  await ask('What should we decide first?');
   await new Promise((r) => setTimeout(r, 1000));
 
   mkdirSync(out, { recursive: true });
-  const listed = client.workflow.list({ query: `ThreadId = "${thread.id}"` });
-  const save = async (workflowId: string, name: string) => {
-    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const save = async (name: string, workflowId: string, runId?: string) => {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     writeFileSync(`${out}${name}.json`, historyToJSON(history));
     console.log(`saved ${name} (${history.events?.length} events)`);
   };
-  await save(workflowIds.conversation(thread.id), 'conversation');
-  await save(workflowIds.chatTitle(thread.id), 'generate-chat-title');
-  for await (const wf of listed) {
-    if (wf.type === 'generateSignalEmbeddings') {
-      await save(wf.workflowId, 'generate-signal-embeddings');
-      break;
-    }
+  const runs = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId = "${workflowIds.conversation(thread.id)}"` })) runs.push(wf);
+  runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  for (const [i, run] of runs.entries()) await save(`conversation-run-${i + 1}`, run.workflowId, run.runId);
+  await eventually(async () => (await client.workflow.getHandle(workflowIds.chatTitle(thread.id)).describe()).status.name, (s) => s === 'COMPLETED');
+  await save('generate-chat-title', workflowIds.chatTitle(thread.id));
+  for await (const wf of client.workflow.list({ query: `ThreadId = "${thread.id}" AND WorkflowType = "generateSignalEmbeddings"` })) {
+    await save('generate-signal-embeddings', wf.workflowId);
+    break;
   }
   for (const w of workers) w.shutdown();
   await Promise.allSettled(running);

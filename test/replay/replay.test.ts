@@ -1,5 +1,11 @@
-/** Recorded histories (npm run record-histories) replay against today's workflow code. */
+/**
+ * Recorded histories (npm run record-histories) replay against the production bundle, the
+ * very workflows/index.ts the worker runs: today's recordings, and the ones recorded before
+ * a change of commands (under recorded-before-*), which prove that change sits behind
+ * `patched()`. A conversation changed without a patch must fail to replay.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
@@ -8,30 +14,61 @@ import { installTestRuntime } from '../helpers/temporal.js';
 import { testBundle } from '../helpers/stack.js';
 
 const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
-// The recording registered test agents, so its workflows index is the one replayed.
-const workflowsPath = fileURLToPath(new URL('../fixtures/workflows-with-agents.ts', import.meta.url));
 const changedPath = fileURLToPath(new URL('./fixtures/changed-conversation.ts', import.meta.url));
 
-const histories = readdirSync(historiesDir)
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => ({ name: f.replace(/\.json$/, ''), history: JSON.parse(readFileSync(historiesDir + f, 'utf8')) as unknown }));
+function historyFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? historyFiles(join(dir, entry.name)) : entry.name.endsWith('.json') ? [join(dir, entry.name)] : [],
+  );
+}
+
+const histories = historyFiles(historiesDir).map((file) => ({
+  name: relative(historiesDir, file).replace(/\.json$/, ''),
+  history: JSON.parse(readFileSync(file, 'utf8')) as unknown,
+}));
+
+const eventTypes = (history: unknown): string[] =>
+  ((history as { events?: { eventType?: string }[] }).events ?? []).map((e) => e.eventType ?? '');
+
+/** The history as text, with its base64 payloads (activity types of markers, signal args) decoded. */
+function decodedPayloads(history: unknown): string {
+  const parts: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'data' && typeof value === 'string') parts.push(Buffer.from(value, 'base64').toString('utf8'));
+        else walk(value);
+      }
+    } else if (typeof node === 'string') parts.push(node);
+  };
+  walk(history);
+  return parts.join('\n');
+}
 
 beforeAll(() => installTestRuntime());
 
-describe('replay of recorded histories', () => {
-  it('has the chat workflows recorded', () => {
-    expect(histories.map((h) => h.name).sort()).toEqual(['conversation', 'generate-chat-title', 'generate-signal-embeddings']);
+describe('replay of recorded histories against the production bundle', () => {
+  it('has every workflow recorded, and conversations that continued as new, were cancelled and failed', () => {
+    const names = histories.map((h) => h.name);
+    for (const name of ['conversation-run-1', 'generate-chat-title', 'generate-signal-embeddings']) expect(names).toContain(name);
+    const conversations = histories.filter((h) => h.name.includes('conversation-run-'));
+    const all = conversations.flatMap((h) => eventTypes(h.history));
+    expect(all).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    const recorded = conversations.map((h) => decodedPayloads(h.history)).join('\n');
+    expect(recorded).toContain('cancelReply');
+    expect(recorded).toContain('failReply');
   });
 
   for (const { name, history } of histories) {
     it(`replays ${name} without a determinism error`, async () => {
-      const bundle = await testBundle(workflowsPath);
+      const bundle = await testBundle();
       await Worker.runReplayHistory({ workflowBundle: bundle }, history, `replay-${name}`);
     });
   }
 
-  it('raises a determinism error when the conversation changed its steps without a patch', async () => {
-    const conversation = histories.find((h) => h.name === 'conversation')!;
+  it('raises a determinism error when the conversation gained a step without a patch', async () => {
+    const conversation = histories.find((h) => h.name === 'conversation-run-1')!;
     const bundle = await testBundle(changedPath);
     await expect(Worker.runReplayHistory({ workflowBundle: bundle }, conversation.history, 'replay-changed')).rejects.toBeInstanceOf(
       DeterminismViolationError,

@@ -5,14 +5,15 @@
  * Web UI. Steps 1-3 are best effort; step 4 (the reply) is critical and, if it finally
  * fails, the batch is settled as failed, never left pending.
  */
-import { CancellationScope, isCancellation, log, proxyLocalActivities } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, patched, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { AGENT_CATALOG, suggestableAgents } from '../agents/catalog.js';
 import { chatBestEffortStep, chatBookkeeping, chatReplyStep } from '../policies.js';
-import type { ConversationInput, ConversationState, Degradation, NewMessage, ReplyResult } from '../types.js';
+import type { ConversationInput, ConversationState, Degradation, NewMessage, ReplyResult, SettleResult } from '../types.js';
 import { bestEffort, failureMessage } from './best-effort.js';
 import { dispatchAccepted } from './dispatch.js';
 import { holdThroughOutage, type OutageHold } from './outage-hold.js';
+import { CHAT_PATCHES } from './patches.js';
 
 const optional = proxyLocalActivities<Activities>(chatBestEffortStep);
 const critical = proxyLocalActivities<Activities>(chatReplyStep);
@@ -81,9 +82,18 @@ async function intervene(turn: Turn): Promise<void> {
   );
 }
 
+/**
+ * The ids a settle reported. Results recorded before settles reported them (a replayed
+ * older run) carry none: that code settled the whole batch.
+ */
+function settledIds(turn: Turn, result: Partial<SettleResult> | undefined): string[] {
+  if (!result?.answered) return idsOf(turn);
+  return [...result.answered, ...(result.skipped ?? [])];
+}
+
 /** Steps 1-4. */
 export async function assistantResponse(turn: Turn): Promise<TurnOutcome> {
-  if (turn.state.suggestionPending !== false) {
+  if (turn.state.suggestionPending !== false || !patched(CHAT_PATCHES.confirmOnlyWhenSuggested)) {
     await bestEffort('agent-confirmation', turn.degradations, () => confirmAgent(turn));
   }
   const checkpoint = inflectionCheckpoint(turn.state.answeredTurn, lastTurnOf(turn));
@@ -99,7 +109,7 @@ export async function assistantResponse(turn: Turn): Promise<TurnOutcome> {
       ),
     );
     turn.state.suggestionPending = reply.suggestionPending || turn.state.suggestionPending === true;
-    return { reply, settled: [...reply.answered, ...reply.skipped] };
+    return { reply, settled: settledIds(turn, reply) };
   } catch (err) {
     const error = isCancellation(err) ? 'cancelled' : failureMessage(err);
     return { reply: null, settled: await CancellationScope.nonCancellable(() => settleAsFailed(turn, error)) };
@@ -119,7 +129,7 @@ async function settleAsFailed(turn: Turn, error: string): Promise<string[]> {
         [{ threadId: turn.input.threadId, messageIds: idsOf(turn), error }],
       ),
     );
-    return [...settled.answered, ...settled.skipped];
+    return settledIds(turn, settled);
   } catch (err) {
     log.error('could not settle a failed reply: left to redelivery', { messageIds: idsOf(turn), error: failureMessage(err) });
     return [];

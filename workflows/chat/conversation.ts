@@ -17,6 +17,7 @@ import {
   CancellationScope,
   condition,
   continueAsNew,
+  patched,
   setHandler,
   sleep,
   workflowInfo,
@@ -25,6 +26,7 @@ import { cancelReplySignal, conversationStatusQuery, newMessageSignal, unseenMes
 import { CONVERSATION_IDLE_TIMEOUT_MS, CONVERSATION_MAX_TURNS_PER_RUN } from '../policies.js';
 import type { ConversationInput, ConversationState, NewMessage } from '../types.js';
 import { afterReply } from './after-reply.js';
+import { CHAT_PATCHES } from './patches.js';
 import { assistantResponse, type Turn } from './assistant-response.js';
 
 /** How many settled message ids a run remembers, to ignore a re-sent signal. */
@@ -74,7 +76,8 @@ export async function conversation(input: ConversationInput): Promise<void> {
     repliesThisRun++;
     if (workflowInfo().continueAsNewSuggested || repliesThisRun >= (input.maxTurnsPerRun ?? CONVERSATION_MAX_TURNS_PER_RUN)) {
       // End this task (it ran local activities) before continuing as new in a fresh one.
-      await sleep(1);
+      // Runs recorded before this rule continued as new at once: they replay as they ran.
+      if (patched(CHAT_PATCHES.continueAsNewInOwnTask)) await sleep(1);
       await condition(allHandlersFinished);
       return continueAsNew<typeof conversation>({ ...input, pending: pending.splice(0), state });
     }

@@ -1,0 +1,12 @@
+/**
+ * `patched()` ids of the conversation: each names a change of the commands a running
+ * conversation issues, so runs recorded before it replay as they ran (Decision 15). When
+ * no run older than a patch can exist (conversations close after an idle hour, and every
+ * run continues as new), it moves to `deprecatePatch` and then goes.
+ */
+export const CHAT_PATCHES = {
+  /** Continue-as-new in a task of its own, after a timer, never beside local activities. */
+  continueAsNewInOwnTask: 'chat-continue-as-new-in-own-task',
+  /** Step 1 runs only while a suggestion may be waiting for a "yes". */
+  confirmOnlyWhenSuggested: 'chat-confirm-only-when-suggested',
+} as const;
