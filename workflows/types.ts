@@ -65,6 +65,8 @@ export interface ConversationInput {
   idleTimeoutMs?: number;
   /** Continue as new after this many replies (the server may suggest it sooner). */
   maxTurnsPerRun?: number;
+  /** How long a turn holds while the database is unreachable (tests shorten it). */
+  outageHoldMs?: number;
   /** Fixture agents for tests (Decision 15); absent: the static catalog. */
   agents?: AgentDescriptor[];
 }

@@ -28,6 +28,8 @@ const faults = {
   /** Let the activity commit, then throw once (a worker dying before it reports). */
   commitThenThrowOnce: new Set<string>(),
   delayMs: new Map<string, number>(),
+  /** The database is unreachable for these activities until the given time (Decision 28). */
+  unreachableUntil: new Map<string, number>(),
   /** How long the assistant takes to reply (aborted by cancellation, like a real HTTP call). */
   replyDelayMs: 0,
   calls: new Map<string, number>(),
@@ -41,6 +43,7 @@ function withFaults(acts: Activities): Activities {
       const delay = faults.delayMs.get(name);
       if (delay) await new Promise((r) => setTimeout(r, delay));
       if (faults.fail.has(name)) throw ApplicationFailure.nonRetryable(`injected failure in ${name}`, 'ValidationError');
+      if (Date.now() < (faults.unreachableUntil.get(name) ?? 0)) throw ApplicationFailure.retryable('the database is unreachable (ECONNREFUSED)', 'DatabaseUnavailable');
       const result = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
       if (faults.commitThenThrowOnce.delete(name)) throw new Error(`injected crash after ${name} committed`);
       return result;
@@ -81,6 +84,7 @@ beforeEach(() => {
   faults.fail.clear();
   faults.commitThenThrowOnce.clear();
   faults.delayMs.clear();
+  faults.unreachableUntil.clear();
   faults.calls.clear();
   faults.replyDelayMs = 0;
 });
@@ -88,7 +92,10 @@ beforeEach(() => {
 async function newThread() {
   const user = await seedUser(database.db);
   const thread = await seedThread(database.db, user.id, 'titled');
-  const options = { db: database.db, client: env.client, queues, threadId: thread.id, userId: user.id, extra: { agents: FIXTURE_AGENTS } };
+  const options = {
+    db: database.db, client: env.client, queues, threadId: thread.id, userId: user.id,
+    extra: { agents: FIXTURE_AGENTS, outageHoldMs: 6_000 },
+  };
   const post = (content: string) => sendMessage(options, content);
   const send = async (content: string) => waitForAnswer(database.db, thread.id, (await post(content)).id);
   return { user, thread, send, post };
@@ -233,5 +240,27 @@ describe('a reply reads only the messages it answers (defect 3)', () => {
     expect(reply?.content).not.toContain('flour prices');
     const { reply: second } = await waitForAnswer(database.db, thread.id, later[1]!.id);
     expect(second?.metadata.answers).toEqual(later.map((m) => m.id));
+  });
+});
+
+describe('an unreachable database holds the turn (Decision 28)', () => {
+  it('an outage longer than the reply\'s three attempts fails no message', async () => {
+    faults.unreachableUntil.set('generateReply', Date.now() + 3_500);
+    const { send } = await newThread();
+    const { asked, reply } = await send('Our goal is to keep answering through an outage.');
+    expect(asked.status).toBe('complete');
+    expect(reply?.status).toBe('complete');
+    expect(faults.calls.get('generateReply')).toBeGreaterThan(3);
+  });
+
+  it('past the hold the reply fails with a readable reason, and the conversation goes on', async () => {
+    faults.unreachableUntil.set('generateReply', Date.now() + 60_000);
+    const { send } = await newThread();
+    const { asked, reply } = await send('This one waits for a database that does not come back.');
+    expect(asked.status).toBe('failed');
+    expect(reply?.content).toContain('the database was unreachable for 6 s');
+    faults.unreachableUntil.clear();
+    const next = await send('And this one is answered.');
+    expect(next.reply?.status).toBe('complete');
   });
 });

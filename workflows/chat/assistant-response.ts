@@ -12,7 +12,7 @@ import { chatBestEffortStep, chatBookkeeping, chatReplyStep } from '../policies.
 import type { ConversationInput, ConversationState, Degradation, NewMessage, ReplyResult, SettleResult } from '../types.js';
 import { bestEffort, failureMessage } from './best-effort.js';
 import { dispatchAccepted } from './dispatch.js';
-import { holdThroughOutage, type OutageHold } from './outage-hold.js';
+import { holdThroughOutage, newHold, type OutageHold } from './outage-hold.js';
 import { CHAT_PATCHES } from './patches.js';
 
 const optional = proxyLocalActivities<Activities>(chatBestEffortStep);
@@ -123,7 +123,7 @@ export async function assistantResponse(turn: Turn): Promise<TurnOutcome> {
  */
 async function settleAsFailed(turn: Turn, error: string): Promise<string[]> {
   try {
-    const settled = await holdThroughOutage({}, 'fail-reply', () =>
+    const settled = await holdThroughOutage(newHold(turn.hold.holdMs), 'fail-reply', () =>
       bookkeeping.failReply.executeWithOptions(
         { ...chatBookkeeping, summary: 'Mark the reply failed' },
         [{ threadId: turn.input.threadId, messageIds: idsOf(turn), error }],

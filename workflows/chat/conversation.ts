@@ -28,6 +28,7 @@ import type { ConversationInput, ConversationState, NewMessage } from '../types.
 import { afterReply } from './after-reply.js';
 import { CHAT_PATCHES } from './patches.js';
 import { assistantResponse, type Turn } from './assistant-response.js';
+import { newHold } from './outage-hold.js';
 
 /** How many settled message ids a run remembers, to ignore a re-sent signal. */
 const REMEMBERED_MESSAGES = 200;
@@ -62,7 +63,7 @@ export async function conversation(input: ConversationInput): Promise<void> {
     inFlight = pending.splice(0).sort((a, b) => a.turn - b.turn);
     // A fresh run does not know the turns answered before it; the first batch tells it.
     if (state.answeredTurn === 0) state.answeredTurn = Math.max(0, (inFlight[0]?.turn ?? 1) - 1);
-    const turn: Turn = { input, state, batch: inFlight, degradations: [], hold: {} };
+    const turn: Turn = { input, state, batch: inFlight, degradations: [], hold: newHold(input.outageHoldMs) };
     answering = new CancellationScope();
     const outcome = await answering.run(() => assistantResponse(turn)).finally(() => (answering = undefined));
     state.answeredTurn = Math.max(state.answeredTurn, ...inFlight.map((m) => m.turn));

@@ -10,7 +10,13 @@ import { DATABASE_OUTAGE_FIRST_RETRY_MS, DATABASE_OUTAGE_HOLD_MS, DATABASE_OUTAG
 
 /** One hold: its deadline is set by the first outage it sees, so steps of a turn share it. */
 export interface OutageHold {
+  /** How long to hold: DATABASE_OUTAGE_HOLD_MS unless a test shortens it through input. */
+  holdMs: number;
   deadline?: number;
+}
+
+export function newHold(holdMs = DATABASE_OUTAGE_HOLD_MS): OutageHold {
+  return { holdMs };
 }
 
 export function isDatabaseUnavailable(err: unknown): boolean {
@@ -25,15 +31,17 @@ export async function holdThroughOutage<T>(hold: OutageHold, step: string, fn: (
       return await fn();
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
-      hold.deadline ??= Date.now() + DATABASE_OUTAGE_HOLD_MS;
-      if (Date.now() + delay > hold.deadline) {
+      hold.deadline ??= Date.now() + hold.holdMs;
+      // The last wait is cut to the deadline, so the step is tried once more at its end.
+      const wait = Math.min(delay, hold.deadline - Date.now());
+      if (wait <= 0) {
         throw ApplicationFailure.create({
           type: 'DatabaseUnavailable',
-          message: `the database was unreachable for ${Math.round(DATABASE_OUTAGE_HOLD_MS / 1000)} s`,
+          message: `the database was unreachable for ${Math.round(hold.holdMs / 1000)} s`,
         });
       }
-      log.warn('database unreachable: holding the chat step', { step, retryInMs: delay });
-      await sleep(delay);
+      log.warn('database unreachable: holding the chat step', { step, retryInMs: wait });
+      await sleep(wait);
     }
   }
 }
