@@ -16,9 +16,12 @@ import type { QueueNames } from '../workflows/types.js';
 import { createAuthHook, ensureDevKey, type AuthUser } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
 import { createIdempotency, type IdempotencyHooks } from './idempotency.js';
+import { rejectNulCharacters } from './input-guards.js';
+import { createStartingPostLimiter, type StartingPostLimiter } from './rate-limit.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
+import { suggestionRoutes } from './routes/suggestions.js';
 import { threadRoutes } from './routes/threads.js';
 import { workflowRoutes } from './routes/workflows.js';
 
@@ -26,6 +29,8 @@ export interface AppConfig {
   queues: QueueNames;
   chat: Config['chat'];
   bodyLimitBytes: number;
+  /** Starting POSTs a user may make per minute, over all routes (429 past it). */
+  rateLimitPerMinute: number;
   /** The agents the gateway can start: the static catalog unless a test passes fixture agents. */
   agents?: readonly AgentDescriptor[];
   /** When set, the dev user (admin) is ensured to own this key at startup (Decision 4). */
@@ -41,10 +46,15 @@ export interface AppDeps {
   logger?: Logger | false;
 }
 
+/** The hooks of every starting POST: the per-user rate limit, then `Idempotency-Key`. */
+export interface StartingPostHooks extends IdempotencyHooks {
+  onRequest: StartingPostLimiter;
+}
+
 /** What every route plugin receives. */
 export interface RouteDeps extends AppDeps {
-  /** Spread into a starting POST's route options to support `Idempotency-Key`. */
-  idempotency: IdempotencyHooks;
+  /** Spread into the options of every POST that starts or stores work: `{ schema, ...startingPost }`. */
+  startingPost: StartingPostHooks;
 }
 
 /** Path parameters that identify what a request is about go on every log line of it (Decision 11). */
@@ -85,15 +95,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // JSON only: any other body is a 415 before a handler sees it.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('user', null as unknown as AuthUser);
+  app.decorateRequest('committedAnswer', null);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   app.addHook('onRequest', createAuthHook(deps.db));
+  app.addHook('preValidation', rejectNulCharacters);
   app.addHook('preHandler', async (request) => bindLogFields(request));
   await registerDocs(app);
 
-  const routeDeps: RouteDeps = { ...deps, idempotency: createIdempotency(deps.db) };
+  const startingPost: StartingPostHooks = {
+    onRequest: await createStartingPostLimiter(app, deps.config.rateLimitPerMinute),
+    ...createIdempotency(deps.db),
+  };
+  const routeDeps: RouteDeps = { ...deps, startingPost };
   await app.register(healthRoutes, routeDeps);
   await app.register(threadRoutes, routeDeps);
+  await app.register(suggestionRoutes, routeDeps);
   await app.register(messageRoutes, routeDeps);
   await app.register(workflowRoutes, routeDeps);
   await app.register(eventRoutes, routeDeps);

@@ -9,6 +9,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 
 export class HttpError extends Error {
   override name = 'HttpError';
+  /** Headers the answer carries (`Retry-After` of a 429). */
+  headers: Record<string, string> = {};
   constructor(
     readonly statusCode: number,
     message: string,
@@ -25,6 +27,13 @@ export const conflict = (message: string): HttpError => new HttpError(409, messa
 export const unavailable = (message: string): HttpError => new HttpError(503, message, 'SERVICE_UNAVAILABLE');
 export const badRequest = (field: string, message: string): HttpError =>
   new HttpError(400, `${field} ${message}`, 'FST_ERR_VALIDATION', field);
+
+/** A 429 that tells the client when trying again makes sense. */
+export function tooManyRequests(message: string, code: string, retryAfterSeconds: number): HttpError {
+  const error = new HttpError(429, message, code);
+  error.headers['retry-after'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
+  return error;
+}
 
 export interface ErrorBody {
   statusCode: number;
@@ -99,6 +108,7 @@ function bodyFor(error: FastifyError | HttpError): ErrorBody {
 export function handleError(error: FastifyError | HttpError, request: FastifyRequest, reply: FastifyReply): void {
   const body = bodyFor(error);
   if (body.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+  if (error instanceof HttpError) reply.headers(error.headers);
   void reply.code(body.statusCode).send(body);
 }
 

@@ -3,16 +3,17 @@
  * A key is scoped to (caller, method + route pattern, key). The first request claims the
  * row and its answer is stored when it is sent; a duplicate with the same body replays
  * that answer, waiting (up to `waitMs`) while the first is in flight; another body under
- * the same key is a 422. A 5xx answer deletes the row, so a retry can go through.
+ * the same key is a 422. A "try again later" answer (5xx, 429) frees the key only if the
+ * route wrote nothing: see `recordCommittedAnswer`.
  *
- * Routes opt in by spreading the hooks into their options: `{ schema, ...idempotency }`.
+ * Routes opt in by spreading the hooks into their options (`RouteDeps.startingPost`).
  */
-import { createHash } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../activities/db/client.js';
 import { idempotencyKeys } from '../activities/db/schema/index.js';
-import { HttpError, badRequest, conflict } from './errors.js';
+import { HttpError, conflict } from './errors.js';
+import { readScope, requestHash, type Scope } from './idempotency-key.js';
 
 export interface IdempotencyOptions {
   /** How long a duplicate waits for the first request's answer before a 409. */
@@ -28,62 +29,52 @@ export interface IdempotencyHooks {
   onSend: (request: FastifyRequest, reply: FastifyReply, payload: unknown) => Promise<unknown>;
 }
 
-interface Scope {
-  userId: string;
-  route: string;
-  key: string;
+export interface StoredAnswer {
+  status: number;
+  body: unknown;
 }
 
+/** The claim a request holds: `token` is the row's `created_at` (as exact text) when it was claimed. */
+interface Claim {
+  scope: Scope;
+  hash: string;
+  token: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set through `recordCommittedAnswer` once the route's write committed. */
+    committedAnswer: StoredAnswer | null;
+  }
+}
+
+/**
+ * A route calls this once its transaction committed, with the answer that effect stands
+ * for. If the request then ends in a 5xx (the hand-off, a sync wait or the reply itself
+ * failed), the key keeps that answer instead of being freed: a retry with the key learns
+ * what its first request did (say, the 202 of the message it stored, which the conversation
+ * may already have) rather than doing it twice or replaying an error it cannot act on.
+ */
+export function recordCommittedAnswer(request: FastifyRequest, status: number, body: unknown): void {
+  request.committedAnswer = { status, body };
+}
+
+/** The committed effect was undone (a message failed because it was never delivered): a 5xx frees the key again. */
+export function withdrawCommittedAnswer(request: FastifyRequest): void {
+  request.committedAnswer = null;
+}
+
+/** Answers that tell the client to try again later, so the key must not keep them. */
+const isRetryLater = (status: number): boolean => status >= 500 || status === 429;
+
 type Outcome =
-  | { kind: 'claimed' }
+  | { kind: 'claimed'; token: string }
   | { kind: 'replay'; status: number; body: unknown }
   | { kind: 'mismatch' }
   | { kind: 'timeout' };
 
-const HEADER = 'idempotency-key';
-/** Printable ASCII, bounded: a key is an opaque client token (a UUID in practice). */
-const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
 const FIRST_POLL_MS = 10;
 const MAX_POLL_MS = 100;
-
-/** The header as documented in OpenAPI: put it in `schema.headers` of a route that spreads the hooks. */
-export const idempotencyHeaders = {
-  type: 'object',
-  properties: {
-    [HEADER]: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 255,
-      description: 'Repeat a request safely: the same key and body within 24 h returns the first answer and starts nothing new',
-    },
-  },
-} as const;
-
-/** JSON with sorted object keys, so the same request always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
-function requestHash(request: FastifyRequest): string {
-  const material = canonicalJson({ params: request.params ?? {}, body: request.body ?? null });
-  return createHash('sha256').update(material).digest('hex');
-}
-
-function readScope(request: FastifyRequest): Scope | undefined {
-  const key = request.headers[HEADER];
-  if (key === undefined) return undefined;
-  if (typeof key !== 'string' || !VALID_KEY.test(key)) {
-    throw badRequest('headers/idempotency-key', 'must be 1-255 printable ASCII characters');
-  }
-  return { userId: request.user.id, route: `${request.method} ${request.routeOptions.url}`, key };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -91,13 +82,21 @@ export function createIdempotency(db: Db, options: IdempotencyOptions = {}): Ide
   const waitMs = options.waitMs ?? 10_000;
   const ttlMs = options.ttlMs ?? 24 * 60 * 60 * 1000;
   const staleMs = options.staleMs ?? 5 * 60 * 1000;
-  const owned = new WeakMap<FastifyRequest, Scope>();
+  const owned = new WeakMap<FastifyRequest, Claim>();
   const where = (s: Scope) =>
     and(eq(idempotencyKeys.userId, s.userId), eq(idempotencyKeys.route, s.route), eq(idempotencyKeys.key, s.key));
+  /** The row as this request claimed it: not after a stale takeover, whose new owner's answer must stand. */
+  const stillOurs = (claim: Claim) =>
+    and(
+      where(claim.scope),
+      eq(idempotencyKeys.requestHash, claim.hash),
+      sql`${idempotencyKeys.createdAt} = ${claim.token}::timestamptz`,
+      isNull(idempotencyKeys.responseStatus),
+    );
 
-  /** Inserts the claim, or takes over a row that expired or whose owner died; true if ours. */
-  async function tryClaim(scope: Scope, hash: string): Promise<boolean> {
-    const claimed = await db
+  /** Inserts the claim, or takes over a row that expired or whose owner died; its token if ours. */
+  async function tryClaim(scope: Scope, hash: string): Promise<string | undefined> {
+    const [claimed] = await db
       .insert(idempotencyKeys)
       .values({ ...scope, requestHash: hash })
       .onConflictDoUpdate({
@@ -107,16 +106,18 @@ export function createIdempotency(db: Db, options: IdempotencyOptions = {}): Ide
           or (${idempotencyKeys.responseStatus} is null
               and ${idempotencyKeys.createdAt} < now() - make_interval(secs => ${staleMs / 1000}))`,
       })
-      .returning({ key: idempotencyKeys.key });
-    return claimed.length > 0;
+      // As text, microseconds and all: a JS Date would round it to milliseconds and never match again.
+      .returning({ token: sql<string>`${idempotencyKeys.createdAt}::text` });
+    return claimed?.token;
   }
 
   async function claimOrWait(scope: Scope, hash: string): Promise<Outcome> {
     const deadline = Date.now() + waitMs;
     for (let delay = FIRST_POLL_MS; ; delay = Math.min(delay * 1.5, MAX_POLL_MS)) {
-      if (await tryClaim(scope, hash)) return { kind: 'claimed' };
+      const token = await tryClaim(scope, hash);
+      if (token) return { kind: 'claimed', token };
       const [row] = await db.select().from(idempotencyKeys).where(where(scope));
-      // No row: the first request answered a 5xx meanwhile and freed the key; claim it next turn.
+      // No row: the first request answered "try again later" having written nothing, which freed the key; claim it next turn.
       if (row) {
         if (row.requestHash !== hash) return { kind: 'mismatch' };
         if (row.responseStatus !== null) return { kind: 'replay', status: row.responseStatus, body: row.responseBody };
@@ -129,10 +130,11 @@ export function createIdempotency(db: Db, options: IdempotencyOptions = {}): Ide
   async function preHandler(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const scope = readScope(request);
     if (!scope) return undefined;
-    const outcome = await claimOrWait(scope, requestHash(request));
+    const hash = requestHash(request);
+    const outcome = await claimOrWait(scope, hash);
     switch (outcome.kind) {
       case 'claimed':
-        owned.set(request, scope);
+        owned.set(request, { scope, hash, token: outcome.token });
         return undefined;
       case 'mismatch':
         throw new HttpError(422, 'this Idempotency-Key was already used with a different request', 'IDEMPOTENCY_KEY_REUSED');
@@ -144,24 +146,33 @@ export function createIdempotency(db: Db, options: IdempotencyOptions = {}): Ide
     }
   }
 
-  /** Stores the answer as sent (after the error handler), or frees the key on a 5xx. */
+  /** What the key keeps for this answer; undefined: free the key (nothing was written, try again later). */
+  function answerToKeep(request: FastifyRequest, reply: FastifyReply, payload: unknown): StoredAnswer | undefined {
+    if (isRetryLater(reply.statusCode)) return request.committedAnswer ?? undefined;
+    const body = typeof payload === 'string' && payload.length > 0 ? (JSON.parse(payload) as unknown) : null;
+    return { status: reply.statusCode, body };
+  }
+
+  /** Stores the answer as sent (after the error handler), or frees the key; only while the claim is still ours. */
   async function onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
-    const scope = owned.get(request);
-    if (!scope) return payload;
+    const claim = owned.get(request);
+    if (!claim) return payload;
     owned.delete(request);
     try {
-      if (reply.statusCode >= 500) {
-        await db.delete(idempotencyKeys).where(where(scope));
-      } else {
-        const body = typeof payload === 'string' && payload.length > 0 ? (JSON.parse(payload) as unknown) : null;
-        await db
-          .update(idempotencyKeys)
-          .set({ responseStatus: reply.statusCode, responseBody: body })
-          .where(where(scope));
+      const answer = answerToKeep(request, reply, payload);
+      const written = answer
+        ? await db
+            .update(idempotencyKeys)
+            .set({ responseStatus: answer.status, responseBody: answer.body })
+            .where(stillOurs(claim))
+            .returning({ key: idempotencyKeys.key })
+        : await db.delete(idempotencyKeys).where(stillOurs(claim)).returning({ key: idempotencyKeys.key });
+      if (written.length === 0) {
+        request.log.warn({ idempotencyKey: claim.scope.key }, 'the Idempotency-Key claim was taken over meanwhile; this answer is not recorded');
       }
     } catch (err) {
       // The answer still goes out; the claim goes stale and a later duplicate takes it over.
-      request.log.error({ err, idempotencyKey: scope.key }, 'could not record the idempotent answer');
+      request.log.error({ err, idempotencyKey: claim.scope.key }, 'could not record the idempotent answer');
     }
     return payload;
   }

@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     sql: database.sql,
     temporal: temporal.client,
     // The dev key is ensured by `npm run keys -- ensure-dev` (./temporal-dev.sh), never by a production gateway.
-    config: { queues: config.queues, chat: config.chat, bodyLimitBytes: config.bodyLimitBytes },
+    config: { queues: config.queues, chat: config.chat, bodyLimitBytes: config.bodyLimitBytes, rateLimitPerMinute: config.rateLimitPerMinute },
     logger,
   });
   stopOnSignals(async () => {

@@ -1,17 +1,22 @@
 /**
- * `POST /v1/threads/:threadId/messages` (DESIGN.md Decision 1): store the user message
- * and the thread's new turn in one transaction, then signal-with-start the thread's
- * conversation. If the signal cannot be sent the message is marked failed (nothing stays
- * pending) and the answer is 503. In sync mode the gateway then polls for the reply.
+ * `POST /v1/threads/:threadId/messages` (DESIGN.md Decision 1, refined by issue 11): store
+ * the user message and the thread's new turn in one transaction, then hand it to the
+ * thread's conversation (signal-with-start, retried while its outcome is uncertain). A
+ * message that may have been delivered is never failed: the answer is 202 with it pending,
+ * and the redelivery job re-sends it if the conversation never saw it. Only a hand-off
+ * that certainly sent nothing fails the message (503 for a closed client, 500 for a
+ * request the server refused). In sync mode the gateway then polls for the reply.
  */
 import { and, eq, or } from 'drizzle-orm';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../../activities/db/client.js';
 import { messages, type MessageRow } from '../../activities/db/schema/index.js';
+import { workflowIds } from '../../workflows/types.js';
 import type { RouteDeps } from '../app.js';
-import { idempotencyHeaders } from '../idempotency.js';
-import { signalConversation, storeUserMessage, type StoredMessage } from '../chat-handoff.js';
-import { isTemporalUnavailable, nonBlank, unavailable } from '../errors.js';
+import { recordCommittedAnswer, withdrawCommittedAnswer } from '../idempotency.js';
+import { idempotencyHeaders } from '../idempotency-key.js';
+import { handOverMessage, storeUserMessage, type StoredMessage } from '../chat-handoff.js';
+import { nonBlank, unavailable } from '../errors.js';
 import { messageJson, messageSchema, threadParams, withErrors } from './chat-schemas.js';
 
 /** Sync mode polls every 5 ms for the first seconds (a local reply takes tens of ms), then backs off. */
@@ -21,26 +26,43 @@ const SLOW_POLL_MS = 50;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function markFailed(db: Db, message: MessageRow, error: string): Promise<void> {
-  await db
+/** Fails the message only while it is pending: one the conversation took meanwhile (the redelivery) keeps its state. */
+async function markFailed(db: Db, message: MessageRow, error: string): Promise<boolean> {
+  const failed = await db
     .update(messages)
     .set({ status: 'failed', metadata: { ...message.metadata, error } })
-    .where(eq(messages.id, message.id));
+    .where(and(eq(messages.id, message.id), eq(messages.status, 'pending')))
+    .returning({ id: messages.id });
+  return failed.length > 0;
 }
 
-/** Hands the message over; if that fails the message is marked failed before the error answer. */
-async function handOver(deps: RouteDeps, userId: string, stored: StoredMessage, log: FastifyBaseLogger): Promise<string> {
-  try {
-    return await signalConversation(deps.temporal, deps.config.queues, userId, stored);
-  } catch (err) {
-    const down = isTemporalUnavailable(err);
-    const reason = down
-      ? 'the workflow service was unavailable: send the message again'
-      : 'the message could not be handed to its conversation';
-    log.error({ err, messageId: stored.message.id }, 'signal-with-start failed; message marked failed');
-    await markFailed(deps.db, stored.message, reason);
-    throw down ? unavailable(reason) : err;
+interface Delivery {
+  /** The message as the answer shows it. */
+  message: MessageRow;
+  /** The conversation acknowledged the signal (else it may or may not have it). */
+  confirmed: boolean;
+}
+
+/** Hands the message over; throws, after failing the message, only when it certainly was not delivered. */
+async function deliver(deps: RouteDeps, request: FastifyRequest, stored: StoredMessage): Promise<Delivery> {
+  const handOff = await handOverMessage(deps.temporal, deps.config.queues, request.user.id, stored);
+  const log = request.log.child({ messageId: stored.message.id, attempts: handOff.attempts });
+  if (handOff.outcome === 'delivered') return { message: stored.message, confirmed: true };
+  if (handOff.outcome === 'unconfirmed') {
+    log.warn({ err: handOff.error }, 'signal-with-start unconfirmed: the message stays pending for the redelivery job');
+    return { message: stored.message, confirmed: false };
   }
+  const notSent = handOff.outcome === 'not-sent';
+  const reason = notSent ? 'the workflow service was unavailable: send the message again' : 'the message could not be handed to its conversation';
+  if (!(await markFailed(deps.db, stored.message, reason))) {
+    const [current] = await deps.db.select().from(messages).where(eq(messages.id, stored.message.id));
+    log.warn({ err: handOff.error, status: current?.status }, 'signal-with-start failed, but the message left pending meanwhile: not failed');
+    return { message: current ?? stored.message, confirmed: false };
+  }
+  log.error({ err: handOff.error }, 'signal-with-start certainly not delivered; message marked failed');
+  // A failed message is one nothing will answer: the key is free for the client's resend.
+  withdrawCommittedAnswer(request);
+  throw notSent ? unavailable(reason) : handOff.error;
 }
 
 async function findReply(db: Db, message: MessageRow): Promise<MessageRow | undefined> {
@@ -89,18 +111,23 @@ export async function messageRoutes(app: FastifyInstance, deps: RouteDeps): Prom
     '/v1/threads/:threadId/messages',
     {
       schema: { tags: ['chat'], params: threadParams, headers: idempotencyHeaders, body, response: withErrors({ 200: answered, 202: accepted }) },
-      ...deps.idempotency,
+      ...deps.startingPost,
     },
     async (request, reply) => {
-      const stored = await storeUserMessage(db, request.user.id, request.params.threadId, request.body.content);
-      const workflowId = await handOver(deps, request.user.id, stored, request.log);
+      const limits = { maxPendingPerThread: config.chat.maxPendingPerThread };
+      const stored = await storeUserMessage(db, request.user.id, request.params.threadId, request.body.content, limits);
+      const workflowId = workflowIds.conversation(stored.message.threadId);
+      recordCommittedAnswer(request, 202, { message: messageJson(stored.message), workflowId });
+      const delivery = await deliver(deps, request, stored);
       request.log.info(
-        { workflowId, messageId: stored.message.id, correlationId: stored.message.metadata.correlationId, turn: stored.turn },
+        { workflowId, messageId: stored.message.id, correlationId: stored.message.metadata.correlationId, turn: stored.turn, confirmed: delivery.confirmed },
         'message handed to its conversation',
       );
-      if (!config.chat.syncResponses) return reply.code(202).send({ message: messageJson(stored.message), workflowId });
+      const pendingAnswer = { message: messageJson(delivery.message), workflowId };
+      // An unconfirmed hand-off has spent its time budget already; the client polls the message.
+      if (!config.chat.syncResponses || !delivery.confirmed) return reply.code(202).send(pendingAnswer);
       const answer = await waitForAnswer(db, stored.message.id, config.chat.syncTimeoutMs);
-      if (!answer) return reply.code(202).send({ message: messageJson(stored.message), workflowId });
+      if (!answer) return reply.code(202).send(pendingAnswer);
       return reply.code(200).send({ message: messageJson(answer.message), reply: answer.reply ? messageJson(answer.reply) : null });
     },
   );

@@ -10,6 +10,7 @@ import { cancelReplySignal } from '../../workflows/messages.js';
 import { CONVERSATION_WORKFLOW_PREFIX } from '../../workflows/types.js';
 import type { RouteDeps } from '../app.js';
 import { conflict, namedPattern, notFound, temporalCall } from '../errors.js';
+import { idempotencyHeaders } from '../idempotency-key.js';
 import { userIdKey } from '../../workflows/search-attributes.js';
 import { withErrors } from './chat-schemas.js';
 
@@ -77,7 +78,8 @@ async function latestProgress(deps: RouteDeps, workflowId: string): Promise<Reco
     .select({ payload: runProgress.payload })
     .from(runProgress)
     .where(eq(runProgress.workflowId, workflowId))
-    .orderBy(desc(runProgress.seq))
+    // seq restarts with every run: the newest row of the newest run.
+    .orderBy(desc(runProgress.createdAt), desc(runProgress.seq))
     .limit(1);
   return row?.payload;
 }
@@ -114,8 +116,10 @@ export async function workflowRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       schema: {
         tags,
         params,
+        headers: idempotencyHeaders,
         response: withErrors({ 202: { type: 'object', properties: { workflowId: { type: 'string' } }, required: ['workflowId'] } }),
       },
+      ...deps.startingPost,
     },
     async (request, reply) => {
       const run = await describeOwnRun(deps, request.user.id, request.params.workflowId);

@@ -4,13 +4,15 @@
  * (then 409) while the first is in flight, and a retry allowed after a 5xx.
  */
 import { Client, Connection } from '@temporalio/client';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply } from 'fastify';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { idempotencyKeys, messages } from '../../activities/db/schema/index.js';
-import { canonicalJson, createIdempotency } from '../../api/idempotency.js';
+import { createIdempotency, recordCommittedAnswer } from '../../api/idempotency.js';
+import { canonicalJson } from '../../api/idempotency-key.js';
 import { call, createThread, startApi, threadTurns, type ApiHarness } from './harness.js';
+import { deadlineExceeded, faultyClient } from './fake-temporal.js';
 
 let h: ApiHarness;
 
@@ -84,6 +86,22 @@ describe('Idempotency-Key on POST /v1/threads/:threadId/messages', () => {
   });
 });
 
+describe('a message that may have been delivered', () => {
+  it('keeps its key: the first answer is the 202 of the pending message, and a retry replays it', async () => {
+    const fake = faultyClient(h.env.client, { lands: () => true, failure: () => deadlineExceeded() });
+    const unsure = await h.buildSibling({ temporal: fake.client });
+    const thread = await createThread(h.app, h.alice);
+    const request = { method: 'POST' as const, url: `/v1/threads/${thread.id}/messages`, payload: { content: 'once only' }, headers: withKey('k-landed') };
+    const first = await call(unsure, h.alice, request);
+    expect(first.statusCode).toBe(202);
+    const retry = await call(h.app, h.alice, request);
+    expect(retry.statusCode).toBe(202);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toBe(first.body);
+    expect((await rowsOf(thread.id)).map((m) => m.status)).toEqual(['pending']);
+  });
+});
+
 describe('createIdempotency', () => {
   async function slowApp(waitMs: number) {
     const app = Fastify();
@@ -117,6 +135,64 @@ describe('createIdempotency', () => {
     expect(runs()).toBe(1);
     await app.close();
   });
+
+  it('a 5xx after the route recorded its committed effect keeps that effect\'s answer for the retry', async () => {
+    const app = Fastify();
+    const hooks = createIdempotency(h.database.db);
+    let runs = 0;
+    app.addHook('onRequest', async (request) => {
+      request.user = { id: h.alice.id, name: h.alice.name, isAdmin: false };
+    });
+    app.post('/committed', { ...hooks }, async (request) => {
+      runs++;
+      recordCommittedAnswer(request, 202, { run: runs });
+      throw new Error('failed after the commit');
+    });
+    const request = { method: 'POST' as const, url: '/committed', payload: { a: 1 }, headers: withKey('committed-1') };
+    expect((await app.inject(request)).statusCode).toBe(500);
+    const retry = await app.inject(request);
+    expect(retry.statusCode).toBe(202);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.json()).toEqual({ run: 1 });
+    expect(runs).toBe(1);
+    await app.close();
+  });
+
+  /** A first request that outlives its claim (stale after 100 ms), then answers `late`. */
+  async function takeoverApp(late: (reply: FastifyReply) => FastifyReply) {
+    const app = Fastify();
+    const hooks = createIdempotency(h.database.db, { waitMs: 5_000, staleMs: 100 });
+    let runs = 0;
+    app.addHook('onRequest', async (request) => {
+      request.user = { id: h.alice.id, name: h.alice.name, isAdmin: false };
+    });
+    app.post('/takeover', { ...hooks }, async (_request, reply) => {
+      const run = ++runs;
+      if (run > 1) return reply.code(202).send({ run });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      return late(reply);
+    });
+    return app;
+  }
+
+  for (const [label, late] of [
+    ['late answer', (reply: FastifyReply) => reply.code(202).send({ run: 1 })],
+    ['late 5xx', (reply: FastifyReply) => reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'late' })],
+  ] as const) {
+    it(`a stale owner's ${label} does not overwrite the answer of the request that took its claim over`, async () => {
+      const app = await takeoverApp(late);
+      const request = { method: 'POST' as const, url: '/takeover', payload: { a: 1 }, headers: withKey(`takeover-${label.replace(' ', '-')}`) };
+      const stale = app.inject(request);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const takeover = await app.inject(request);
+      expect(takeover.json()).toEqual({ run: 2 });
+      await stale;
+      const replay = await app.inject(request);
+      expect(replay.headers['idempotent-replayed']).toBe('true');
+      expect(replay.json()).toEqual({ run: 2 });
+      await app.close();
+    });
+  }
 
   it('hashes bodies canonically', () => {
     expect(canonicalJson({ b: 1, a: { d: [1, { y: 2, x: 1 }], c: null } })).toBe(canonicalJson({ a: { c: null, d: [1, { x: 1, y: 2 }] }, b: 1 }));

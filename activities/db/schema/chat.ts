@@ -20,6 +20,8 @@ export const threads = pgTable(
     id: uuid('id').primaryKey().defaultRandom(),
     userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
     caseId: uuid('case_id').references(() => cases.id, { onDelete: 'set null' }),
+    /** `chat`, or `case-activity`: the thread of a case where agents post (Decision 23). */
+    kind: text('kind').$type<ThreadKind>().notNull().default('chat'),
     title: text('title'),
     /** User messages answered so far; drives the every-3-turns inflection check. */
     userTurns: integer('user_turns').notNull().default(0),
@@ -36,6 +38,7 @@ export const threads = pgTable(
   ],
 );
 
+export type ThreadKind = 'chat' | 'case-activity';
 export type MessageRole = 'user' | 'assistant' | 'system';
 export type MessageStatus = 'pending' | 'complete' | 'failed';
 
@@ -62,6 +65,11 @@ export const messages = pgTable(
   },
   (t) => [
     index('messages_thread_seq_idx').on(t.threadId, t.seq),
+    /**
+     * Pending user messages, a small set: the gateway counts a thread's (its pending cap)
+     * and the redelivery job reads the oldest of all.
+     */
+    index('messages_pending_user_idx').on(t.threadId, t.createdAt).where(sql`${t.status} = 'pending' and ${t.role} = 'user'`),
     uniqueIndex('messages_dedup_idx').on(t.threadId, t.dedupKey).where(sql`${t.dedupKey} is not null`),
   ],
 );
@@ -73,7 +81,8 @@ export const signals = pgTable(
   'signals',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    threadId: uuid('thread_id').notNull().references(() => threads.id, { onDelete: 'cascade' }),
+    /** Null for a signal of a case alone (from a document or evidence, Decision 22). */
+    threadId: uuid('thread_id').references(() => threads.id, { onDelete: 'cascade' }),
     caseId: uuid('case_id').references(() => cases.id, { onDelete: 'set null' }),
     type: text('type').notNull(),
     text: text('text').notNull(),
@@ -91,7 +100,10 @@ export const signals = pgTable(
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
+    /** A thread's signal said twice is one row (nulls are distinct, so case signals pass). */
     uniqueIndex('signals_thread_text_idx').on(t.threadId, t.textHash),
+    /** A case's own signal (no thread) said twice is one row. */
+    uniqueIndex('signals_case_text_idx').on(t.caseId, t.textHash).where(sql`${t.threadId} is null`),
     index('signals_case_idx').on(t.caseId),
   ],
 );

@@ -12,6 +12,7 @@ export const events = pgTable(
     documentId: uuid('document_id'),
     correlationId: text('correlation_id'),
     workflowId: text('workflow_id'),
+    runId: text('run_id'),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
     /** A retried activity emits the same event again: the key makes it a no-op. */
     idempotencyKey: text('idempotency_key').notNull().unique(),
@@ -25,16 +26,52 @@ export const events = pgTable(
   ],
 );
 
-/** A run's ordered progress log, replayed by the progress stream. */
+/**
+ * A run's ordered progress log, replayed by the progress stream (Decision 19). Keyed by the
+ * run, so a reused workflow id never mixes two runs; it names its workflow id so the
+ * stream can follow the latest run of an id across continue-as-new.
+ */
 export const runProgress = pgTable(
   'run_progress',
   {
-    workflowId: text('workflow_id').notNull(),
+    runId: text('run_id').notNull(),
     seq: integer('seq').notNull(),
+    workflowId: text('workflow_id').notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.workflowId, t.seq] })],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.seq] }),
+    /** The stream and the status route read a workflow id's rows in order. */
+    index('run_progress_workflow_idx').on(t.workflowId, t.createdAt),
+  ],
+);
+
+/**
+ * Every LLM call's usage (Decision 17), keyed by the activity attempt that made it (and
+ * the call's ordinal within it), so a retried attempt counts again and a repeated write of
+ * the same attempt does not. Research budgets reserve against it.
+ */
+export const tokenLedger = pgTable(
+  'token_ledger',
+  {
+    workflowId: text('workflow_id').notNull(),
+    runId: text('run_id').notNull(),
+    activityId: text('activity_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    call: integer('call').notNull().default(0),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
+    purpose: text('purpose').notNull(),
+    provider: text('provider').notNull(),
+    model: text('model').notNull(),
+    promptTokens: integer('prompt_tokens').notNull(),
+    completionTokens: integer('completion_tokens').notNull(),
+    latencyMs: integer('latency_ms').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workflowId, t.runId, t.activityId, t.attempt, t.call] }),
+  ],
 );
 
 /** Answers to `Idempotency-Key` requests, per caller and route, kept 24 h. */

@@ -1,0 +1,142 @@
+/**
+ * A thread's suggestions (agents, structure): list, decline, and accept, which starts the
+ * suggested workflow. Lookups go through the caller's own thread (a foreign id is a 404).
+ */
+import { and, asc, eq } from 'drizzle-orm';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { agentSuggestions, type SuggestionRow, type ThreadRow } from '../../activities/db/schema/index.js';
+import type { Db } from '../../activities/db/client.js';
+import { resolveAgent, STRUCTURE_AGENT_TYPE } from '../../workflows/agents/catalog.js';
+import { workflowIds, type AgentDispatchInput } from '../../workflows/types.js';
+import { searchAttributes } from '../../workflows/search-attributes.js';
+import type { RouteDeps } from '../app.js';
+import { idempotencyHeaders } from '../idempotency-key.js';
+import { conflict, notFound, temporalCall } from '../errors.js';
+import { suggestionJson, suggestionSchema, threadParams, uuid, withErrors } from './chat-schemas.js';
+import { findOwnThread, list, type ThreadParams } from './threads.js';
+
+async function findSuggestion(db: Db, threadId: string, suggestionId: string): Promise<SuggestionRow> {
+  const [row] = await db
+    .select()
+    .from(agentSuggestions)
+    .where(and(eq(agentSuggestions.id, suggestionId), eq(agentSuggestions.threadId, threadId)));
+  if (!row) throw notFound('suggestion');
+  return row;
+}
+
+const suggestionParams = {
+  type: 'object',
+  properties: { threadId: uuid, suggestionId: uuid },
+  required: ['threadId', 'suggestionId'],
+  additionalProperties: false,
+} as const;
+
+interface SuggestionParams extends ThreadParams { suggestionId: string }
+
+export async function suggestionRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { db } = deps;
+  const tags = ['chat'];
+
+  app.get<{ Params: ThreadParams }>(
+    '/v1/threads/:threadId/suggestions',
+    { schema: { tags, params: threadParams, response: withErrors({ 200: list('suggestions', suggestionSchema) }) } },
+    async (request) => {
+      const thread = await findOwnThread(db, request.user.id, request.params.threadId);
+      const rows = await db
+        .select()
+        .from(agentSuggestions)
+        .where(eq(agentSuggestions.threadId, thread.id))
+        .orderBy(asc(agentSuggestions.createdAt));
+      return { suggestions: rows.map(suggestionJson) };
+    },
+  );
+
+  app.post<{ Params: SuggestionParams }>(
+    '/v1/threads/:threadId/suggestions/:suggestionId/decline',
+    { schema: { tags, params: suggestionParams, response: withErrors({ 200: suggestionSchema }) } },
+    async (request) => {
+      const thread = await findOwnThread(db, request.user.id, request.params.threadId);
+      const suggestion = await findSuggestion(db, thread.id, request.params.suggestionId);
+      return suggestionJson(await decline(db, suggestion));
+    },
+  );
+
+  app.post<{ Params: SuggestionParams }>(
+    '/v1/threads/:threadId/suggestions/:suggestionId/accept',
+    {
+      schema: {
+        tags,
+        params: suggestionParams,
+        headers: idempotencyHeaders,
+        response: withErrors({ 202: { type: 'object', properties: { workflowId: { type: 'string' } }, required: ['workflowId'] } }),
+      },
+      ...deps.startingPost,
+    },
+    async (request, reply) => {
+      const thread = await findOwnThread(db, request.user.id, request.params.threadId);
+      const suggestion = await findSuggestion(db, thread.id, request.params.suggestionId);
+      return reply.code(202).send({ workflowId: await accept(deps, thread, suggestion) });
+    },
+  );
+}
+
+/** A run under that id that already finished counts as started (the chat path may have run it). */
+async function startUnlessStarted(deps: RouteDeps, ...args: Parameters<Client['workflow']['start']>): Promise<void> {
+  try {
+    await deps.temporal.workflow.start(...args);
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+async function decline(db: Db, suggestion: SuggestionRow): Promise<SuggestionRow> {
+  if (suggestion.status === 'declined') return suggestion;
+  if (suggestion.status === 'accepted') throw conflict('this suggestion was already accepted');
+  const [row] = await db
+    .update(agentSuggestions)
+    .set({ status: 'declined', decidedAt: new Date() })
+    .where(and(eq(agentSuggestions.id, suggestion.id), eq(agentSuggestions.status, 'pending')))
+    .returning();
+  if (!row) throw conflict('this suggestion was decided meanwhile');
+  return row;
+}
+
+/**
+ * Starts the suggested workflow, then records the acceptance: a suggestion is never
+ * marked accepted without its run. The id is the one the chat's "yes" path uses, so
+ * both paths (and retries) meet at one run.
+ */
+async function accept(deps: RouteDeps, thread: ThreadRow, suggestion: SuggestionRow): Promise<string> {
+  if (suggestion.status === 'declined') throw conflict('this suggestion was declined');
+  if (suggestion.status === 'accepted' && suggestion.workflowId) return suggestion.workflowId;
+  const descriptor = resolveAgent(suggestion.kind === 'structure' ? STRUCTURE_AGENT_TYPE : suggestion.agentType, deps.config.agents);
+  if (!descriptor) throw conflict(`no workflow is registered for agent type "${suggestion.agentType}", so it cannot be started`);
+  const workflowId = workflowIds.agent(suggestion.agentType, suggestion.id);
+  const input: AgentDispatchInput = {
+    userId: thread.userId,
+    threadId: thread.id,
+    caseId: thread.caseId ?? undefined,
+    suggestionId: suggestion.id,
+    agentType: descriptor.type,
+    correlationId: suggestion.id,
+    queues: deps.config.queues,
+  };
+  await temporalCall(deps.temporal, () =>
+    startUnlessStarted(deps, descriptor.workflowType, {
+      taskQueue: deps.config.queues[descriptor.queue],
+      workflowId,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      // A finished run is not started again: the same id on the chat's "yes" path does the same.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `${descriptor.type} agent, accepted in thread ${thread.id}`,
+      typedSearchAttributes: searchAttributes({ ...input, agentType: descriptor.type }),
+    }),
+  );
+  await deps.db
+    .update(agentSuggestions)
+    .set({ status: 'accepted', workflowId, decidedAt: new Date() })
+    .where(eq(agentSuggestions.id, suggestion.id));
+  return workflowId;
+}
