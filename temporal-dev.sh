@@ -56,7 +56,8 @@ Commands:
 
 Started in order: Temporal dev server (.temporal/), embedded PostgreSQL (unless
 DATABASE_URL is set; data in .casework/pgdata), migrations, the dev user and key,
-the worker, the gateway. Logs: .casework/logs/<name>.log. Pid files: .casework/run/.
+the Temporal schedules (unless CASEWORK_SCHEDULES=off), the worker, the gateway.
+Logs: .casework/logs/<name>.log. Pid files: .casework/run/.
 
 Environment (defaults): PORT (3000), TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233),
 CASEWORK_EMBEDDED_PG_PORT (5488), DATABASE_URL (unset: embedded PostgreSQL),
@@ -393,6 +394,16 @@ run_migrations() {
   run_logged_step migrate npm run --silent migrate || fail "migrations failed (log: .casework/logs/migrate.log)."
 }
 
+ensure_schedules() {
+  if [[ "${CASEWORK_SCHEDULES:-on}" == off ]]; then
+    say "not creating the Temporal schedules (CASEWORK_SCHEDULES=off; npm run schedules does it by hand)"
+    return 0
+  fi
+  say "creating or updating the Temporal schedules (npm run schedules; chat redelivery every minute)"
+  run_logged_step schedules npm run --silent schedules ||
+    fail "could not create or update the schedules (log: .casework/logs/schedules.log)."
+}
+
 ensure_dev_key() {
   say "ensuring the dev user and API key (npm run keys -- ensure-dev)"
   run_logged_step keys npm run --silent keys -- ensure-dev ||
@@ -509,6 +520,7 @@ start_stack() {
   prepare_database
   run_migrations
   ensure_dev_key
+  ensure_schedules
   start_worker
   start_gateway
   wait_for_worker

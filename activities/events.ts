@@ -1,13 +1,15 @@
 import { Context } from '@temporalio/activity';
 import { events } from './db/schema/index.js';
 import type { Db } from './db/client.js';
+import type { EventType } from '../workflows/types.js';
 
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type Queryable = Db | Tx;
 
 export interface EventInput {
-  type: string;
-  userId: string;
+  type: EventType;
+  /** Null for a system event (schedules, maintenance): visible to admins only. */
+  userId: string | null;
   caseId?: string | null;
   threadId?: string | null;
   documentId?: string | null;
@@ -17,12 +19,13 @@ export interface EventInput {
   idempotencyKey: string;
 }
 
-/** The workflow id of the activity running now, if any (events name their run). */
-export function currentWorkflowId(): string | null {
+/** The run of the activity running now, if any (events name their run). */
+export function currentRun(): { workflowId: string | null; runId: string | null } {
   try {
-    return Context.current().info.workflowExecution?.workflowId ?? null;
+    const execution = Context.current().info.workflowExecution;
+    return { workflowId: execution?.workflowId ?? null, runId: execution?.runId ?? null };
   } catch {
-    return null;
+    return { workflowId: null, runId: null };
   }
 }
 
@@ -36,7 +39,7 @@ export async function emitEvent(db: Queryable, event: EventInput): Promise<void>
       threadId: event.threadId ?? null,
       documentId: event.documentId ?? null,
       correlationId: event.correlationId ?? null,
-      workflowId: currentWorkflowId(),
+      ...currentRun(),
       payload: event.payload ?? {},
       idempotencyKey: event.idempotencyKey,
     })

@@ -7,6 +7,7 @@ import type { Db } from './db/client.js';
 import { withClassifiedErrors } from './errors.js';
 import type { Assistant } from './llm/assistant.js';
 import type { Embedder } from './llm/types.js';
+import { createRedeliveryActivities } from './redelivery.js';
 import { createSignalActivities } from './signals.js';
 import type { QueueNames } from '../workflows/types.js';
 
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createInterventionActivities(deps),
     ...createSuggestionActivities(deps),
     ...createSignalActivities(deps),
+    ...createRedeliveryActivities(deps),
   });
 }
 

@@ -107,6 +107,8 @@ export interface Config {
   embeddedIdleInTransactionMs: number;
   schedules: { enabled: boolean; timeZone: string; catchupWindowMs: number };
   bodyLimitBytes: number;
+  /** CASEWORK_QUEUE_PREFIX as given: queue names and schedule ids start with it. */
+  queuePrefix: string;
   queues: Record<QueueKind, string>;
   workerQueues: QueueKind[];
   workerShutdownGraceMs: number;
@@ -182,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       catchupWindowMs: e.SCHEDULES_CATCHUP_WINDOW_MS,
     },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    queuePrefix: e.CASEWORK_QUEUE_PREFIX,
     queues: queueNames(e.CASEWORK_QUEUE_PREFIX),
     workerQueues,
     workerShutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,

@@ -7,6 +7,7 @@ import { assertSchemaCurrent } from '../activities/db/migrate.js';
 import { createAssistant, createEmbedder } from '../activities/llm/index.js';
 import { assertOpenAiConfigured, databaseUrl, loadConfig } from './config.js';
 import { createPinoLogger, sdkLogger } from './logging.js';
+import { upsertSchedules } from './schedules.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
 import { bundleWorkflows, createWorkers, runWorkers } from './worker.js';
 
@@ -45,6 +46,16 @@ const workers = await createWorkers({
   shutdownGraceMs: config.workerShutdownGraceMs,
 });
 logger.info({ queues: config.workerQueues.map((k) => config.queues[k]), llm: config.llm.provider }, 'worker started');
+// Decision 25: the maintenance worker keeps the schedules current. A failure is logged, not
+// fatal: serving the queues matters more, and `npm run schedules` can be run by hand.
+if (config.schedules.enabled && config.workerQueues.includes('maintenance')) {
+  try {
+    const upserted = await temporal.withDeadline(Date.now() + 15_000, () => upsertSchedules(temporal, config));
+    logger.info({ schedules: upserted }, 'schedules created or updated');
+  } catch (err) {
+    logger.error({ err }, 'could not create or update the schedules: run `npm run schedules`');
+  }
+}
 try {
   await runWorkers(workers);
 } finally {

@@ -2,3 +2,4 @@
 export { conversation } from './chat/conversation.js';
 export { generateChatTitle } from './chat/generate-chat-title.js';
 export { generateSignalEmbeddings } from './signals/generate-signal-embeddings.js';
+export { redeliverMessages } from './maintenance/redeliver-messages.js';

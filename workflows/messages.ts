@@ -21,3 +21,9 @@ export const conversationStatusQuery = defineQuery<ConversationStatus>('conversa
  * answering, nor has answered: the redelivery job re-sends only those.
  */
 export const unseenMessagesQuery = defineQuery<string[], [string[]]>('unseenMessages');
+
+/**
+ * The thread joined a case: the conversation tags its run with `CaseId` and passes the case
+ * to every later run and child (the gateway sends it after committing the attach).
+ */
+export const caseAttachedSignal = defineSignal<[{ caseId: string }]>('caseAttached');

@@ -140,3 +140,24 @@ export const workflowIds = {
 };
 
 export const CONVERSATION_WORKFLOW_PREFIX = 'chat-';
+
+/**
+ * Every event type the audit trail records (Decision 20): the seed's table, then ours.
+ * Events name their workflow id and run id; their idempotency key is a business key.
+ */
+export const EVENT_TYPES = [
+  // the seed's
+  'CONVERSATION_ANALYZED_FOR_AGENT',
+  'STRUCTURE_SUGGESTED',
+  'WORKFLOW_COMPLETED',
+  'EVIDENCE_ADDED',
+  'BRIEF_EVOLVED',
+  'AGENT_FAILED',
+  'RESEARCH_COMPLETED',
+  'DOCUMENT_ADDED',
+  // casework's
+  'SIGNALS_EXTRACTED',
+  'CASE_DRAFTED',
+  'MAINTENANCE_REPORT',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];

@@ -111,6 +111,8 @@ describe('the stack on the embedded database (child processes)', () => {
       LLM_PROVIDER: 'local',
       EMBEDDING_PROVIDER: 'local',
       WORKER_SHUTDOWN_GRACE_MS: '2000',
+      // The schedules live on the shared test server: only tests that delete them create them.
+      CASEWORK_SCHEDULES: 'off',
       LOG_LEVEL: 'info',
     };
     // Unset DATABASE_URL means the embedded database on CASEWORK_EMBEDDED_PG_PORT.

@@ -4,7 +4,9 @@
  * histories as JSON under test/replay/histories/, for the replay tests. The conversation
  * is driven through what matters for determinism: a continue-as-new, a burst, a cancelled
  * reply and a failed reply. Re-record after an intended workflow change, and keep the
- * histories recorded before it (they prove the change is behind `patched()`).
+ * histories recorded before it (they prove the change is behind `patched()`). Names after
+ * `--` save only those (`npm run record-histories -- redeliver-messages`); the rest is
+ * still driven, so every recording sees the same world.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,12 +24,16 @@ import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { QUEUE_KINDS, queueNames } from '../../workers/config.js';
 import { bundleWorkflows, createWorkers } from '../../workers/worker.js';
+import { storeUserMessage } from '../../api/chat-handoff.js';
 import { cancelReplySignal } from '../../workflows/messages.js';
 import { workflowIds } from '../../workflows/types.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
 import { devServerArgs, findTemporalCli, freePort, waitForTemporal } from '../helpers/temporal-server.js';
 
 const out = fileURLToPath(new URL('./histories/', import.meta.url));
+const only = new Set(process.argv.slice(2));
+/** Short, so the redelivery job finds the message it is shown after a brief wait. */
+const REDELIVERY_AFTER_MS = 200;
 
 /** Replies slowly to "slow" messages (so a cancel lands) and fails "broken" ones for good. */
 function scriptedAssistant(): Assistant {
@@ -67,7 +73,7 @@ try {
     kinds: QUEUE_KINDS,
     activities: createActivities({
       db: database.db, assistant: scriptedAssistant(), embedder: createLocalEmbedder(64), temporal: client,
-      config: { queues, chat: { redeliveryAfterMs: 30_000 } }, clock: () => new Date(),
+      config: { queues, chat: { redeliveryAfterMs: REDELIVERY_AFTER_MS } }, clock: () => new Date(),
     }),
     workflowBundle: await bundleWorkflows(),
     shutdownGraceMs: 1000,
@@ -95,6 +101,7 @@ try {
 
   mkdirSync(out, { recursive: true });
   const save = async (name: string, workflowId: string, runId?: string) => {
+    if (only.size > 0 && !only.has(name)) return;
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     writeFileSync(`${out}${name}.json`, historyToJSON(history));
     console.log(`saved ${name} (${history.events?.length} events)`);
@@ -109,6 +116,15 @@ try {
     await save('generate-signal-embeddings', wf.workflowId);
     break;
   }
+  // The redelivery job, shown a message stored but never signalled (a gateway crash between
+  // commit and signal) in a thread with no conversation yet.
+  const lostThread = await seedThread(database.db, user.id);
+  const { message: lost } = await storeUserMessage(database.db, user.id, lostThread.id, 'Stored, and never signalled.');
+  await new Promise((r) => setTimeout(r, REDELIVERY_AFTER_MS + 100));
+  const redeliveryId = 'record-redeliver-messages';
+  await client.workflow.execute('redeliverMessages', { workflowId: redeliveryId, taskQueue: queues.maintenance, args: [{ queues }] });
+  await waitForAnswer(database.db, lostThread.id, lost.id);
+  await save('redeliver-messages', redeliveryId);
   for (const w of workers) w.shutdown();
   await Promise.allSettled(running);
   await database.close();

@@ -20,9 +20,11 @@ import {
   patched,
   setHandler,
   sleep,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { cancelReplySignal, conversationStatusQuery, newMessageSignal, unseenMessagesQuery } from '../messages.js';
+import { cancelReplySignal, caseAttachedSignal, conversationStatusQuery, newMessageSignal, unseenMessagesQuery } from '../messages.js';
+import { caseIdKey } from '../search-attributes.js';
 import { CONVERSATION_IDLE_TIMEOUT_MS, CONVERSATION_MAX_TURNS_PER_RUN } from '../policies.js';
 import type { ConversationInput, ConversationState, NewMessage } from '../types.js';
 import { afterReply } from './after-reply.js';
@@ -37,7 +39,9 @@ function initialState(): ConversationState {
   return { answeredTurn: 0, turnsSinceExtraction: 0, charsSinceExtraction: 0, hasTitle: false, recentMessageIds: [] };
 }
 
-export async function conversation(input: ConversationInput): Promise<void> {
+export async function conversation(initialInput: ConversationInput): Promise<void> {
+  // A copy: attaching the thread to a case changes what later turns, children and runs get.
+  const input: ConversationInput = { ...initialInput };
   const pending: NewMessage[] = [...(input.pending ?? [])];
   const state = input.state ?? initialState();
   let answering: CancellationScope | undefined;
@@ -50,6 +54,11 @@ export async function conversation(input: ConversationInput): Promise<void> {
     if (!seen(message.messageId)) pending.push(message);
   });
   setHandler(cancelReplySignal, () => answering?.cancel());
+  setHandler(caseAttachedSignal, ({ caseId }) => {
+    if (input.caseId === caseId) return;
+    input.caseId = caseId;
+    upsertSearchAttributes([{ key: caseIdKey, value: caseId }]);
+  });
   setHandler(unseenMessagesQuery, (ids) => ids.filter((id) => !seen(id)));
   setHandler(conversationStatusQuery, () => ({
     pending: pending.length,

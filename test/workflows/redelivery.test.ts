@@ -1,0 +1,214 @@
+/**
+ * The chat redelivery job (issue 11, defect 8): messages a gateway stored but never
+ * signalled are answered after `redeliverMessages` runs; messages a conversation holds are
+ * not re-sent; a worker lost mid-run loses nothing and answers nothing twice.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Context } from '@temporalio/activity';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { signalConversation, storeUserMessage } from '../../api/chat-handoff.js';
+import { UNSEEN_QUERY_TIMEOUT_MS } from '../../activities/redelivery.js';
+import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
+import type { Assistant } from '../../activities/llm/assistant.js';
+import type { redeliverMessages } from '../../workflows/index.js';
+import { workflowIds, type NewMessage, type RedeliveryReport } from '../../workflows/types.js';
+import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
+import { expectChatInvariants } from '../helpers/chat-invariants.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { startTestWorkers, type TestWorkerOptions } from '../helpers/stack.js';
+import { connectTestEnv, testQueues, uniqueId } from '../helpers/temporal.js';
+
+/** Short, so a test's messages count as old after a brief wait. */
+const REDELIVERY_AFTER_MS = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+const queues = testQueues('redelivery');
+
+beforeAll(async () => {
+  [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
+});
+
+afterAll(async () => {
+  await env?.teardown();
+  await database?.drop();
+});
+
+/** Each test runs its own workers (some are gated or fail on purpose) and stops them. */
+async function withWorkers<T>(extra: Partial<TestWorkerOptions>, fn: () => Promise<T>): Promise<T> {
+  const workers = await startTestWorkers({ env, db: database.db, queues, redeliveryAfterMs: REDELIVERY_AFTER_MS, ...extra });
+  try {
+    return await fn();
+  } finally {
+    await workers.stop();
+  }
+}
+
+function startRedelivery() {
+  return env.client.workflow.start<typeof redeliverMessages>('redeliverMessages', {
+    workflowId: uniqueId('redeliver'),
+    taskQueue: queues.maintenance,
+    args: [{ queues }],
+  });
+}
+
+const redeliver = async (): Promise<RedeliveryReport> => (await startRedelivery()).result();
+
+async function newThread() {
+  const user = await seedUser(database.db);
+  const thread = await seedThread(database.db, user.id);
+  const o = { db: database.db, client: env.client, queues, threadId: thread.id, userId: user.id };
+  return {
+    thread,
+    /** The gateway's hand-off: store, then signal. */
+    send: (content: string, extra = {}) => sendMessage({ ...o, extra }, content),
+    /** What a gateway crash between commit and signal leaves: stored, never signalled. */
+    storeOnly: async (content: string) => (await storeUserMessage(database.db, user.id, thread.id, content)).message,
+  };
+}
+
+/** The `newMessage` signals the thread's latest conversation run received, in order. */
+async function newMessageSignals(threadId: string): Promise<NewMessage[]> {
+  const history = await env.client.workflow.getHandle(workflowIds.conversation(threadId)).fetchHistory();
+  return (history.events ?? []).flatMap((e) => {
+    const signalled = e.workflowExecutionSignaledEventAttributes;
+    const data = signalled?.input?.payloads?.[0]?.data;
+    return signalled?.signalName === 'newMessage' && data ? [JSON.parse(Buffer.from(data).toString('utf8')) as NewMessage] : [];
+  });
+}
+
+/** A local assistant whose replies wait until released: keeps a reply in flight. */
+function gatedAssistant() {
+  const local = createLocalAssistant();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let entered!: () => void;
+  const replying = new Promise<void>((r) => (entered = r));
+  const assistant: Assistant = {
+    ...local,
+    async reply(input) {
+      entered();
+      await gate;
+      return local.reply(input);
+    },
+  };
+  return { assistant, replying, release };
+}
+
+describe('chat redelivery', () => {
+  it('answers messages stored but never signalled: with no run, an open run, a closed run', async () => {
+    await withWorkers({}, async () => {
+      const fresh = await newThread();
+      const open = await newThread();
+      const closed = await newThread();
+      for (const content of ['Our goal is to open a bakery.', 'We assume rents are about 2000 a month.']) {
+        await waitForAnswer(database.db, open.thread.id, (await open.send(content)).id);
+      }
+      const first = await closed.send('The budget must stay under 50k.', { idleTimeoutMs: 300 });
+      await waitForAnswer(database.db, closed.thread.id, first.id);
+      const closedRun = env.client.workflow.getHandle(workflowIds.conversation(closed.thread.id));
+      await eventually(() => closedRun.describe(), (d) => d.status.name === 'COMPLETED');
+
+      const lost = [
+        await fresh.storeOnly('Should we lease or buy the ovens?'),
+        await open.storeOnly('What evidence is there on footfall?'),
+        await closed.storeOnly('There is a risk that flour prices rise.'),
+      ];
+      await sleep(REDELIVERY_AFTER_MS + 100);
+      expect(await redeliver()).toEqual({ examined: 3, resent: 3, threads: 3 });
+
+      const threadIds = [fresh, open, closed].map((t) => t.thread.id);
+      await expectChatInvariants(database.db, threadIds, { requireComplete: true, sent: lost.map((m) => m.id), calmMs: 500 });
+      // The turn is recomputed from the stored messages: the third user message is turn 3.
+      expect((await newMessageSignals(open.thread.id)).map((s) => s.turn)).toEqual([1, 2, 3]);
+      expect((await newMessageSignals(closed.thread.id)).map((s) => [s.messageId, s.turn])).toEqual([[lost[2]!.id, 2]]);
+      // Nothing is pending any more, so a second run re-sends nothing.
+      expect(await redeliver()).toEqual({ examined: 0, resent: 0, threads: 0 });
+    });
+  });
+
+  it('does not re-send messages the running conversation already holds', async () => {
+    const { assistant, replying, release } = gatedAssistant();
+    await withWorkers({ assistant }, async () => {
+      const { thread, send } = await newThread();
+      const answering = await send('Our goal is to open a bakery.');
+      await replying;
+      const queued = await send('We assume rents are about 2000 a month.');
+      await sleep(REDELIVERY_AFTER_MS + 100);
+      try {
+        expect(await redeliver()).toEqual({ examined: 2, resent: 0, threads: 1 });
+      } finally {
+        release();
+      }
+      await expectChatInvariants(database.db, [thread.id], { requireComplete: true, sent: [answering.id, queued.id], calmMs: 500 });
+      expect((await newMessageSignals(thread.id)).map((s) => s.messageId)).toEqual([answering.id, queued.id]);
+    });
+  });
+
+  it('re-sends when no worker answers the query in time, and then stops asking', async () => {
+    // Conversations on queues no worker polls: running, but nobody answers a query.
+    const nobody = testQueues('redelivery-unserved');
+    const stuck = [];
+    for (const content of ['Is anyone there?', 'Hello?', 'Still waiting.']) {
+      const user = await seedUser(database.db);
+      const thread = await seedThread(database.db, user.id);
+      const stored = await storeUserMessage(database.db, user.id, thread.id, content);
+      await signalConversation(env.client, nobody, user.id, stored);
+      stuck.push(thread.id);
+    }
+    await sleep(REDELIVERY_AFTER_MS + 100);
+    await withWorkers({}, async () => {
+      const started = Date.now();
+      expect(await redeliver()).toEqual({ examined: 3, resent: 3, threads: 3 });
+      // One query waits out its bound; the other two threads are not asked.
+      expect(Date.now() - started).toBeLessThan(2 * UNSEEN_QUERY_TIMEOUT_MS);
+    });
+    // Once a worker serves their queue, each is answered once (first signal and re-send alike).
+    const late = await startTestWorkers({ env, db: database.db, queues: nobody });
+    try {
+      await expectChatInvariants(database.db, stuck, { requireComplete: true, calmMs: 500 });
+    } finally {
+      await late.stop();
+    }
+  });
+
+  it('loses nothing and answers nothing twice when the worker is lost mid-run', async () => {
+    let firstAttempt!: (report: RedeliveryReport) => void;
+    const firstAttemptDone = new Promise<RedeliveryReport>((r) => (firstAttempt = r));
+    const a = await newThread();
+    const b = await newThread();
+    const lost = [await a.storeOnly('Our goal is to open a bakery.'), await b.storeOnly('Should we lease the ovens?')];
+    await sleep(REDELIVERY_AFTER_MS + 100);
+
+    // The first worker's attempt re-sends the oldest message only, then hangs until the
+    // worker shuts down under it: what a crash half-way through a run leaves.
+    const handle = await withWorkers(
+      {
+        wrapActivities: (acts) => ({
+          ...acts,
+          async redeliverPendingMessages(req) {
+            if (Context.current().info.attempt > 1) return acts.redeliverPendingMessages(req);
+            firstAttempt(await acts.redeliverPendingMessages({ ...req, limit: 1 }));
+            return Context.current().cancelled;
+          },
+        }),
+      },
+      async () => {
+        const started = await startRedelivery();
+        expect(await firstAttemptDone).toEqual({ examined: 1, resent: 1, threads: 1 });
+        await waitForAnswer(database.db, a.thread.id, lost[0]!.id);
+        return started;
+      },
+    );
+
+    // A new worker: the server retries the activity (after the policy's 10 s), which finds
+    // only b's message still pending.
+    await withWorkers({}, async () => {
+      expect(await handle.result()).toEqual({ examined: 1, resent: 1, threads: 1 });
+      await expectChatInvariants(database.db, [a.thread.id, b.thread.id], { requireComplete: true, sent: lost.map((m) => m.id), calmMs: 500 });
+    });
+    expect((await newMessageSignals(a.thread.id)).map((s) => s.messageId)).toEqual([lost[0]!.id]);
+    expect((await newMessageSignals(b.thread.id)).map((s) => s.messageId)).toEqual([lost[1]!.id]);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * The schedule upsert (DESIGN.md Decision 25) against the dev server: safe twice and twice
+ * at once, updates to the configured definition, keeps an operator's pause, and a trigger
+ * starts the job. Each test uses its own prefix and deletes its schedules.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScheduleNotFoundError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { loadConfig } from '../../workers/config.js';
+import { deleteSchedules, scheduleIds, upsertSchedules, type UpsertResult } from '../../workers/schedules.js';
+import type { RedeliveryReport } from '../../workflows/types.js';
+import { eventually } from '../helpers/chat.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { startTestWorkers } from '../helpers/stack.js';
+import { connectTestEnv, uniqueId } from '../helpers/temporal.js';
+
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+const prefixes: string[] = [];
+
+function configFor(env: Record<string, string> = {}) {
+  const prefix = `${uniqueId('schedules')}-`;
+  prefixes.push(prefix);
+  return loadConfig({ CASEWORK_QUEUE_PREFIX: prefix, ...env });
+}
+
+beforeAll(async () => {
+  [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
+});
+
+afterAll(async () => {
+  for (const prefix of prefixes) await deleteSchedules(env.client, prefix);
+  await env?.teardown();
+  await database?.drop();
+});
+
+describe('schedules', () => {
+  it('creates once and updates after, in a row or at once, to the configured definition', async () => {
+    const config = configFor({ SCHEDULES_TIME_ZONE: 'Europe/Berlin', SCHEDULES_CATCHUP_WINDOW_MS: '600000' });
+    const id = `${config.queuePrefix}chat-redelivery`;
+    expect(scheduleIds(config.queuePrefix)).toEqual([id]);
+
+    const atOnce = await Promise.all([upsertSchedules(env.client, config), upsertSchedules(env.client, config)]);
+    expect(atOnce.flat().map((r) => r.outcome).sort()).toEqual(['created', 'updated']);
+    expect(await upsertSchedules(env.client, config)).toEqual([{ scheduleId: id, outcome: 'updated' }]);
+
+    const handle = env.client.schedule.getHandle(id);
+    const described = await handle.describe();
+    expect(described.spec.intervals?.map((i) => i.every)).toEqual([60_000]);
+    expect(described.spec.timezone).toBe('Europe/Berlin');
+    expect(described.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 600_000 });
+    expect(described.action).toMatchObject({
+      type: 'startWorkflow',
+      workflowType: 'redeliverMessages',
+      workflowId: id,
+      taskQueue: config.queues.maintenance,
+      args: [{ queues: config.queues }],
+    });
+    expect(described.memo?.description).toMatch(/pending/);
+
+    // An update is unconditional (a changed setting lands) and keeps an operator's pause.
+    await handle.pause('paused by an operator');
+    const changed = { ...config, schedules: { ...config.schedules, timeZone: 'UTC', catchupWindowMs: 3_600_000 } };
+    await upsertSchedules(env.client, changed);
+    const after = await handle.describe();
+    expect(after.spec.timezone).toBe('UTC');
+    expect(after.policies.catchupWindow).toBe(3_600_000);
+    expect(after.state).toMatchObject({ paused: true, note: 'paused by an operator' });
+
+    await deleteSchedules(env.client, config.queuePrefix);
+    await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    await deleteSchedules(env.client, config.queuePrefix);
+  });
+
+  it('a trigger starts a redeliverMessages run on the maintenance queue', async () => {
+    const config = configFor();
+    const workers = await startTestWorkers({ env, db: database.db, queues: config.queues });
+    try {
+      const [{ scheduleId }] = (await upsertSchedules(env.client, config)) as [UpsertResult];
+      const handle = env.client.schedule.getHandle(scheduleId);
+      const before = (await handle.describe()).info.recentActions.length;
+      // ALLOW_ALL: a run the interval may have started just now must not swallow the trigger.
+      await handle.trigger('ALLOW_ALL');
+      const { info } = await eventually(() => handle.describe(), (d) => d.info.recentActions.length > before);
+      const started = info.recentActions.at(-1)!.action.workflow;
+      expect(started.workflowId.startsWith(`${scheduleId}-`)).toBe(true);
+      const run = env.client.workflow.getHandle(started.workflowId, started.firstExecutionRunId);
+      expect((await run.describe()).type).toBe('redeliverMessages');
+      const report: RedeliveryReport = await run.result();
+      expect(report).toEqual({ examined: 0, resent: 0, threads: 0 });
+    } finally {
+      await workers.stop();
+      await deleteSchedules(env.client, config.queuePrefix);
+    }
+  });
+});
