@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
+import { activityLogContext } from './activity-log-context.js';
 import type { QueueKind } from './config.js';
 import type { QueueNames } from '../workflows/types.js';
 
@@ -41,6 +42,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         workflowBundle: setup.workflowBundle,
         activities: setup.activities,
         shutdownGraceTime: setup.shutdownGraceMs,
+        interceptors: { activity: [activityLogContext] },
         // Chat turns run many short local activities; research is long and few.
         maxConcurrentActivityTaskExecutions: kind === 'research' ? 10 : 100,
       }),
