@@ -106,7 +106,13 @@ export interface AgentDispatchInput {
 }
 
 /** The redelivery job's input (the schedule `<prefix>chat-redelivery` starts it every minute). */
-export interface RedeliverMessagesInput {
+/** Every workflow that does bounded work takes this: its own time limit, shorter in tests. */
+export interface BoundedWorkInput {
+  /** Default TASK_TIME_LIMIT (the seed's 30 minutes), enforced in the workflow (Decision 2). */
+  timeLimitMs?: number;
+}
+
+export interface RedeliverMessagesInput extends BoundedWorkInput {
   queues: QueueNames;
   /** At most this many messages per run, oldest first (default 500). */
   limit?: number;
@@ -122,7 +128,7 @@ export interface RedeliveryReport {
   threads: number;
 }
 
-export interface GenerateSignalEmbeddingsInput {
+export interface GenerateSignalEmbeddingsInput extends BoundedWorkInput {
   signalIds: string[];
   threadId?: string;
 }

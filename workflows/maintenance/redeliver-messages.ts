@@ -12,7 +12,7 @@ import type { RedeliverMessagesInput, RedeliveryReport } from '../types.js';
 const { redeliverPendingMessages } = proxyActivities<Activities>(chatRedelivery);
 
 export async function redeliverMessages(input: RedeliverMessagesInput): Promise<RedeliveryReport> {
-  const report = await CancellationScope.withTimeout(TASK_TIME_LIMIT, () =>
+  const report = await CancellationScope.withTimeout(input.timeLimitMs ?? TASK_TIME_LIMIT, () =>
     redeliverPendingMessages.executeWithOptions(
       { ...chatRedelivery, summary: 'Re-send pending user messages their conversation has not seen' },
       [{ queues: input.queues, limit: input.limit }],

@@ -7,7 +7,7 @@ import type { GenerateSignalEmbeddingsInput } from '../types.js';
 const { embedSignals } = proxyActivities<Activities>(documentPipeline);
 
 export async function generateSignalEmbeddings(input: GenerateSignalEmbeddingsInput): Promise<{ embedded: number }> {
-  return CancellationScope.withTimeout(TASK_TIME_LIMIT, () =>
+  return CancellationScope.withTimeout(input.timeLimitMs ?? TASK_TIME_LIMIT, () =>
     embedSignals.executeWithOptions({ ...documentPipeline, summary: `Embed ${input.signalIds.length} signal(s)` }, [
       { signalIds: input.signalIds },
     ]),
