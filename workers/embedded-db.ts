@@ -4,6 +4,9 @@
  * on 127.0.0.1:CASEWORK_EMBEDDED_PG_PORT and persists to `.casework/pgdata` (or
  * `--data-dir DIR`, which tests use for a throw-away folder).
  *
+ * A connection that holds the one backend idle in a transaction longer than
+ * EMBEDDED_PG_IDLE_IN_TRANSACTION_MS is terminated, so that the others are not blocked forever.
+ *
  * SIGTERM/SIGINT stop it gracefully: the socket server closes, then PGlite closes, which
  * flushes its data to the folder. Only a clean close is guaranteed to keep the last writes.
  */
@@ -65,7 +68,13 @@ async function main(): Promise<void> {
   mkdirSync(dirname(dataDir), { recursive: true });
   let server: EmbeddedPostgres;
   try {
-    server = await startEmbeddedPostgres({ dataDir, port, host: '127.0.0.1', maxConnections: 40 });
+    server = await startEmbeddedPostgres({
+      dataDir,
+      port,
+      host: '127.0.0.1',
+      maxConnections: 40,
+      idleInTransactionMs: config.embeddedIdleInTransactionMs,
+    });
   } catch (err) {
     console.error(describeStartError(err, port, dataDir));
     process.exit(1);

@@ -7,43 +7,60 @@
  * ("bind message supplies 1 parameters, but prepared statement "" requires 3"), which the
  * `postgres` driver hits as soon as two pooled connections are busy. Here a connection owns
  * the backend from its first message until a Sync or simple Query leaves the backend idle
- * outside a transaction; the others wait their turn.
+ * outside a transaction; the others wait their turn, served round-robin.
+ *
+ * One session serves everyone, so one connection's faults would cost all of them (issue #11):
+ * a malformed or oversized message ends that connection (`wire-framing.ts`); an owner idle in
+ * a transaction, or after a Flush, past `idleInTransactionMs` is terminated, as PostgreSQL's
+ * idle_in_transaction_session_timeout would; and what a closed connection left on the session
+ * (its transaction, its named statements) is undone, since the session outlives it.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { PGlite } from '@electric-sql/pglite';
+import { ClientConnection, affectsStatements, releasesBackend, type Group } from './embedded-connection.js';
+import { ProtocolError, SYNC_MESSAGE, errorResponse, simpleQuery } from './wire-framing.js';
 
-const SSL_REQUEST = 80_877_103;
-const CANCEL_REQUEST = 80_877_102;
-const GSS_REQUEST = 80_877_104;
-const TERMINATE = 0x58; // 'X'
-/** Messages after which the client waits for an answer. */
-const ANSWERED_BY_BACKEND = new Set([0x53 /* Sync */, 0x51 /* Query */, 0x48 /* Flush */]);
-/** Messages that leave the backend idle, unless a transaction is open. */
-const ENDS_EXCHANGE = new Set([0x53, 0x51]);
+/** A client ended by the server that does not close its side is cut off after this. */
+const CLOSE_GRACE_MS = 1_000;
 
-/** Messages to run together: everything up to where the client waits for an answer. */
-interface Group {
-  messages: Buffer[];
-  complete: boolean;
-  startup: boolean;
-}
-
-interface Connection {
-  id: number;
-  socket: Socket;
-  buffer: Buffer;
-  started: boolean;
-  groups: Group[];
+export interface EmbeddedPgServerOptions {
+  maxConnections?: number;
+  /**
+   * How long the owner of the backend may sit idle in a transaction, or after a Flush, before
+   * it is terminated: meanwhile every other connection waits (on a real server only those
+   * needing its locks would). Default 30 s.
+   */
+  idleInTransactionMs?: number;
+  /**
+   * The largest message accepted (its length field). A message is held whole before it runs,
+   * so this bounds what one client makes the process hold. 64 MiB: far above what casework
+   * sends (request bodies stop at BODY_LIMIT_BYTES, 1 MiB by default), far below the memory
+   * of the WebAssembly backend that must copy it in.
+   */
+  maxMessageBytes?: number;
 }
 
 export class EmbeddedPgServer {
   private readonly server: Server;
-  private readonly connections = new Set<Connection>();
-  private owner: Connection | null = null;
+  /** In serving order: a served connection moves to the back (round-robin). */
+  private readonly connections = new Set<ClientConnection>();
+  /** Closed connections whose transaction or statements are still on the backend. */
+  private readonly closing: ClientConnection[] = [];
+  private owner: ClientConnection | null = null;
+  private idleTimer: NodeJS.Timeout | undefined;
   private running = false;
-  private nextId = 1;
+  private readonly maxConnections: number;
+  private readonly idleInTransactionMs: number;
+  private readonly maxMessageBytes: number;
 
-  constructor(private readonly db: PGlite, private readonly maxConnections = 100) {
+  constructor(
+    private readonly db: PGlite,
+    options: EmbeddedPgServerOptions = {},
+  ) {
+    this.maxConnections = options.maxConnections ?? 100;
+    this.idleInTransactionMs = options.idleInTransactionMs ?? 30_000;
+    this.maxMessageBytes = options.maxMessageBytes ?? 64 * 1024 * 1024;
     this.server = createServer((socket) => this.accept(socket));
   }
 
@@ -57,72 +74,38 @@ export class EmbeddedPgServer {
     });
   }
 
+  /** Closes every connection, undoing what they left (the cleanup runs before PGlite closes). */
   async close(): Promise<void> {
-    for (const c of this.connections) c.socket.destroy();
+    for (const conn of [...this.connections]) {
+      conn.socket.destroy();
+      this.forget(conn);
+    }
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     while (this.running) await new Promise((r) => setTimeout(r, 5));
   }
 
   private accept(socket: Socket): void {
     if (this.connections.size >= this.maxConnections) {
-      socket.end();
+      socket.end(errorResponse('53300', 'sorry, too many clients already'));
       return;
     }
     socket.setNoDelay(true);
-    const conn: Connection = { id: this.nextId++, socket, buffer: Buffer.alloc(0), started: false, groups: [] };
+    const conn = new ClientConnection(socket, this.maxMessageBytes);
     this.connections.add(conn);
     socket.on('data', (data: Buffer) => this.receive(conn, data));
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => void this.drop(conn));
+    socket.on('close', () => this.forget(conn));
   }
 
-  private receive(conn: Connection, data: Buffer): void {
-    conn.buffer = Buffer.concat([conn.buffer, data]);
-    for (;;) {
-      const startup = !conn.started;
-      const message = this.takeMessage(conn);
-      if (!message) break;
-      if (message.length === 0) continue;
-      let group = conn.groups[conn.groups.length - 1];
-      if (!group || group.complete) {
-        group = { messages: [], complete: false, startup };
-        conn.groups.push(group);
-      }
-      group.messages.push(message);
-      group.complete = startup || ANSWERED_BY_BACKEND.has(message[0]!);
-      conn.started = true;
+  private receive(conn: ClientConnection, data: Buffer): void {
+    if (conn.closed) return;
+    try {
+      if (!conn.receive(data)) return this.end(conn);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      return this.end(conn, errorResponse(err.code, err.message));
     }
     void this.pump();
-  }
-
-  /** The next complete message, an empty buffer for one handled here, or null. */
-  private takeMessage(conn: Connection): Buffer | null {
-    const buf = conn.buffer;
-    if (!conn.started) {
-      if (buf.length < 8) return null;
-      const length = buf.readInt32BE(0);
-      if (buf.length < length) return null;
-      const code = buf.readInt32BE(4);
-      conn.buffer = buf.subarray(length);
-      if (code === SSL_REQUEST || code === GSS_REQUEST) {
-        conn.socket.write('N');
-        return Buffer.alloc(0);
-      }
-      if (code === CANCEL_REQUEST) {
-        conn.socket.end();
-        return Buffer.alloc(0);
-      }
-      return buf.subarray(0, length);
-    }
-    if (buf.length < 5) return null;
-    const length = 1 + buf.readInt32BE(1);
-    if (buf.length < length) return null;
-    conn.buffer = buf.subarray(length);
-    if (buf[0] === TERMINATE) {
-      conn.socket.end();
-      return Buffer.alloc(0);
-    }
-    return buf.subarray(0, length);
   }
 
   /** Runs ready groups one at a time; while a connection owns the backend, only its own. */
@@ -131,43 +114,113 @@ export class EmbeddedPgServer {
     this.running = true;
     try {
       for (;;) {
+        const leaving = this.nextClosing();
+        if (leaving) {
+          await this.cleanUp(leaving);
+          continue;
+        }
         const conn = this.nextReady();
         if (!conn) break;
-        await this.execute(conn, conn.groups.shift()!);
+        clearTimeout(this.idleTimer);
+        await this.execute(conn, conn.takeGroup());
+        // Running a group never waits for I/O: without this, a pipelining client would hold
+        // every other socket (their requests and our answers) and timer until it drained.
+        await nextTurn();
       }
     } finally {
       this.running = false;
     }
   }
 
-  private nextReady(): Connection | null {
-    const isReady = (c: Connection) => c.groups[0]?.complete === true;
-    if (this.owner) return isReady(this.owner) ? this.owner : null;
-    for (const c of this.connections) if (isReady(c)) return c;
+  /** A closed connection to clean up: the owner first; the others only on an idle backend. */
+  private nextClosing(): ClientConnection | null {
+    if (!this.owner) return this.closing.shift() ?? null;
+    if (!this.owner.closed) return null;
+    const at = this.closing.indexOf(this.owner);
+    if (at >= 0) this.closing.splice(at, 1);
+    return this.owner;
+  }
+
+  private nextReady(): ClientConnection | null {
+    if (this.owner) return this.owner.ready ? this.owner : null;
+    for (const conn of this.connections) {
+      if (!conn.ready) continue;
+      this.connections.delete(conn);
+      this.connections.add(conn);
+      return conn;
+    }
     return null;
   }
 
-  private async execute(conn: Connection, group: Group): Promise<void> {
-    for (const message of group.messages) {
-      await this.db.execProtocolRawStream(new Uint8Array(message), {
-        onRawData: (chunk) => {
-          if (!conn.socket.destroyed) conn.socket.write(Buffer.from(chunk));
-        },
-      });
+  private async execute(conn: ClientConnection, group: Group): Promise<void> {
+    try {
+      for (const message of group.messages) await this.run(conn, message);
+    } catch (err) {
+      // PGlite failed outside SQL (SQL errors are answers): the backend's state is unknown.
+      this.owner = conn;
+      return this.end(conn, errorResponse('XX000', `embedded PostgreSQL failed: ${String(err)}`));
     }
-    const last = group.messages[group.messages.length - 1]!;
-    const idle = group.startup || (ENDS_EXCHANGE.has(last[0]!) && !this.db.isInTransaction());
-    this.owner = idle ? null : conn;
+    const released = releasesBackend(group, this.db.isInTransaction());
+    this.owner = released ? null : conn;
+    if (!released && !conn.closed) this.armIdleTimer(conn);
   }
 
-  private async drop(conn: Connection): Promise<void> {
+  /** Runs one message, streaming the answer to the client. */
+  private async run(conn: ClientConnection, message: Buffer): Promise<void> {
+    const tracked = affectsStatements(message);
+    const answer: Buffer[] = [];
+    await this.db.execProtocolRawStream(new Uint8Array(message), {
+      onRawData: (chunk) => {
+        const bytes = Buffer.from(chunk);
+        if (conn.socket.writable) conn.socket.write(bytes);
+        if (tracked) answer.push(bytes);
+      },
+    });
+    if (tracked) conn.noteAnswer(message, Buffer.concat(answer));
+  }
+
+  private armIdleTimer(conn: ClientConnection): void {
+    this.idleTimer = setTimeout(() => {
+      if (this.owner !== conn || conn.ready) return;
+      this.end(conn, errorResponse('25P03', 'terminating connection due to idle-in-transaction timeout'));
+    }, this.idleInTransactionMs);
+  }
+
+  /** Ends a connection from this side, after a last error message if given. */
+  private end(conn: ClientConnection, error?: Buffer): void {
+    if (conn.closed) return;
+    const socket = conn.socket;
+    if (error) socket.end(error);
+    else socket.end();
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.forget(conn);
+  }
+
+  private forget(conn: ClientConnection): void {
+    if (conn.closed) return;
+    conn.drop();
     this.connections.delete(conn);
-    conn.groups = [];
-    if (this.owner !== conn) return;
-    // The client vanished mid-transaction: roll back so the others are not blocked.
-    while (this.running) await new Promise((r) => setTimeout(r, 1));
-    if (this.db.isInTransaction()) await this.db.exec('ROLLBACK').catch(() => {});
-    this.owner = null;
+    if (this.owner === conn) clearTimeout(this.idleTimer);
+    this.closing.push(conn);
     void this.pump();
+  }
+
+  /** Undoes what a closed connection left on the shared session; the backend is ours. */
+  private async cleanUp(conn: ClientConnection): Promise<void> {
+    if (this.owner === conn) {
+      // ROLLBACK ends an explicit transaction and the implicit one of an unfinished extended
+      // exchange; but after an error in an extended exchange the backend ignores everything
+      // until a Sync, so: ROLLBACK, Sync, and ROLLBACK again if a block is still open.
+      await this.discard(simpleQuery('ROLLBACK'));
+      await this.discard(SYNC_MESSAGE);
+      if (this.db.isInTransaction()) await this.discard(simpleQuery('ROLLBACK'));
+      this.owner = null;
+    }
+    // One by one: DEALLOCATE ALL would take the other connections' statements too.
+    for (const name of conn.statements) await this.discard(simpleQuery(`DEALLOCATE "${name.replaceAll('"', '""')}"`));
+  }
+
+  private async discard(message: Buffer): Promise<void> {
+    await this.db.execProtocolRawStream(new Uint8Array(message), { onRawData: () => {} }).catch(() => {});
   }
 }

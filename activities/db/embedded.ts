@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
-import { EmbeddedPgServer } from './embedded-server.js';
+import { EmbeddedPgServer, type EmbeddedPgServerOptions } from './embedded-server.js';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -12,17 +12,14 @@ export interface EmbeddedPostgres {
  * `postgres` driver and drizzle code run against it. One backend serves every
  * connection: session state is shared and work is serialised.
  *
- * @param dataDir a folder to persist to, or undefined for memory only
- * @param port 0 for a free port
+ * `dataDir`: a folder to persist to, or undefined for memory only; `port`: 0 for a free port;
+ * the rest: limits that keep one misbehaving connection from blocking the others.
  */
-export async function startEmbeddedPostgres(options: {
-  dataDir?: string;
-  port: number;
-  host?: string;
-  maxConnections?: number;
-}): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  options: EmbeddedPgServerOptions & { dataDir?: string; port: number; host?: string },
+): Promise<EmbeddedPostgres> {
   const db = await PGlite.create(options.dataDir);
-  const server = new EmbeddedPgServer(db, options.maxConnections ?? 100);
+  const server = new EmbeddedPgServer(db, options);
   const host = options.host ?? '127.0.0.1';
   const port = await server.listen(options.port, host);
   return {
