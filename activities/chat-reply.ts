@@ -2,15 +2,15 @@
 import { and, asc, desc, eq, isNull } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { agentSuggestions, messages, signals, threads } from './db/schema/index.js';
-import { activitySignal } from './events.js';
 import { notFound } from './errors.js';
-import type { Assistant } from './llm/assistant.js';
+import type { Llm } from './llm/llm.js';
 import { loadHistory, readAsked, settleBatch } from './chat-settle.js';
+import { meterAttempt } from './usage.js';
 import type { Degradation, ReplyResult, SettleResult } from '../workflows/types.js';
 
 export interface ReplyDeps {
   db: Db;
-  assistant: Assistant;
+  llm: Pick<Llm, 'provider' | 'reply' | 'title'>;
 }
 
 const CONTEXT_SIGNALS = 20;
@@ -46,12 +46,13 @@ async function hasPendingSuggestion(db: Db, threadId: string): Promise<boolean> 
   return row !== undefined;
 }
 
-export function createReplyActivities({ db, assistant }: ReplyDeps) {
+export function createReplyActivities({ db, llm }: ReplyDeps) {
   return {
     /**
-     * Answers the asked messages no reply has settled yet, in one commit (./chat-settle.ts).
-     * Every read runs in parallel before the model is called; messages settled before (a
-     * retried workflow task) are reported as answered without calling the model again.
+     * Answers the asked messages no reply has settled yet, in one commit (./chat-settle.ts)
+     * that also carries the call's ledger row. Every read runs in parallel before the model
+     * is called; messages settled before (a retried attempt or workflow task) are reported
+     * as answered without calling the model again, so they cost nothing.
      */
     async generateReply(req: ReplyRequest): Promise<ReplyResult> {
       const [thread, asked, history, contextSignals, suggestionPending] = await Promise.all([
@@ -65,9 +66,10 @@ export function createReplyActivities({ db, assistant }: ReplyDeps) {
       if (asked.open.length === 0) {
         return { ...base, replyId: null, status: 'complete', answered: asked.answered, skipped: asked.skipped };
       }
-      const text = await assistant.reply({ history, signals: contextSignals, signal: activitySignal() });
-      const metadata = { provider: assistant.provider, degradations: req.degradations };
-      const settled = await settleBatch(db, req.threadId, req.messageIds, { content: text, status: 'complete', metadata });
+      const meter = meterAttempt(db, thread.userId);
+      const text = await meter.call((call) => llm.reply({ history, signals: contextSignals, ...call }));
+      const metadata = { provider: llm.provider, degradations: req.degradations };
+      const settled = await settleBatch(db, req.threadId, req.messageIds, { content: text, status: 'complete', metadata }, meter);
       return { ...base, ...settled, status: 'complete' };
     },
 
@@ -97,12 +99,16 @@ export function createReplyActivities({ db, assistant }: ReplyDeps) {
         .where(and(eq(messages.threadId, req.threadId), eq(messages.role, 'user')))
         .orderBy(asc(messages.seq))
         .limit(3);
-      const title = (await assistant.title(firstMessages.map((m) => m.content), activitySignal())).trim().slice(0, 80);
-      const updated = await db
-        .update(threads)
-        .set({ title })
-        .where(and(eq(threads.id, req.threadId), isNull(threads.title)))
-        .returning({ title: threads.title });
+      const meter = meterAttempt(db, thread.userId);
+      const title = (await meter.call((call) => llm.title(firstMessages.map((m) => m.content), call))).trim().slice(0, 80);
+      const updated = await db.transaction(async (tx) => {
+        await meter.write(tx);
+        return tx
+          .update(threads)
+          .set({ title })
+          .where(and(eq(threads.id, req.threadId), isNull(threads.title)))
+          .returning({ title: threads.title });
+      });
       return { title: updated[0]?.title ?? (await loadThread(db, req.threadId)).title ?? title, generated: updated.length > 0 };
     },
   };

@@ -9,6 +9,7 @@ import { and, asc, desc, eq, inArray, ne, or, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { messages, type MessageRow } from './db/schema/index.js';
 import type { ChatTurn } from './llm/types.js';
+import type { AttemptMeter } from './usage.js';
 import type { SettleResult } from '../workflows/types.js';
 
 /** How much of the thread the model sees. */
@@ -74,14 +75,20 @@ export interface ReplyContent {
   metadata: Record<string, unknown>;
 }
 
-/** Writes the reply for the still-open asked messages, in one transaction; see the header. */
+/**
+ * Writes the reply for the still-open asked messages, in one transaction; see the header.
+ * The meter's ledger rows go in the same transaction, so a turn costs one commit.
+ */
 export async function settleBatch(
   db: Db,
   threadId: string,
   messageIds: string[],
   reply: ReplyContent,
+  meter?: Pick<AttemptMeter, 'write'>,
 ): Promise<SettleResult & { replyId: string | null }> {
   return db.transaction(async (tx) => {
+    // Whether or not a message is still open: the model was called, so the tokens were spent.
+    await meter?.write(tx);
     const rows = await tx
       .select()
       .from(messages)

@@ -2,9 +2,10 @@
 import { and, desc, eq, inArray, lte, ne, or, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { agentSuggestions, messages, signals, threads } from './db/schema/index.js';
-import { activitySignal, emitEvent, type Tx } from './events.js';
+import { emitEvent, type Tx } from './events.js';
 import { loadThread } from './chat-reply.js';
-import type { AgentCue, Assistant } from './llm/assistant.js';
+import type { AgentCue, Llm } from './llm/llm.js';
+import { meterAttempt } from './usage.js';
 import { STRUCTURE_AGENT_TYPE } from '../workflows/agents/catalog.js';
 import { workflowIds } from '../workflows/types.js';
 
@@ -53,7 +54,7 @@ async function offer(tx: Tx, threadId: string, dedupKey: string, content: string
     .onConflictDoNothing();
 }
 
-export function createSuggestionActivities({ db, assistant }: { db: Db; assistant: Assistant }) {
+export function createSuggestionActivities({ db, llm }: { db: Db; llm: Pick<Llm, 'detectInflection'> }) {
   return {
     /** Step 1. A retry finds the suggestion it accepted through `decidedByMessageId`. */
     async checkAgentConfirmation(req: { threadId: string; messageIds: string[] }): Promise<Confirmation | null> {
@@ -107,9 +108,11 @@ export function createSuggestionActivities({ db, assistant }: { db: Db; assistan
         ))
         .orderBy(desc(messages.seq))
         .limit(INFLECTION_WINDOW);
-      const found = await assistant.detectInflection(recent.map((m) => m.content).reverse(), req.agents, activitySignal());
+      const meter = meterAttempt(db, thread.userId);
+      const found = await meter.call((call) => llm.detectInflection(recent.map((m) => m.content).reverse(), req.agents, call));
       const suggest = found !== null && found.confidence > SUGGESTION_THRESHOLD ? found : null;
       return db.transaction(async (tx) => {
+        await meter.write(tx);
         const moved = await tx
           .update(threads)
           .set({ lastInflectionTurn: req.checkpoint })

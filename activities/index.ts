@@ -5,7 +5,7 @@ import { createInterventionActivities } from './chat-interventions.js';
 import { createSuggestionActivities } from './chat-suggestions.js';
 import type { Db } from './db/client.js';
 import { withClassifiedErrors } from './errors.js';
-import type { Assistant } from './llm/assistant.js';
+import type { Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
 import { createRedeliveryActivities } from './redelivery.js';
 import { createSignalActivities } from './signals.js';
@@ -19,7 +19,8 @@ export interface ActivityConfig {
 
 export interface ActivityDeps {
   db: Db;
-  assistant: Assistant;
+  /** One member per purpose (reply, extraction, title, inflection); every call is metered. */
+  llm: Llm;
   embedder: Embedder;
   /** A client on the worker's connection: signal-with-start from activities, schedules, queries. */
   temporal: Client;

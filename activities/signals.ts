@@ -3,15 +3,16 @@ import { createHash } from 'node:crypto';
 import { and, asc, eq, gt, inArray, lte, ne, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { events, messages, signals, threads } from './db/schema/index.js';
-import { activitySignal, emitEvent, type Queryable } from './events.js';
+import { emitEvent, type Queryable } from './events.js';
 import { notFound } from './errors.js';
 import { loadThread } from './chat-reply.js';
-import type { Assistant, ExtractedSignal } from './llm/assistant.js';
+import type { ExtractedSignal, Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
+import { meterAttempt, type AttemptMeter } from './usage.js';
 
 export interface SignalDeps {
   db: Db;
-  assistant: Assistant;
+  llm: Pick<Llm, 'extractSignals'>;
   embedder: Embedder;
 }
 
@@ -69,14 +70,15 @@ function mergeByTextHash(found: ExtractedSignal[]): MergedSignal[] {
   return [...byHash.values()];
 }
 
-export function createSignalActivities({ db, assistant, embedder }: SignalDeps) {
+export function createSignalActivities({ db, llm, embedder }: SignalDeps) {
   /**
    * Stores what was extracted, moves the cursor and records the new ids in the range's
    * event, in one transaction guarded by the cursor read before the LLM call: a retry after
    * commit, or a concurrent duplicate, finds the cursor moved and returns what was recorded.
    */
-  async function storeExtraction(threadId: string, fromSeq: number, toSeq: number, found: ExtractedSignal[]) {
+  async function storeExtraction(threadId: string, fromSeq: number, toSeq: number, found: ExtractedSignal[], meter: AttemptMeter) {
     return db.transaction(async (tx) => {
+      await meter.write(tx);
       const [locked] = await tx.select().from(threads).where(eq(threads.id, threadId)).for('update');
       if (!locked || locked.extractionCursor !== fromSeq) return (await recordedExtraction(tx, threadId, toSeq)) ?? [];
       const rows = mergeByTextHash(found).map((s) => ({
@@ -133,8 +135,9 @@ export function createSignalActivities({ db, assistant, embedder }: SignalDeps) 
           lte(messages.seq, toSeq),
         ))
         .orderBy(asc(messages.seq));
-      const found = batch.length === 0 ? [] : await assistant.extractSignals(batch.map((m) => m.content), activitySignal());
-      const signalIds = await storeExtraction(req.threadId, thread.extractionCursor, toSeq, found);
+      const meter = meterAttempt(db, thread.userId);
+      const found = batch.length === 0 ? [] : await meter.call((call) => llm.extractSignals(batch.map((m) => m.content), call));
+      const signalIds = await storeExtraction(req.threadId, thread.extractionCursor, toSeq, found, meter);
       return { signalIds, cursor: toSeq };
     },
 
@@ -142,13 +145,17 @@ export function createSignalActivities({ db, assistant, embedder }: SignalDeps) 
     async embedSignals(req: { signalIds: string[] }): Promise<{ embedded: number }> {
       if (req.signalIds.length === 0) return { embedded: 0 };
       const rows = await db
-        .select({ id: signals.id, text: signals.text, embedding: signals.embedding })
+        .select({ id: signals.id, text: signals.text, embedding: signals.embedding, userId: threads.userId })
         .from(signals)
+        .leftJoin(threads, eq(threads.id, signals.threadId))
         .where(inArray(signals.id, req.signalIds));
       const todo = rows.filter((r) => r.embedding === null);
       if (todo.length === 0) return { embedded: 0 };
-      const vectors = await embedder.embed(todo.map((r) => r.text), activitySignal());
+      // The signals of one extraction: one thread, so one user.
+      const meter = meterAttempt(db, todo[0]?.userId ?? null);
+      const vectors = await meter.call((call) => embedder.embed(todo.map((r) => r.text), call));
       await db.transaction(async (tx) => {
+        await meter.write(tx);
         for (const [i, row] of todo.entries()) {
           await tx.update(signals).set({ embedding: vectors[i] }).where(eq(signals.id, row.id));
         }

@@ -4,7 +4,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { createDb } from '../activities/db/client.js';
 import { assertSchemaCurrent } from '../activities/db/migrate.js';
-import { createAssistant, createEmbedder } from '../activities/llm/index.js';
+import { createEmbedder, createLlm } from '../activities/llm/index.js';
 import { assertOpenAiConfigured, databaseUrl, loadConfig } from './config.js';
 import { createPinoLogger, sdkLogger } from './logging.js';
 import { upsertSchedules } from './schedules.js';
@@ -36,7 +36,7 @@ const workers = await createWorkers({
   kinds: config.workerQueues,
   activities: createActivities({
     db: database.db,
-    assistant: createAssistant(config.llm),
+    llm: createLlm(config.llm),
     embedder: createEmbedder(config.llm),
     temporal,
     config: { queues: config.queues, chat: { redeliveryAfterMs: config.chat.redeliveryAfterMs } },

@@ -3,6 +3,7 @@
  * number of dimensions, L2-normalised. Deterministic; similar wording → similar vectors.
  * It is not a semantic model.
  */
+import { reportLocalUsage } from './metering.js';
 import type { Embedder } from './types.js';
 
 function fnv1a(text: string): number {
@@ -31,7 +32,14 @@ export function createLocalEmbedder(dimensions: number): Embedder {
   return {
     provider: 'local',
     dimensions,
-    embed: async (texts) => texts.map((t) => hashEmbedding(t, dimensions)),
+    async embed(texts, call) {
+      const startedAt = performance.now();
+      const vectors = texts.map((t) => hashEmbedding(t, dimensions));
+      // A model is charged for what it reads; vectors are not tokens.
+      const input = texts.join('\n');
+      reportLocalUsage(call, { purpose: 'embedding', model: `local-hashing-${dimensions}`, input, output: '', startedAt });
+      return vectors;
+    },
   };
 }
 

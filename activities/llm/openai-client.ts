@@ -11,6 +11,7 @@ import type {
 import type { ResponseFormatJSONSchema } from 'openai/resources/shared';
 import { z } from 'zod';
 import { llmFailure, outputInvalid, rethrowAsTemporalFailure } from './errors.js';
+import { elapsedMs, tokenCount } from './metering.js';
 import type { CompletionRequest, LlmClient, TokenUsage } from './types.js';
 
 export interface OpenAiConnection {
@@ -28,14 +29,27 @@ export function createOpenAiClient(cfg: OpenAiConnection & { model: string }): L
   const sdk = newOpenAiSdk(cfg);
 
   async function create(request: CompletionRequest, extra: Partial<ChatCompletionCreateParamsNonStreaming>) {
+    const startedAt = performance.now();
+    let completion: ChatCompletion;
     try {
-      return await sdk.chat.completions.create(
+      completion = await sdk.chat.completions.create(
         { model: cfg.model, messages: toMessages(request), ...samplingOf(request), ...extra },
         { signal: request.signal },
       );
     } catch (err) {
       rethrowAsTemporalFailure(err, request.signal);
     }
+    // Reported before the answer is checked: a refused, cut-off or invalid answer was still paid for.
+    const { inputTokens, outputTokens } = usageOf(completion);
+    request.usage?.record({
+      purpose: request.purpose,
+      provider: 'openai',
+      model: cfg.model,
+      promptTokens: inputTokens,
+      completionTokens: outputTokens,
+      latencyMs: elapsedMs(startedAt),
+    });
+    return completion;
   }
 
   return {
@@ -78,10 +92,11 @@ function acceptedText(completion: ChatCompletion): string {
   return message.content;
 }
 
+/** Zero when the server reports none (some compatible servers do not). */
 function usageOf(completion: ChatCompletion): TokenUsage {
   return {
-    inputTokens: completion.usage?.prompt_tokens ?? 0,
-    outputTokens: completion.usage?.completion_tokens ?? 0,
+    inputTokens: tokenCount(completion?.usage?.prompt_tokens),
+    outputTokens: tokenCount(completion?.usage?.completion_tokens),
   };
 }
 

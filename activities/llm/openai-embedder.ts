@@ -4,6 +4,7 @@
  */
 import type { CreateEmbeddingResponse } from 'openai/resources/embeddings';
 import { outputInvalid, rethrowAsTemporalFailure } from './errors.js';
+import { elapsedMs, tokenCount, type LlmCall } from './metering.js';
 import { newOpenAiSdk, type OpenAiConnection } from './openai-client.js';
 import type { Embedder } from './types.js';
 
@@ -19,7 +20,8 @@ export interface OpenAiEmbedderConfig extends OpenAiConnection {
 export function createOpenAiEmbedder(cfg: OpenAiEmbedderConfig): Embedder {
   const sdk = newOpenAiSdk(cfg);
 
-  async function embedBatch(batch: string[], signal?: AbortSignal): Promise<number[][]> {
+  async function embedBatch(batch: string[], { signal, usage }: LlmCall): Promise<number[][]> {
+    const startedAt = performance.now();
     let response: CreateEmbeddingResponse;
     try {
       // 'float' explicitly: without it the SDK asks for base64 and decodes it blindly, which
@@ -31,18 +33,27 @@ export function createOpenAiEmbedder(cfg: OpenAiEmbedderConfig): Embedder {
     } catch (err) {
       rethrowAsTemporalFailure(err, signal);
     }
+    // Before the vectors are checked: a rejected answer was still paid for.
+    usage?.record({
+      purpose: 'embedding',
+      provider: 'openai',
+      model: cfg.model,
+      promptTokens: tokenCount(response?.usage?.prompt_tokens),
+      completionTokens: 0,
+      latencyMs: elapsedMs(startedAt),
+    });
     return vectorsOf(response, batch.length, cfg.dimensions);
   }
 
   return {
     provider: 'openai',
     dimensions: cfg.dimensions,
-    async embed(texts, signal) {
+    async embed(texts, call = {}) {
       const vectors: number[][] = [];
       // One batch at a time, in order: the first failure stops the rest, and the provider's
       // rate limit sees one request per embedder at a time.
       for (let start = 0; start < texts.length; start += EMBEDDING_BATCH_SIZE) {
-        vectors.push(...(await embedBatch(texts.slice(start, start + EMBEDDING_BATCH_SIZE), signal)));
+        vectors.push(...(await embedBatch(texts.slice(start, start + EMBEDDING_BATCH_SIZE), call)));
       }
       return vectors;
     },

@@ -47,7 +47,7 @@ export interface RunningWorkers {
 export async function startTestWorkers(options: TestWorkerOptions): Promise<RunningWorkers> {
   const acts = createActivities({
     db: options.db,
-    assistant: options.assistant ?? createLocalAssistant(),
+    llm: options.assistant ?? createLocalAssistant(),
     embedder: options.embedder ?? createLocalEmbedder(64),
     temporal: options.env.client,
     config: { queues: options.queues, chat: { redeliveryAfterMs: options.redeliveryAfterMs ?? 30_000 } },

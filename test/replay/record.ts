@@ -72,7 +72,7 @@ try {
     queues,
     kinds: QUEUE_KINDS,
     activities: createActivities({
-      db: database.db, assistant: scriptedAssistant(), embedder: createLocalEmbedder(64), temporal: client,
+      db: database.db, llm: scriptedAssistant(), embedder: createLocalEmbedder(64), temporal: client,
       config: { queues, chat: { redeliveryAfterMs: REDELIVERY_AFTER_MS } }, clock: () => new Date(),
     }),
     workflowBundle: await bundleWorkflows(),

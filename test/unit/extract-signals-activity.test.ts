@@ -28,7 +28,7 @@ const assistant: Assistant = {
 function activities() {
   return createActivities({
     db: database.db,
-    assistant,
+    llm: assistant,
     embedder: createLocalEmbedder(64),
     // Lazy: it connects on first use, and signal extraction never uses it.
     temporal: new Client(),

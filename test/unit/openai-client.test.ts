@@ -11,7 +11,7 @@ import { fakeEmbedding, startFakeOpenAi, type FakeOpenAi } from '../helpers/fake
 
 const API_KEY = 'sk-test-0123456789abcdef';
 const Verdict = z.object({ answer: z.string(), confidence: z.number().min(0).max(1) });
-const ask = { system: 'be brief', messages: [{ role: 'user' as const, content: 'What is 2+2?' }] };
+const ask = { purpose: 'reply' as const, system: 'be brief', messages: [{ role: 'user' as const, content: 'What is 2+2?' }] };
 
 let fake: FakeOpenAi;
 let llm: LlmClient;

@@ -1,10 +1,11 @@
 /** The chat pipeline on the `openai` provider, against the fake OpenAI-compatible server. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { eq } from 'drizzle-orm';
-import { signals, threads } from '../../activities/db/schema/index.js';
-import { createAssistant, createEmbedder } from '../../activities/llm/index.js';
+import { and, eq } from 'drizzle-orm';
+import { signals, threads, tokenLedger } from '../../activities/db/schema/index.js';
+import { createEmbedder, createLlm } from '../../activities/llm/index.js';
 import { loadConfig } from '../../workers/config.js';
+import { workflowIds } from '../../workflows/types.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai.js';
 import { connectTestEnv, testQueues } from '../helpers/temporal.js';
@@ -15,17 +16,19 @@ let env: TestWorkflowEnvironment;
 let database: TestDatabase;
 let workers: RunningWorkers;
 let fake: FakeOpenAi;
+let llmModel: string;
 const queues = testQueues('openai');
 
 beforeAll(async () => {
   [env, database, fake] = await Promise.all([connectTestEnv(), createTestDatabase(), startFakeOpenAi()]);
   const config = loadConfig({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseUrl, LLM_TIMEOUT_MS: '2000', EMBEDDING_DIMENSIONS: '8' });
   expect(config.llm.provider).toBe('openai');
+  llmModel = config.llm.model;
   workers = await startTestWorkers({
     env,
     db: database.db,
     queues,
-    assistant: createAssistant(config.llm),
+    assistant: createLlm(config.llm),
     embedder: createEmbedder(config.llm),
   });
 });
@@ -50,16 +53,35 @@ const chatCalls = () => fake.requests.filter((r) => r.path.endsWith('/chat/compl
 const replyCalls = () => chatCalls().filter((r) => !r.body.response_format);
 const isStructured = (body: { response_format?: { json_schema?: { name?: string } } }, name: string) =>
   body.response_format?.json_schema?.name === name;
+const replyLedger = (threadId: string) =>
+  database.db
+    .select()
+    .from(tokenLedger)
+    .where(and(eq(tokenLedger.workflowId, workflowIds.conversation(threadId)), eq(tokenLedger.purpose, 'reply')));
+
+/** A completion carrying usage numbers the test chose, so the ledger's can only be the server's. */
+function completionWithUsage(content: string, promptTokens: number, completionTokens: number) {
+  return {
+    body: {
+      id: 'chatcmpl-ledger', object: 'chat.completion', created: 0, model: 'fake-model',
+      choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content } }],
+      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    },
+  };
+}
 
 describe('chat on the openai provider', () => {
   it('replies with the model text, extracts signals and titles the thread through structured output', async () => {
     fake.onChat = (body) => {
       if (isStructured(body, 'signals')) return { json: { signals: [{ type: 'goal', text: 'Open a bakery in Leeds', confidence: 0.9 }] } };
       if (isStructured(body, 'title')) return { json: { title: 'Bakery in Leeds' } };
-      return { content: 'A model reply about the bakery.' };
+      return completionWithUsage('A model reply about the bakery.', 321, 54);
     };
     const { thread, reply } = await ask('We want to open a bakery in Leeds next spring.');
     expect(reply).toMatchObject({ status: 'complete', content: 'A model reply about the bakery.' });
+    expect(await replyLedger(thread.id)).toEqual([
+      expect.objectContaining({ provider: 'openai', model: llmModel, promptTokens: 321, completionTokens: 54, attempt: 1 }),
+    ]);
     const stored = await eventually(
       () => database.db.select().from(signals).where(eq(signals.threadId, thread.id)),
       (rows) => rows.length === 1 && rows[0]!.embedding !== null,
@@ -73,18 +95,21 @@ describe('chat on the openai provider', () => {
     fake.enqueueChat({ status: 429, headers: { 'retry-after': '1' } });
     fake.onChat = () => ({ content: 'Answered after the rate limit.' });
     const started = Date.now();
-    const { reply } = await ask('Hello, a question about rents.');
+    const { thread, reply } = await ask('Hello, a question about rents.');
     expect(reply).toMatchObject({ status: 'complete', content: 'Answered after the rate limit.' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(replyCalls().length).toBe(2);
+    // The 429 cost nothing; the second attempt, which was answered, is counted as such.
+    expect((await replyLedger(thread.id)).map((r) => r.attempt)).toEqual([2]);
   });
 
   it('retries a 500 and fails fast on a 400, marking the reply failed with a readable error', async () => {
     // Only the reply call fails: steps running in the background for other threads may also call the model.
     fake.onChat = (body) => (body.response_format ? { json: { signals: [], title: 'x' } } : { status: 500 });
-    const { reply: failedAfterRetries } = await ask('First question that meets a broken server.');
+    const { thread: broken, reply: failedAfterRetries } = await ask('First question that meets a broken server.');
     expect(failedAfterRetries?.status).toBe('failed');
     expect(replyCalls().length).toBe(3);
+    expect(await replyLedger(broken.id)).toEqual([]);
 
     fake.reset();
     fake.onChat = (body) => (body.response_format ? { json: { signals: [], title: 'x' } } : { status: 400 });

@@ -22,7 +22,7 @@ beforeAll(async () => {
   [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
   acts = createActivities({
     db: database.db,
-    assistant: createLocalAssistant(),
+    llm: createLocalAssistant(),
     embedder: createLocalEmbedder(16),
     temporal: env.client,
     config: { queues: testQueues('settle'), chat: { redeliveryAfterMs: 30_000 } },

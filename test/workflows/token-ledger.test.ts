@@ -1,0 +1,154 @@
+/**
+ * The token ledger under the chat pipeline (DESIGN.md Decision 17): a row per model call,
+ * keyed by the activity attempt that made it, written in the transaction of the work it
+ * paid for; counted once per attempt however often its write repeats.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { and, asc, eq } from 'drizzle-orm';
+import type { Activities } from '../../activities/index.js';
+import { messages, tokenLedger } from '../../activities/db/schema/index.js';
+import { createLocalLlm, type Llm } from '../../activities/llm/llm.js';
+import { meterAttempt } from '../../activities/usage.js';
+import { workflowIds } from '../../workflows/types.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { connectTestEnv, testQueues } from '../helpers/temporal.js';
+import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
+import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
+import { FIXTURE_AGENTS } from '../fixtures/agents.js';
+
+const workflowsPath = fileURLToPath(new URL('../fixtures/workflows-with-agents.ts', import.meta.url));
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+let workers: RunningWorkers;
+const queues = testQueues('ledger');
+
+const faults = {
+  /** Let the activity commit, then throw once (a worker dying before it reports). */
+  commitThenThrowOnce: new Set<string>(),
+  /** The model answers, and the answer is rejected as transient once: the retry pays again. */
+  rejectReplyOnce: false,
+  calls: new Map<string, number>(),
+};
+
+function withFaults(acts: Activities): Activities {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(acts)) {
+    wrapped[name] = async (...args: unknown[]) => {
+      faults.calls.set(name, (faults.calls.get(name) ?? 0) + 1);
+      const result = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+      if (faults.commitThenThrowOnce.delete(name)) throw new Error(`injected crash after ${name} committed`);
+      return result;
+    };
+  }
+  return wrapped as Activities;
+}
+
+const local = createLocalLlm();
+const llm: Llm = {
+  ...local,
+  async reply(input) {
+    const text = await local.reply(input);
+    if (faults.rejectReplyOnce) {
+      faults.rejectReplyOnce = false;
+      throw ApplicationFailure.retryable('the answer was rejected after the model was paid', 'LlmTransient');
+    }
+    return text;
+  },
+};
+
+beforeAll(async () => {
+  [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
+  workers = await startTestWorkers({ env, db: database.db, queues, workflowsPath, wrapActivities: withFaults, assistant: llm });
+});
+
+afterAll(async () => {
+  await workers?.stop();
+  await env?.teardown();
+  await database?.drop();
+});
+
+beforeEach(() => {
+  faults.commitThenThrowOnce.clear();
+  faults.rejectReplyOnce = false;
+  faults.calls.clear();
+});
+
+async function newThread(title: string | null = 'titled') {
+  const user = await seedUser(database.db);
+  const thread = await seedThread(database.db, user.id, title);
+  const options = { db: database.db, client: env.client, queues, threadId: thread.id, userId: user.id, extra: { agents: FIXTURE_AGENTS } };
+  const send = async (content: string) => waitForAnswer(database.db, thread.id, (await sendMessage(options, content)).id);
+  return { user, thread, send };
+}
+
+const ledgerOf = (userId: string) =>
+  database.db.select().from(tokenLedger).where(eq(tokenLedger.userId, userId)).orderBy(asc(tokenLedger.createdAt));
+const repliesOf = (threadId: string) =>
+  database.db
+    .select()
+    .from(tokenLedger)
+    .where(and(eq(tokenLedger.workflowId, workflowIds.conversation(threadId)), eq(tokenLedger.purpose, 'reply')));
+
+describe('the token ledger on the chat path', () => {
+  it('records every purpose of a conversation under the thread user, the reply in its own transaction', async () => {
+    const { user, thread, send } = await newThread(null);
+    const { reply } = await send('We need to research the market for oat milk before we launch.');
+    await send('Find sources on pricing and investigate the competitors.');
+    await send('What evidence is there that demand is growing?');
+    const purposes = ['embedding', 'inflection', 'reply', 'signal-extraction', 'title'];
+    const rows = await eventually(() => ledgerOf(user.id), (all) => purposes.every((p) => all.some((r) => r.purpose === p)));
+    expect(new Set(rows.map((r) => r.purpose))).toEqual(new Set(purposes));
+    for (const row of rows) {
+      expect(row).toMatchObject({ provider: 'local', userId: user.id, attempt: 1, call: 0 });
+      expect(row.promptTokens).toBeGreaterThan(0);
+    }
+    const replies = rows.filter((r) => r.purpose === 'reply');
+    expect(replies).toHaveLength(3);
+    expect(new Set(replies.map((r) => r.activityId)).size).toBe(3);
+    expect(replies.every((r) => r.workflowId === workflowIds.conversation(thread.id))).toBe(true);
+    // The title is generated once, by its own workflow; later turns find it and call nothing.
+    expect(rows.filter((r) => r.purpose === 'title').map((r) => r.workflowId)).toEqual([workflowIds.chatTitle(thread.id)]);
+    // now() is the transaction's start: equal timestamps mean the row and the reply committed together.
+    const [stored] = await database.db.select().from(messages).where(eq(messages.id, reply!.id));
+    expect(replies.map((r) => r.createdAt.getTime())).toContain(stored!.createdAt.getTime());
+  });
+
+  it('counts a reply retried after it committed once: the retry finds it answered and calls no model', async () => {
+    faults.commitThenThrowOnce.add('generateReply');
+    const { user, thread, send } = await newThread();
+    const { reply } = await send('Our goal is to cut costs by ten percent this year.');
+    expect(reply?.status).toBe('complete');
+    await eventually(async () => faults.calls.get('generateReply'), (n) => n === 2);
+    const [row, ...others] = await repliesOf(thread.id);
+    expect(others).toHaveLength(0);
+    expect(row).toMatchObject({ attempt: 1, call: 0, userId: user.id });
+
+    // The same attempt written again is a no-op; the next attempt is a row of its own.
+    const usage = { purpose: 'reply' as const, provider: 'local' as const, model: 'local-rules', promptTokens: 1, completionTokens: 1, latencyMs: 0 };
+    const key = { workflowId: row!.workflowId, runId: row!.runId, activityId: row!.activityId, attempt: row!.attempt };
+    for (let i = 0; i < 2; i++) {
+      const again = meterAttempt(database.db, user.id, key);
+      await again.call(async (call) => call.usage?.record(usage));
+      await again.write(database.db);
+    }
+    expect(await repliesOf(thread.id)).toEqual([row]);
+    const retry = meterAttempt(database.db, user.id, { ...key, attempt: 2 });
+    await retry.call(async (call) => call.usage?.record(usage));
+    await retry.write(database.db);
+    expect((await repliesOf(thread.id)).map((r) => r.attempt).sort()).toEqual([1, 2]);
+  });
+
+  it('counts each attempt that paid: an answer rejected after the model answered, then the retry', async () => {
+    faults.rejectReplyOnce = true;
+    const { thread, send } = await newThread();
+    const { reply } = await send('Our goal is to open a second shop by spring.');
+    expect(reply?.status).toBe('complete');
+    const rows = await repliesOf(thread.id);
+    expect(rows.map((r) => r.attempt).sort()).toEqual([1, 2]);
+    expect(new Set(rows.map((r) => r.activityId)).size).toBe(1);
+    expect(rows[0]!.promptTokens).toBe(rows[1]!.promptTokens);
+  });
+});
