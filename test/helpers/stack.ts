@@ -6,8 +6,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type Activities } from '../../activities/index.js';
 import type { Db } from '../../activities/db/client.js';
-import type { Assistant } from '../../activities/llm/assistant.js';
-import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
+import type { Llm } from '../../activities/llm/llm.js';
+import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import type { Embedder } from '../../activities/llm/types.js';
 import { QUEUE_KINDS } from '../../workers/config.js';
@@ -30,7 +30,7 @@ export interface TestWorkerOptions {
   env: TestWorkflowEnvironment;
   db: Db;
   queues: QueueNames;
-  assistant?: Assistant;
+  llm?: Llm;
   embedder?: Embedder;
   workflowsPath?: string;
   /** How long a user message stays pending before the redelivery job re-sends it. */
@@ -47,7 +47,7 @@ export interface RunningWorkers {
 export async function startTestWorkers(options: TestWorkerOptions): Promise<RunningWorkers> {
   const acts = createActivities({
     db: options.db,
-    llm: options.assistant ?? createLocalAssistant(),
+    llm: options.llm ?? createLocalLlm(),
     embedder: options.embedder ?? createLocalEmbedder(64),
     temporal: options.env.client,
     config: { queues: options.queues, chat: { redeliveryAfterMs: options.redeliveryAfterMs ?? 30_000 } },

@@ -19,8 +19,8 @@ import { createActivities } from '../../activities/index.js';
 import { createDb } from '../../activities/db/client.js';
 import { startEmbeddedPostgres } from '../../activities/db/embedded.js';
 import { runMigrations } from '../../activities/db/migrate.js';
-import type { Assistant } from '../../activities/llm/assistant.js';
-import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
+import type { Llm } from '../../activities/llm/llm.js';
+import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { QUEUE_KINDS, queueNames } from '../../workers/config.js';
 import { bundleWorkflows, createWorkers } from '../../workers/worker.js';
@@ -36,8 +36,8 @@ const only = new Set(process.argv.slice(2));
 const REDELIVERY_AFTER_MS = 200;
 
 /** Replies slowly to "slow" messages (so a cancel lands) and fails "broken" ones for good. */
-function scriptedAssistant(): Assistant {
-  const local = createLocalAssistant();
+function scriptedLlm(): Llm {
+  const local = createLocalLlm();
   return {
     ...local,
     async reply(input) {
@@ -72,7 +72,7 @@ try {
     queues,
     kinds: QUEUE_KINDS,
     activities: createActivities({
-      db: database.db, llm: scriptedAssistant(), embedder: createLocalEmbedder(64), temporal: client,
+      db: database.db, llm: scriptedLlm(), embedder: createLocalEmbedder(64), temporal: client,
       config: { queues, chat: { redeliveryAfterMs: REDELIVERY_AFTER_MS } }, clock: () => new Date(),
     }),
     workflowBundle: await bundleWorkflows(),

@@ -7,8 +7,8 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { events, signals, threads } from '../../activities/db/schema/index.js';
-import type { Assistant, ExtractedSignal } from '../../activities/llm/assistant.js';
-import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
+import type { ExtractedSignal, Llm } from '../../activities/llm/llm.js';
+import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { storeUserMessage } from '../../api/chat-handoff.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -19,8 +19,8 @@ let database: TestDatabase;
 /** What the scripted assistant extracts next; null means "ask the local heuristics". */
 let scripted: ExtractedSignal[] | null = null;
 
-const local = createLocalAssistant();
-const assistant: Assistant = {
+const local = createLocalLlm();
+const assistant: Llm = {
   ...local,
   extractSignals: async (texts, signal) => scripted ?? local.extractSignals(texts, signal),
 };

@@ -28,7 +28,7 @@ beforeAll(async () => {
     env,
     db: database.db,
     queues,
-    assistant: createLlm(config.llm),
+    llm: createLlm(config.llm),
     embedder: createEmbedder(config.llm),
   });
 });

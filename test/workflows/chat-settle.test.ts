@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities, type Activities } from '../../activities/index.js';
-import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
+import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { storeUserMessage } from '../../api/chat-handoff.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
   acts = createActivities({
     db: database.db,
-    llm: createLocalAssistant(),
+    llm: createLocalLlm(),
     embedder: createLocalEmbedder(16),
     temporal: env.client,
     config: { queues: testQueues('settle'), chat: { redeliveryAfterMs: 30_000 } },

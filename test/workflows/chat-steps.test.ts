@@ -12,8 +12,8 @@ import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
 import { byRole, eventually, seedThread, seedUser, sendMessage, threadMessages, waitForAnswer } from '../helpers/chat.js';
 import { workflowIds } from '../../workflows/types.js';
 import { cancelReplySignal } from '../../workflows/messages.js';
-import type { Assistant } from '../../activities/llm/assistant.js';
-import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
+import type { Llm } from '../../activities/llm/llm.js';
+import { createLocalLlm } from '../../activities/llm/llm.js';
 import { FIXTURE_AGENTS } from '../fixtures/agents.js';
 
 const workflowsPath = fileURLToPath(new URL('../fixtures/workflows-with-agents.ts', import.meta.url));
@@ -52,8 +52,8 @@ function withFaults(acts: Activities): Activities {
   return wrapped as Activities;
 }
 
-const local = createLocalAssistant();
-const slowAssistant: Assistant = {
+const local = createLocalLlm();
+const slowLlm: Llm = {
   ...local,
   async reply(input) {
     if (faults.replyDelayMs > 0) {
@@ -71,7 +71,7 @@ const slowAssistant: Assistant = {
 
 beforeAll(async () => {
   [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
-  workers = await startTestWorkers({ env, db: database.db, queues, workflowsPath, wrapActivities: withFaults, assistant: slowAssistant });
+  workers = await startTestWorkers({ env, db: database.db, queues, workflowsPath, wrapActivities: withFaults, llm: slowLlm });
 });
 
 afterAll(async () => {

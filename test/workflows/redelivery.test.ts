@@ -8,8 +8,8 @@ import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { signalConversation, storeUserMessage } from '../../api/chat-handoff.js';
 import { UNSEEN_QUERY_TIMEOUT_MS } from '../../activities/redelivery.js';
-import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
-import type { Assistant } from '../../activities/llm/assistant.js';
+import { createLocalLlm } from '../../activities/llm/llm.js';
+import type { Llm } from '../../activities/llm/llm.js';
 import type { redeliverMessages } from '../../workflows/index.js';
 import { workflowIds, type NewMessage, type RedeliveryReport } from '../../workflows/types.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
@@ -80,12 +80,12 @@ async function newMessageSignals(threadId: string): Promise<NewMessage[]> {
 
 /** A local assistant whose replies wait until released: keeps a reply in flight. */
 function gatedAssistant() {
-  const local = createLocalAssistant();
+  const local = createLocalLlm();
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   let entered!: () => void;
   const replying = new Promise<void>((r) => (entered = r));
-  const assistant: Assistant = {
+  const assistant: Llm = {
     ...local,
     async reply(input) {
       entered();
@@ -130,7 +130,7 @@ describe('chat redelivery', () => {
 
   it('does not re-send messages the running conversation already holds', async () => {
     const { assistant, replying, release } = gatedAssistant();
-    await withWorkers({ assistant }, async () => {
+    await withWorkers({ llm: assistant }, async () => {
       const { thread, send } = await newThread();
       const answering = await send('Our goal is to open a bakery.');
       await replying;

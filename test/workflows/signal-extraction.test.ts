@@ -9,8 +9,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eq } from 'drizzle-orm';
 import type { Activities } from '../../activities/index.js';
 import { events, messages, signals, threads, users } from '../../activities/db/schema/index.js';
-import type { Assistant } from '../../activities/llm/assistant.js';
-import { createLocalAssistant } from '../../activities/llm/local-assistant.js';
+import type { Llm } from '../../activities/llm/llm.js';
+import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { connectTestEnv, testQueues } from '../helpers/temporal.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
@@ -43,8 +43,8 @@ function withFaults(acts: Activities): Activities {
   return wrapped as Activities;
 }
 
-const local = createLocalAssistant();
-const assistant: Assistant = {
+const local = createLocalLlm();
+const assistant: Llm = {
   ...local,
   async extractSignals(texts, signal) {
     faults.calls.set('assistant.extractSignals', (faults.calls.get('assistant.extractSignals') ?? 0) + 1);
@@ -55,7 +55,7 @@ const assistant: Assistant = {
 
 beforeAll(async () => {
   [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
-  workers = await startTestWorkers({ env, db: database.db, queues, assistant, wrapActivities: withFaults });
+  workers = await startTestWorkers({ env, db: database.db, queues, llm: assistant, wrapActivities: withFaults });
 });
 
 afterAll(async () => {

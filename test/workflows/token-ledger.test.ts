@@ -61,7 +61,7 @@ const llm: Llm = {
 
 beforeAll(async () => {
   [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
-  workers = await startTestWorkers({ env, db: database.db, queues, workflowsPath, wrapActivities: withFaults, assistant: llm });
+  workers = await startTestWorkers({ env, db: database.db, queues, workflowsPath, wrapActivities: withFaults, llm });
 });
 
 afterAll(async () => {
