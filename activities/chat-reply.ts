@@ -62,7 +62,7 @@ export function createReplyActivities({ db, llm }: ReplyDeps) {
         loadContextSignals(db, req.threadId),
         hasPendingSuggestion(db, req.threadId),
       ]);
-      const base = { hasTitle: thread.title !== null, suggestionPending };
+      const base = { hasTitle: thread.title !== null, suggestionPending, caseId: thread.caseId };
       if (asked.open.length === 0) {
         return { ...base, replyId: null, status: 'complete', answered: asked.answered, skipped: asked.skipped };
       }

@@ -19,7 +19,23 @@ export type ErrorType =
   /** Any other database failure (serialization, deadlock, a timeout): retried. */
   | 'DatabaseTransient'
   | 'Cancelled'
-  | 'UnknownWorkflow';
+  | 'UnknownWorkflow'
+  /** A document with nothing to read: no extractable text, an encrypted or unreadable PDF. */
+  | 'DocumentUnreadable'
+  /** A bounded workflow ran past its in-workflow time limit (Decision 2). */
+  | 'TimeLimitExceeded'
+  /** A URL refused before any request: its address (loopback, private, metadata...) or its port. */
+  | 'UrlBlocked'
+  /** A URL that does not parse, is not http(s), or carries credentials. */
+  | 'UrlInvalid'
+  /** Fetching a URL met network trouble, a timeout, 408, 429 or 5xx: retried. */
+  | 'FetchTransient'
+  /** The server's answer is final and unusable: another 4xx, too many redirects, a bad encoding. */
+  | 'FetchRejected'
+  /** A fetched body of a type (or charset) we do not read. */
+  | 'ContentTypeNotAllowed'
+  /** A fetched body larger than FETCH_MAX_BYTES, decoded. */
+  | 'BodyTooLarge';
 
 export interface QueueNames {
   chat: string;
@@ -91,6 +107,8 @@ export interface ReplyResult extends SettleResult {
   hasTitle: boolean;
   /** Whether the thread has a suggestion waiting for a "yes" (step 1 runs only then). */
   suggestionPending: boolean;
+  /** The thread's case as the reply saw it: a run started before an attach learns it here. */
+  caseId?: string | null;
 }
 
 /** The input of any workflow the agent registry dispatches. */
@@ -133,6 +151,25 @@ export interface GenerateSignalEmbeddingsInput extends BoundedWorkInput {
   threadId?: string;
 }
 
+/** processDocument (queue `ingest`, id `document-<documentId>`): ids only, the text lives in Postgres. */
+export interface ProcessDocumentInput extends BoundedWorkInput {
+  documentId: string;
+  caseId: string;
+  userId: string;
+  correlationId?: string;
+  queues: QueueNames;
+  /** How long a step is held while the database is unreachable (Decision 28; tests shorten it). */
+  outageHoldMs?: number;
+}
+
+/** What a processed document came to; a failure fails the run instead (the document says why). */
+export interface ProcessDocumentResult {
+  documentId: string;
+  pages: number | null;
+  characters: number;
+  chunks: number;
+}
+
 export interface ChatTitleInput {
   threadId: string;
 }
@@ -143,6 +180,7 @@ export const workflowIds = {
   chatTitle: (threadId: string) => `chat-title-${threadId}`,
   signalEmbeddings: (threadId: string, key: string) => `signal-embeddings-${threadId}-${key}`,
   agent: (agentType: string, key: string) => `agent-${agentType}-${key}`,
+  document: (documentId: string) => `document-${documentId}`,
 };
 
 export const CONVERSATION_WORKFLOW_PREFIX = 'chat-';

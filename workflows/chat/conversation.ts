@@ -54,11 +54,12 @@ export async function conversation(initialInput: ConversationInput): Promise<voi
     if (!seen(message.messageId)) pending.push(message);
   });
   setHandler(cancelReplySignal, () => answering?.cancel());
-  setHandler(caseAttachedSignal, ({ caseId }) => {
+  const joinCase = (caseId: string) => {
     if (input.caseId === caseId) return;
     input.caseId = caseId;
     upsertSearchAttributes([{ key: caseIdKey, value: caseId }]);
-  });
+  };
+  setHandler(caseAttachedSignal, ({ caseId }) => joinCase(caseId));
   setHandler(unseenMessagesQuery, (ids) => ids.filter((id) => !seen(id)));
   setHandler(conversationStatusQuery, () => ({
     pending: pending.length,
@@ -75,6 +76,8 @@ export async function conversation(initialInput: ConversationInput): Promise<voi
     const turn: Turn = { input, state, batch: inFlight, degradations: [], hold: newHold(input.outageHoldMs) };
     answering = new CancellationScope();
     const outcome = await answering.run(() => assistantResponse(turn)).finally(() => (answering = undefined));
+    // A run started by a message stored just before the thread joined a case learns it here.
+    if (outcome.reply?.caseId) joinCase(outcome.reply.caseId);
     state.answeredTurn = Math.max(state.answeredTurn, ...inFlight.map((m) => m.turn));
     state.recentMessageIds = [...state.recentMessageIds, ...outcome.settled].slice(-REMEMBERED_MESSAGES);
     // A reply that lost a race with a cancel is not followed by steps 5-6.
