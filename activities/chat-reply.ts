@@ -19,6 +19,8 @@ export interface ReplyRequest {
   threadId: string;
   /** The user messages this reply answers, oldest first (a burst is answered together). */
   messageIds: string[];
+  /** This reply's row in the run's progress log: the reply's number within the run. */
+  progressSeq?: number;
   degradations: Degradation[];
 }
 
@@ -69,14 +71,15 @@ export function createReplyActivities({ db, llm }: ReplyDeps) {
       const meter = meterAttempt(db, thread.userId);
       const text = await meter.call((call) => llm.reply({ history, signals: contextSignals, ...call }));
       const metadata = { provider: llm.provider, degradations: req.degradations };
-      const settled = await settleBatch(db, req.threadId, req.messageIds, { content: text, status: 'complete', metadata }, meter);
+      const settled = await settleBatch(db, req.threadId, req.messageIds, { content: text, status: 'complete', metadata }, { meter, progressSeq: req.progressSeq });
       return { ...base, ...settled, status: 'complete' };
     },
 
     /** The critical step finally failed (or was cancelled): never leave anything pending. */
-    async failReply(req: { threadId: string; messageIds: string[]; error: string }): Promise<SettleResult> {
+    async failReply(req: { threadId: string; messageIds: string[]; error: string; progressSeq?: number }): Promise<SettleResult> {
       const content = `Sorry, this message could not be answered: ${req.error}`;
-      const { answered, skipped } = await settleBatch(db, req.threadId, req.messageIds, { content, status: 'failed', metadata: { error: req.error } });
+      const failed = { content, status: 'failed' as const, metadata: { error: req.error } };
+      const { answered, skipped } = await settleBatch(db, req.threadId, req.messageIds, failed, { progressSeq: req.progressSeq });
       return { answered, skipped };
     },
 

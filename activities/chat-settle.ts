@@ -9,6 +9,7 @@ import { and, asc, desc, eq, inArray, ne, or, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { messages, type MessageRow } from './db/schema/index.js';
 import type { ChatTurn } from './llm/types.js';
+import { recordProgress } from './progress.js';
 import type { AttemptMeter } from './usage.js';
 import type { SettleResult } from '../workflows/types.js';
 
@@ -84,8 +85,9 @@ export async function settleBatch(
   threadId: string,
   messageIds: string[],
   reply: ReplyContent,
-  meter?: Pick<AttemptMeter, 'write'>,
+  options: { meter?: Pick<AttemptMeter, 'write'>; progressSeq?: number } = {},
 ): Promise<SettleResult & { replyId: string | null }> {
+  const { meter, progressSeq } = options;
   return db.transaction(async (tx) => {
     // Whether or not a message is still open: the model was called, so the tokens were spent.
     await meter?.write(tx);
@@ -107,6 +109,10 @@ export async function settleBatch(
       .update(messages)
       .set({ status: reply.status, replyId, ...(reply.status === 'failed' ? { metadata: sql`${messages.metadata} || ${JSON.stringify({ error: reply.metadata.error })}::jsonb` } : {}) })
       .where(inArray(messages.id, claimed));
+    // One progress row per reply, in the reply's own commit (Decision 19).
+    if (progressSeq !== undefined) {
+      await recordProgress(tx, { seq: progressSeq, payload: { step: 'reply', status: reply.status, replyId, answers: claimed.length } });
+    }
     return { replyId, answered: [...asked.answered, ...claimed], skipped: asked.skipped };
   });
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eq } from 'drizzle-orm';
-import { events, signals, threads } from '../../activities/db/schema/index.js';
+import { events, messages, runProgress, signals, threads } from '../../activities/db/schema/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { connectTestEnv, testQueues } from '../helpers/temporal.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
@@ -56,6 +56,14 @@ describe('chat pipeline', () => {
       (rows) => rows.length >= 3 && rows.every((r) => r.embedding !== null),
     );
     expect(new Set(found.map((s) => s.type))).toEqual(new Set(['goal', 'assumption', 'constraint', 'question']));
+    // One progress row per reply, written in the reply's own transaction (same commit time).
+    const progress = await database.db.select().from(runProgress).where(eq(runProgress.workflowId, `chat-${thread.id}`));
+    expect(progress.map((p) => [p.seq, p.payload.step])).toEqual([[1, 'reply'], [2, 'reply'], [3, 'reply']]);
+    const replies = await database.db.select().from(messages).where(eq(messages.threadId, thread.id));
+    for (const row of progress) {
+      const reply = replies.find((m) => m.id === row.payload.replyId);
+      expect(reply?.createdAt.getTime()).toBe(row.createdAt.getTime());
+    }
     const emitted = await database.db.select().from(events).where(eq(events.threadId, thread.id));
     expect(emitted.some((e) => e.type === 'SIGNALS_EXTRACTED')).toBe(true);
     expect(emitted.some((e) => e.type === 'CONVERSATION_ANALYZED_FOR_AGENT')).toBe(false);

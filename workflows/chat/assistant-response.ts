@@ -30,6 +30,8 @@ export interface Turn {
   degradations: Degradation[];
   /** Shared by the steps of this turn (Decision 28). */
   hold: OutageHold;
+  /** The turn's number within this run (1, 2, ...): its row in the run's progress log. */
+  number: number;
 }
 
 /** What a turn settled: `reply` is null when the reply failed (the batch is then failed). */
@@ -105,7 +107,7 @@ export async function assistantResponse(turn: Turn): Promise<TurnOutcome> {
     const reply = await holdThroughOutage(turn.hold, 'reply', () =>
       critical.generateReply.executeWithOptions(
         { ...chatReplyStep, summary: `Step 4: reply to ${turn.batch.length} message(s)` },
-        [{ threadId: turn.input.threadId, messageIds: idsOf(turn), degradations: turn.degradations }],
+        [{ threadId: turn.input.threadId, messageIds: idsOf(turn), degradations: turn.degradations, progressSeq: turn.number }],
       ),
     );
     turn.state.suggestionPending = reply.suggestionPending || turn.state.suggestionPending === true;
@@ -126,7 +128,7 @@ async function settleAsFailed(turn: Turn, error: string): Promise<string[]> {
     const settled = await holdThroughOutage(newHold(turn.hold.holdMs), 'fail-reply', () =>
       bookkeeping.failReply.executeWithOptions(
         { ...chatBookkeeping, summary: 'Mark the reply failed' },
-        [{ threadId: turn.input.threadId, messageIds: idsOf(turn), error }],
+        [{ threadId: turn.input.threadId, messageIds: idsOf(turn), error, progressSeq: turn.number }],
       ),
     );
     return settledIds(turn, settled);

@@ -73,7 +73,7 @@ export async function conversation(initialInput: ConversationInput): Promise<voi
     inFlight = pending.splice(0).sort((a, b) => a.turn - b.turn);
     // A fresh run does not know the turns answered before it; the first batch tells it.
     if (state.answeredTurn === 0) state.answeredTurn = Math.max(0, (inFlight[0]?.turn ?? 1) - 1);
-    const turn: Turn = { input, state, batch: inFlight, degradations: [], hold: newHold(input.outageHoldMs) };
+    const turn: Turn = { input, state, batch: inFlight, degradations: [], hold: newHold(input.outageHoldMs), number: repliesThisRun + 1 };
     answering = new CancellationScope();
     const outcome = await answering.run(() => assistantResponse(turn)).finally(() => (answering = undefined));
     // A run started by a message stored just before the thread joined a case learns it here.
