@@ -1,4 +1,4 @@
-/** casework's workflows plus the bare baseline: a workflow with one no-op activity. */
+/** casework's workflows plus the bare baselines: workflows of one and six no-op activities. */
 import { proxyActivities } from '@temporalio/workflow';
 
 export * from '../workflows/index.js';
@@ -7,4 +7,9 @@ const { benchNoop } = proxyActivities<{ benchNoop(): Promise<void> }>({ startToC
 
 export async function oneNoopActivity(): Promise<void> {
   await benchNoop();
+}
+
+/** The shape of a chat turn's step count, without any of its work. */
+export async function sixNoopActivities(): Promise<void> {
+  for (let i = 0; i < 6; i++) await benchNoop();
 }
