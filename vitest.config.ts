@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
@@ -6,6 +6,8 @@ export default defineConfig({
     pool: 'forks',
     globalSetup: ['./test/helpers/global-setup.ts'],
     include: ['test/**/*.test.ts'],
+    // The fault suite owns and kills its processes: `npm run test:fault` runs it on its own.
+    exclude: [...configDefaults.exclude, 'test/fault/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two cores: more forks than that only adds contention for the dev server.

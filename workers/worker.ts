@@ -32,6 +32,18 @@ export interface WorkerSetup {
   shutdownGraceMs: number;
 }
 
+/**
+ * A chat turn keeps its workflow task open while its local activities run, so with the
+ * default 40 workflow-task slots a burst of 50 conversations left tasks waiting on the
+ * sticky queue until its 10 s schedule-to-start timeout (measured by the bench: 11-13 of
+ * 50 lanes idle for 10 s). More slots, and a short sticky timeout as the backstop.
+ */
+const CHAT_TUNING = {
+  maxConcurrentWorkflowTaskExecutions: 200,
+  maxConcurrentLocalActivityExecutions: 200,
+  stickyQueueScheduleToStartTimeout: '1 second',
+} as const;
+
 export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   return Promise.all(
     setup.kinds.map((kind) =>
@@ -45,6 +57,7 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         interceptors: { activity: [activityLogContext] },
         // Chat turns run many short local activities; research is long and few.
         maxConcurrentActivityTaskExecutions: kind === 'research' ? 10 : 100,
+        ...(kind === 'chat' ? CHAT_TUNING : {}),
       }),
     ),
   );
