@@ -3,7 +3,8 @@
  * `messages` table of the given threads:
  * - every user message ends `complete`, answered by exactly one assistant reply whose
  *   `metadata.answers` lists it and whose id is the message's `reply_id`, or `failed` with a
- *   readable error (`metadata.error` on the message, or its reply's content);
+ *   readable error (`metadata.error` on the message, or its reply's content), one that
+ *   shows the user no SQL;
  * - no message id appears in two replies' `answers`;
  * - no reply is `pending` once the thread is quiet;
  * - no two reply rows answer the same set of messages.
@@ -31,7 +32,9 @@ export interface InvariantReport {
 }
 
 const short = (id: string) => id.slice(0, 8);
-const quote = (text: string) => JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+const quote = (text: string, max = 60) => JSON.stringify(text.length > max ? `${text.slice(0, max - 3)}...` : text);
+/** Defect 6: a reason shown to the user names no SQL statement and no parameters. */
+const SHOWS_SQL = /failed query:|\bparams:\s|\bselect\s+("|\*)|\binsert\s+into\s|\bupdate\s+"\w+"\s+set\s|\bdelete\s+from\s/i;
 
 function answersOf(reply: MessageRow): string[] | undefined {
   const answers = reply.metadata?.answers;
@@ -102,7 +105,8 @@ export function checkThread(threadId: string, rows: MessageRow[], options: Invar
     // failed
     const error = readableError(m, reply);
     if (!error) say(`${label} failed without a readable error (no metadata.error, no reply content)`);
-    if (options.requireComplete) say(`${label} failed (${quote(error ?? 'no error')}), but no message may fail here`);
+    else if (SHOWS_SQL.test(error)) say(`${label} failed with an error that shows SQL to the user: ${quote(error, 160)}`);
+    if (options.requireComplete) say(`${label} failed (${quote(error ?? 'no error', 160)}), but no message may fail here`);
   }
 
   for (const id of listedBy.keys()) {

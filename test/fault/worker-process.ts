@@ -1,0 +1,136 @@
+/**
+ * The worker the fault tests run as a child process (`node --import tsx
+ * test/fault/worker-process.ts`): the real workers (workers/worker.ts) and the real
+ * activities, on the queues, database and Temporal address of the usual environment
+ * (TEMPORAL_ADDRESS, DATABASE_URL, CASEWORK_QUEUE_PREFIX, CHAT_REDELIVERY_AFTER_MS, ...),
+ * with faults injected by wrapping the activity functions, never by changing them:
+ *
+ * - FAULT_REPLY_DELAY_MS: the local model takes this long per reply (aborted when the
+ *   activity is cancelled), so a kill lands while a reply is being written;
+ * - FAULT_KILL_DURING_REPLY: `p` (0 < p < 1: each generateReply call, with probability p)
+ *   or `N` (an integer: the Nth call) SIGKILLs this process FAULT_KILL_DELAY_MS (default:
+ *   half the reply delay) after the call began, while it is in flight;
+ * - FAULT_KILL_AFTER_REPLY_COMMIT=N: SIGKILL right after the Nth generateReply returned
+ *   (its rows committed), before the result reaches Temporal;
+ * - FAULT_SEED: seeds the random choice of `p`, so a run can be repeated;
+ * - FAULT_WORKFLOW_BUNDLE: a file that caches the workflow bundle across restarts (written
+ *   by the first child that bundles, read by the next ones).
+ *
+ * It prints `fault-worker ready` once its workers run, and `fault: ...` before each kill.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { Client } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities, type Activities } from '../../activities/index.js';
+import { createDb } from '../../activities/db/client.js';
+import { createEmbedder, createLlm } from '../../activities/llm/index.js';
+import type { Llm } from '../../activities/llm/llm.js';
+import { databaseUrl, loadConfig } from '../../workers/config.js';
+import { temporalConnectionOptions } from '../../workers/temporal-connection.js';
+import { bundleWorkflows, createWorkers, runWorkers } from '../../workers/worker.js';
+import { seeded } from './random.js';
+
+const say = (line: string) => writeSync(1, `${line}\n`);
+
+function number(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  return value;
+}
+
+const replyDelayMs = number('FAULT_REPLY_DELAY_MS') ?? 0;
+const killDuring = number('FAULT_KILL_DURING_REPLY');
+const killDelayMs = number('FAULT_KILL_DELAY_MS') ?? Math.floor(replyDelayMs / 2);
+const killAfterCommit = number('FAULT_KILL_AFTER_REPLY_COMMIT');
+const random = seeded(number('FAULT_SEED') ?? Date.now());
+
+function die(reason: string): void {
+  say(`fault: SIGKILL ${reason}`);
+  process.kill(process.pid, 'SIGKILL');
+}
+
+/** Decides, per generateReply call (1-based), whether to die while it is in flight. */
+function killsDuring(call: number): boolean {
+  if (killDuring === undefined || killDuring === 0) return false;
+  return killDuring < 1 ? random() < killDuring : call === killDuring;
+}
+
+function withFaults(acts: Activities): Activities {
+  let calls = 0;
+  const generateReply: Activities['generateReply'] = async (req) => {
+    const call = ++calls;
+    if (killsDuring(call)) {
+      setTimeout(() => die(`during generateReply call #${call} (messages ${req.messageIds.join(',')})`), killDelayMs);
+    }
+    const result = await acts.generateReply(req);
+    if (killAfterCommit !== undefined && call === killAfterCommit) {
+      die(`after generateReply call #${call} committed reply ${result.replyId} (messages ${req.messageIds.join(',')})`);
+    }
+    return result;
+  };
+  return { ...acts, generateReply };
+}
+
+/** The local model's replies, slowed down; an abort (cancellation) ends the wait like a real HTTP call. */
+function slow(llm: Llm): Llm {
+  if (replyDelayMs === 0) return llm;
+  return {
+    ...llm,
+    async reply(input) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, replyDelayMs);
+        input.signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(new Error('reply aborted'));
+        });
+      });
+      return llm.reply(input);
+    },
+  };
+}
+
+async function workflowBundle(): Promise<WorkflowBundle> {
+  const cache = process.env.FAULT_WORKFLOW_BUNDLE;
+  if (cache && existsSync(cache)) return { code: readFileSync(cache, 'utf8') };
+  const bundle = await bundleWorkflows();
+  if (cache && 'code' in bundle) {
+    writeFileSync(`${cache}.tmp`, bundle.code);
+    renameSync(`${cache}.tmp`, cache);
+  }
+  return bundle;
+}
+
+const config = loadConfig();
+Runtime.install({ logger: new DefaultLogger('WARN') });
+const database = createDb(databaseUrl(config), config.database);
+const { connectionOptions, namespace } = await temporalConnectionOptions(config);
+const connection = await NativeConnection.connect(connectionOptions);
+const temporal = new Client({ connection, namespace });
+const activities = createActivities({
+  db: database.db,
+  llm: slow(createLlm(config.llm)),
+  embedder: createEmbedder(config.llm),
+  temporal,
+  config: { queues: config.queues, chat: { redeliveryAfterMs: config.chat.redeliveryAfterMs } },
+  clock: () => new Date(),
+});
+const workers = await createWorkers({
+  connection,
+  namespace,
+  queues: config.queues,
+  kinds: config.workerQueues,
+  activities: withFaults(activities),
+  workflowBundle: await workflowBundle(),
+  shutdownGraceMs: config.workerShutdownGraceMs,
+});
+const running = runWorkers(workers);
+say(`fault-worker ready pid=${process.pid} queues=${config.workerQueues.map((k) => config.queues[k]).join(',')}`);
+try {
+  await running;
+} finally {
+  await connection.close();
+  await database.close();
+  say('fault-worker stopped');
+}
