@@ -67,6 +67,11 @@ export interface ConversationState {
    * (undefined) in a fresh run, then what the last reply saw and steps 2 and 6 made.
    */
   suggestionPending?: boolean;
+  /**
+   * True once step 3 found nothing to post and no signal arrived since: the rules read only
+   * the thread's signals and what they posted, so they would find nothing again.
+   */
+  interventionsIdle?: boolean;
 }
 
 export interface ConversationInput {

@@ -264,3 +264,27 @@ describe('an unreachable database holds the turn (Decision 28)', () => {
     expect(next.reply?.status).toBe('complete');
   });
 });
+
+describe('step 3 runs only while its rules may find something', () => {
+  it('posts one intervention per turn until none is left, then skips the step until a new signal arrives', async () => {
+    const { thread, send } = await newThread();
+    // Two rules fire: a decision without criteria, a risk without mitigation.
+    await send('The decision is whether to lease or buy the shop. There is a risk the landlord sells the building.');
+    await eventually(() => signalsOf(thread.id), (rows) => rows.length >= 2);
+    const interventions = async () =>
+      byRole(await threadMessages(database.db, thread.id), 'system').filter((m) => m.metadata.kind === 'intervention');
+    await send('ok');
+    await send('fine');
+    expect((await interventions()).map((m) => m.metadata.rule).sort()).toEqual(['decision-without-criteria', 'risk-without-mitigation']);
+    await send('right'); // the rules run once more and find nothing left
+    const before = faults.calls.get('proactiveIntervention') ?? 0;
+    await send('sure thing');
+    await send('go on');
+    // Nothing left to post and no new signal: the step did not run.
+    expect(faults.calls.get('proactiveIntervention') ?? 0).toBe(before);
+    await send('There is also a risk that the bakery oven breaks down in winter.');
+    await eventually(() => signalsOf(thread.id), (rows) => rows.length >= 3);
+    await send('and then?');
+    expect(faults.calls.get('proactiveIntervention') ?? 0).toBeGreaterThan(before);
+  });
+});

@@ -30,6 +30,7 @@ async function extractSignals(turn: Turn): Promise<void> {
   turn.state.turnsSinceExtraction = 0;
   turn.state.charsSinceExtraction = 0;
   if (signalIds.length === 0) return;
+  turn.state.interventionsIdle = false;
   await startDetached('generateSignalEmbeddings', {
     workflowId: workflowIds.signalEmbeddings(threadId, String(cursor)),
     taskQueue: queues.ingest,

@@ -75,13 +75,16 @@ async function detectInflection(turn: Turn, checkpoint: number): Promise<void> {
   if (suggested) turn.state.suggestionPending = true;
 }
 
+/** Step 3: only while the rules may find something (a new signal, or one more to post). */
 async function intervene(turn: Turn): Promise<void> {
-  await holdThroughOutage(turn.hold, 'proactive-intervention', () =>
+  if (turn.state.interventionsIdle === true && patched(CHAT_PATCHES.interveneOnlyOnNewSignals)) return;
+  const { posted } = await holdThroughOutage(turn.hold, 'proactive-intervention', () =>
     optional.proactiveIntervention.executeWithOptions(
       { ...chatBestEffortStep, summary: 'Step 3: proactive intervention rules' },
       [{ threadId: turn.input.threadId, messageId: lastIdOf(turn) }],
     ),
   );
+  turn.state.interventionsIdle = posted === null;
 }
 
 /**

@@ -57,6 +57,8 @@ export async function conversation(initialInput: ConversationInput): Promise<voi
   const joinCase = (caseId: string) => {
     if (input.caseId === caseId) return;
     input.caseId = caseId;
+    // The rules read the thread's signals, which now carry the case: look again.
+    state.interventionsIdle = false;
     upsertSearchAttributes([{ key: caseIdKey, value: caseId }]);
   };
   setHandler(caseAttachedSignal, ({ caseId }) => joinCase(caseId));

@@ -9,4 +9,6 @@ export const CHAT_PATCHES = {
   continueAsNewInOwnTask: 'chat-continue-as-new-in-own-task',
   /** Step 1 runs only while a suggestion may be waiting for a "yes". */
   confirmOnlyWhenSuggested: 'chat-confirm-only-when-suggested',
+  /** Step 3 runs only while its rules may find something: a new signal, or one more to post. */
+  interveneOnlyOnNewSignals: 'chat-intervene-only-on-new-signals',
 } as const;
