@@ -4,17 +4,26 @@ import { createReplyActivities } from './chat-reply.js';
 import { createInterventionActivities } from './chat-interventions.js';
 import { createSuggestionActivities } from './chat-suggestions.js';
 import type { Db } from './db/client.js';
+import { createDocumentActivities } from './documents/activities.js';
+import type { DocumentSettings } from './documents/settings.js';
 import { withClassifiedErrors } from './errors.js';
 import type { Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
 import { createRedeliveryActivities } from './redelivery.js';
 import { createSignalActivities } from './signals.js';
+import type { SafeFetcher } from './web/fetcher.js';
+import { createUrlIngestActivities } from './web/ingest.js';
+import type { FetchConfig } from '../workers/config.js';
 import type { QueueNames } from '../workflows/types.js';
 
 /** The slice of config activities need (DESIGN.md Decision 16): activities never read env. */
 export interface ActivityConfig {
   queues: QueueNames;
   chat: { redeliveryAfterMs: number };
+  /** Chunk sizes and embedding batch of processDocument; absent: the config module's defaults. */
+  documents?: DocumentSettings;
+  /** The URL fetcher's limits and allowlist (FETCH_*); absent: the config module's defaults. */
+  fetch?: FetchConfig;
 }
 
 export interface ActivityDeps {
@@ -27,6 +36,11 @@ export interface ActivityDeps {
   config: ActivityConfig;
   /** The clock of the world (tests may fix it). */
   clock: () => Date;
+  /**
+   * The URL fetcher, built from `config.fetch` by the composition root, which closes it at
+   * shutdown (it owns a connection pool); absent: one is built from `config.fetch` on first use.
+   */
+  fetcher?: SafeFetcher;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -36,6 +50,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createSuggestionActivities(deps),
     ...createSignalActivities(deps),
     ...createRedeliveryActivities(deps),
+    ...createDocumentActivities(deps),
+    ...createUrlIngestActivities(deps),
   });
 }
 

@@ -10,6 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Logger } from 'pino';
 import type postgres from 'postgres';
 import type { Db } from '../activities/db/client.js';
+import type { Embedder } from '../activities/llm/types.js';
 import type { Config } from '../workers/config.js';
 import type { AgentDescriptor } from '../workflows/agents/catalog.js';
 import type { QueueNames } from '../workflows/types.js';
@@ -17,12 +18,20 @@ import { createAuthHook, ensureDevKey, type AuthUser } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
 import { createIdempotency, type IdempotencyHooks } from './idempotency.js';
 import { rejectNulCharacters } from './input-guards.js';
+import { useStrictJsonBodies } from './json-body.js';
 import { createStartingPostLimiter, type StartingPostLimiter } from './rate-limit.js';
+import { adminRoutes } from './routes/admin.js';
+import { documentRoutes } from './routes/documents.js';
+import { agentRoutes } from './routes/agents.js';
+import { caseRoutes } from './routes/cases.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
+import { progressRoutes, type ProgressStreamConfig } from './routes/progress.js';
+import { searchRoutes } from './routes/search.js';
 import { suggestionRoutes } from './routes/suggestions.js';
 import { threadRoutes } from './routes/threads.js';
+import { urlRoutes } from './routes/urls.js';
 import { workflowRoutes } from './routes/workflows.js';
 
 export interface AppConfig {
@@ -33,6 +42,10 @@ export interface AppConfig {
   rateLimitPerMinute: number;
   /** The agents the gateway can start: the static catalog unless a test passes fixture agents. */
   agents?: readonly AgentDescriptor[];
+  /** The progress stream's poll and heartbeat intervals; absent: DEFAULT_PROGRESS_STREAM. */
+  progress?: ProgressStreamConfig;
+  /** DOCUMENT_MAX_BYTES and the rest; absent: the config module's defaults. */
+  documents?: Pick<Config['documents'], 'maxBytes'>;
   /** When set, the dev user (admin) is ensured to own this key at startup (Decision 4). */
   devApiKey?: string;
 }
@@ -41,6 +54,8 @@ export interface AppDeps {
   db: Db;
   sql: postgres.Sql;
   temporal: Client;
+  /** Embeds search queries: the worker's embedder (same provider, model, dimensions), or vectors would not compare. */
+  embedder: Embedder;
   config: AppConfig;
   /** A pino logger for JSON request logs; false or absent: silent. */
   logger?: Logger | false;
@@ -86,6 +101,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Typed as Fastify's own logger interface, which pino implements, so the app is a plain FastifyInstance.
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: deps.config.bodyLimitBytes,
+    // Workflow ids may be 255 characters (the route's schema says so); Fastify's default is 100.
+    maxParamLength: 256,
     ajv: {
       // Unknown fields are a 400 naming them, and a wrong type is never coerced into a right one.
       customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false },
@@ -94,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // JSON only: any other body is a 415 before a handler sees it.
   app.removeContentTypeParser('text/plain');
+  useStrictJsonBodies(app);
   app.decorateRequest('user', null as unknown as AuthUser);
   app.decorateRequest('committedAnswer', null);
   app.setErrorHandler(handleError);
@@ -112,8 +130,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(threadRoutes, routeDeps);
   await app.register(suggestionRoutes, routeDeps);
   await app.register(messageRoutes, routeDeps);
+  await app.register(caseRoutes, routeDeps);
+  await app.register(agentRoutes, routeDeps);
   await app.register(workflowRoutes, routeDeps);
   await app.register(eventRoutes, routeDeps);
+  await app.register(progressRoutes, routeDeps);
+  await app.register(adminRoutes, routeDeps);
+  await app.register(documentRoutes, routeDeps);
+  await app.register(searchRoutes, routeDeps);
+  await app.register(urlRoutes, routeDeps);
 
   if (deps.config.devApiKey) await ensureDevKey(deps.db, deps.config.devApiKey);
   return app;

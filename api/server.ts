@@ -7,6 +7,7 @@ import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { pino, type Logger } from 'pino';
 import { createDb, type DbHandle } from '../activities/db/client.js';
 import { assertSchemaCurrent } from '../activities/db/migrate.js';
+import { createEmbedder } from '../activities/llm/index.js';
 import { databaseUrl, loadConfig, type Config } from '../workers/config.js';
 import { temporalConnectionOptions } from '../workers/temporal-connection.js';
 import { buildApp } from './app.js';
@@ -76,8 +77,16 @@ async function main(): Promise<void> {
     db: database.db,
     sql: database.sql,
     temporal: temporal.client,
+    // The worker's factory over the same config: query vectors compare with the stored ones.
+    embedder: createEmbedder(config.llm),
     // The dev key is ensured by `npm run keys -- ensure-dev` (./temporal-dev.sh), never by a production gateway.
-    config: { queues: config.queues, chat: config.chat, bodyLimitBytes: config.bodyLimitBytes, rateLimitPerMinute: config.rateLimitPerMinute },
+    config: {
+      queues: config.queues,
+      chat: config.chat,
+      bodyLimitBytes: config.bodyLimitBytes,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      documents: config.documents,
+    },
     logger,
   });
   stopOnSignals(async () => {

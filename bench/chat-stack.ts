@@ -46,7 +46,7 @@ export async function startChatStack(harness: Harness, database: BenchDatabase):
   });
   const running = workers.map((w) => w.run());
   const app = await buildApp({
-    db: handle.db, sql: handle.sql, temporal: client,
+    db: handle.db, sql: handle.sql, temporal: client, embedder: models.embedder,
     config: {
       queues,
       chat: { syncResponses: true, syncTimeoutMs: 30_000, messageMaxChars: 20_000, redeliveryAfterMs: 30_000, maxPendingPerThread: 50 },

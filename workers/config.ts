@@ -3,7 +3,9 @@
  * composition root calls `loadConfig()`; nothing is read at import time. The README's
  * config table documents each variable and its default.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import packageJson from '../package.json' with { type: 'json' };
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -15,6 +17,25 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v === '' ? undefined : v));
+
+/** Document limits and the pipeline's sizes (README: Configuration). */
+export interface DocumentConfig {
+  /** An upload larger than this, decoded, is a 400; the documents route's body limit fits its base64. */
+  maxBytes: number;
+  /** Tokens per chunk (gpt-tokenizer's o200k_base). */
+  chunkTokens: number;
+  /** Tokens a chunk repeats from the end of the one before it. */
+  chunkOverlapTokens: number;
+  /** Chunks per embedding call: one heartbeat and one stored batch each. */
+  embedBatchSize: number;
+}
+
+export const DOCUMENT_DEFAULTS: DocumentConfig = {
+  maxBytes: 10 * 1024 * 1024,
+  chunkTokens: 512,
+  chunkOverlapTokens: 64,
+  embedBatchSize: 64,
+};
 
 export const QUEUE_KINDS = ['chat', 'ingest', 'research', 'maintenance'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
@@ -53,11 +74,23 @@ const envSchema = z.object({
   SCHEDULES_TIME_ZONE: z.string().min(1).default('UTC'),
   SCHEDULES_CATCHUP_WINDOW_MS: positiveInt.default(60 * 60 * 1000),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+  DOCUMENT_MAX_BYTES: positiveInt.default(DOCUMENT_DEFAULTS.maxBytes),
+  CHUNK_TOKENS: positiveInt.default(DOCUMENT_DEFAULTS.chunkTokens),
+  CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).default(DOCUMENT_DEFAULTS.chunkOverlapTokens),
+  EMBED_BATCH_SIZE: positiveInt.default(DOCUMENT_DEFAULTS.embedBatchSize),
   CASEWORK_QUEUE_PREFIX: z.string().default(''),
   WORKER_QUEUES: z.string().default(QUEUE_KINDS.join(',')),
   WORKER_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   CASEWORK_DEV_API_KEY: z.string().min(16).default('cw_dev_0123456789abcdef'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  FETCH_ALLOWED_PORTS: z.string().default('80,443'),
+  FETCH_ALLOW_PRIVATE_RANGES: z.string().default(''),
+  FETCH_MAX_REDIRECTS: z.coerce.number().int().min(0).max(20).default(5),
+  FETCH_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  FETCH_TOTAL_TIMEOUT_MS: positiveInt.default(30_000),
+  FETCH_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
+  FETCH_ALLOWED_CONTENT_TYPES: z.string().default('text/html,application/xhtml+xml,text/plain,text/markdown,application/pdf'),
+  FETCH_USER_AGENT: optionalString,
 });
 
 export interface Config {
@@ -107,6 +140,7 @@ export interface Config {
   embeddedIdleInTransactionMs: number;
   schedules: { enabled: boolean; timeZone: string; catchupWindowMs: number };
   bodyLimitBytes: number;
+  documents: DocumentConfig;
   /** CASEWORK_QUEUE_PREFIX as given: queue names and schedule ids start with it. */
   queuePrefix: string;
   queues: Record<QueueKind, string>;
@@ -114,6 +148,24 @@ export interface Config {
   workerShutdownGraceMs: number;
   devApiKey: string;
   logLevel: string;
+  fetch: FetchConfig;
+}
+
+/** The URL fetcher's limits (activities/web; README: Configuration). */
+export interface FetchConfig {
+  /** Ports a URL or a redirect may use; a URL without one uses its scheme's (80, 443), which must be listed too. */
+  allowedPorts: number[];
+  /** Address ranges (CIDR) exempt from the inward-address guard, e.g. 127.0.0.0/8 in tests; empty in production. */
+  allowPrivateRanges: string[];
+  maxRedirects: number;
+  /** Per hop, until the response headers arrive; also the longest silence between two body chunks. */
+  headersTimeoutMs: number;
+  /** The whole fetch: every hop and the body. */
+  totalTimeoutMs: number;
+  /** Decoded body bytes, counted while streaming (a compression bomb stops here). */
+  maxBytes: number;
+  allowedContentTypes: string[];
+  userAgent: string;
 }
 
 export class ConfigError extends Error {
@@ -137,6 +189,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.CHUNK_OVERLAP_TOKENS >= e.CHUNK_TOKENS) {
+    throw new ConfigError(`invalid configuration: CHUNK_OVERLAP_TOKENS (${e.CHUNK_OVERLAP_TOKENS}) must be smaller than CHUNK_TOKENS (${e.CHUNK_TOKENS})`);
+  }
   const workerQueues = parseWorkerQueues(e.WORKER_QUEUES);
   const hasKey = e.OPENAI_API_KEY !== undefined;
   return {
@@ -184,13 +239,52 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       catchupWindowMs: e.SCHEDULES_CATCHUP_WINDOW_MS,
     },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    documents: {
+      maxBytes: e.DOCUMENT_MAX_BYTES,
+      chunkTokens: e.CHUNK_TOKENS,
+      chunkOverlapTokens: e.CHUNK_OVERLAP_TOKENS,
+      embedBatchSize: e.EMBED_BATCH_SIZE,
+    },
     queuePrefix: e.CASEWORK_QUEUE_PREFIX,
     queues: queueNames(e.CASEWORK_QUEUE_PREFIX),
     workerQueues,
     workerShutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
     devApiKey: e.CASEWORK_DEV_API_KEY,
     logLevel: e.LOG_LEVEL,
+    fetch: fetchConfig(e),
   };
+}
+
+function fetchConfig(e: z.infer<typeof envSchema>): FetchConfig {
+  const isPort = (p: string) => /^\d{1,5}$/.test(p) && Number(p) >= 1 && Number(p) <= 65_535;
+  const isMediaType = (t: string) => /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(t);
+  return {
+    allowedPorts: listOf('FETCH_ALLOWED_PORTS', e.FETCH_ALLOWED_PORTS, isPort, 'ports 1-65535').map(Number),
+    allowPrivateRanges: listOf('FETCH_ALLOW_PRIVATE_RANGES', e.FETCH_ALLOW_PRIVATE_RANGES, isAddressRange, 'addresses or CIDR ranges', true),
+    maxRedirects: e.FETCH_MAX_REDIRECTS,
+    headersTimeoutMs: e.FETCH_HEADERS_TIMEOUT_MS,
+    totalTimeoutMs: e.FETCH_TOTAL_TIMEOUT_MS,
+    maxBytes: e.FETCH_MAX_BYTES,
+    allowedContentTypes: listOf('FETCH_ALLOWED_CONTENT_TYPES', e.FETCH_ALLOWED_CONTENT_TYPES.toLowerCase(), isMediaType, 'media types'),
+    userAgent: e.FETCH_USER_AGENT ?? `casework/${packageJson.version} (+url-ingestion)`,
+  };
+}
+
+/** `10.0.0.0/8`, `fd00::/8`, or one address. */
+function isAddressRange(item: string): boolean {
+  const [address = '', prefix, ...rest] = item.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
+function listOf(key: string, raw: string, valid: (item: string) => boolean, what: string, mayBeEmpty = false): string[] {
+  const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const invalid = items.filter((item) => !valid(item));
+  if (invalid.length > 0 || (items.length === 0 && !mayBeEmpty)) {
+    throw new ConfigError(`${key}: expected comma-separated ${what}, got "${raw}"${invalid.length ? ` (not valid: ${invalid.join(', ')})` : ''}`);
+  }
+  return items;
 }
 
 function parseWorkerQueues(raw: string): QueueKind[] {

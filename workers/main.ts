@@ -5,6 +5,7 @@ import { createActivities } from '../activities/index.js';
 import { createDb } from '../activities/db/client.js';
 import { assertSchemaCurrent } from '../activities/db/migrate.js';
 import { createEmbedder, createLlm } from '../activities/llm/index.js';
+import { createSafeFetcher } from '../activities/web/fetcher.js';
 import { assertOpenAiConfigured, databaseUrl, loadConfig } from './config.js';
 import { createPinoLogger, sdkLogger } from './logging.js';
 import { upsertSchedules } from './schedules.js';
@@ -29,6 +30,8 @@ const { connectionOptions, namespace } = await temporalConnectionOptions(config)
 const connection = await NativeConnection.connect(connectionOptions);
 // Activities reach Temporal (signal-with-start, schedules) on the worker's own connection.
 const temporal = new Client({ connection, namespace });
+// One fetcher (one connection pool) for the process's URL ingestions; closed at shutdown.
+const fetcher = createSafeFetcher(config.fetch);
 const workers = await createWorkers({
   connection,
   namespace,
@@ -39,8 +42,9 @@ const workers = await createWorkers({
     llm: createLlm(config.llm),
     embedder: createEmbedder(config.llm),
     temporal,
-    config: { queues: config.queues, chat: { redeliveryAfterMs: config.chat.redeliveryAfterMs } },
+    config: { queues: config.queues, chat: { redeliveryAfterMs: config.chat.redeliveryAfterMs }, documents: config.documents, fetch: config.fetch },
     clock: () => new Date(),
+    fetcher,
   }),
   workflowBundle: await bundleWorkflows(),
   shutdownGraceMs: config.workerShutdownGraceMs,
@@ -59,6 +63,7 @@ if (config.schedules.enabled && config.workerQueues.includes('maintenance')) {
 try {
   await runWorkers(workers);
 } finally {
+  await fetcher.close();
   await connection.close();
   await database.close();
   logger.info('worker stopped');

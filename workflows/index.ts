@@ -3,3 +3,5 @@ export { conversation } from './chat/conversation.js';
 export { generateChatTitle } from './chat/generate-chat-title.js';
 export { generateSignalEmbeddings } from './signals/generate-signal-embeddings.js';
 export { redeliverMessages } from './maintenance/redeliver-messages.js';
+export { processDocument } from './documents/process-document.js';
+export { fetchUrlAndIngest } from './documents/fetch-url-and-ingest.js';

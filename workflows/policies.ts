@@ -61,6 +61,25 @@ export const documentPipeline: ActivityOptions = {
 export const maintenance: ActivityOptions = documentPipeline;
 
 /**
+ * processDocument's steps: the document pipeline's policy, except that an unreachable
+ * database is held by the workflow (Decision 28), not spent as one of the 3 attempts.
+ */
+export const documentStep: ActivityOptions = {
+  ...documentPipeline,
+  retry: { ...documentPipeline.retry, nonRetryableErrorTypes: HELD_BY_THE_WORKFLOW },
+};
+
+/**
+ * The embedding step heartbeats after every stored batch (and every few seconds while a
+ * batch is in flight), so a dead worker is noticed in 20 s and the retry resumes from the
+ * last stored batch instead of waiting out the 30-minute attempt.
+ */
+export const documentEmbedding: ActivityOptions = { ...documentStep, heartbeatTimeout: '20 seconds' };
+
+/** Backstop on processDocument past its in-workflow 30 min and its cleanup (notes §5). */
+export const DOCUMENT_EXECUTION_TIMEOUT = '35 minutes';
+
+/**
  * The redelivery job: the maintenance policy, and a heartbeat per message so a worker that
  * dies mid-run is noticed in 30 s, not 30 min (each step between beats is bounded by 10 s).
  */

@@ -175,6 +175,27 @@ export interface ProcessDocumentResult {
   chunks: number;
 }
 
+/**
+ * fetchUrlAndIngest (queue `ingest`, id `url-<caseId>-<sha256(url) first 16 hex>`): a URL in,
+ * ids out; the page goes to Postgres, never through history.
+ */
+export interface FetchUrlAndIngestInput extends BoundedWorkInput {
+  caseId: string;
+  userId: string;
+  /** http(s), as the gateway normalised it (WHATWG form, no fragment): the document's `url`. */
+  url: string;
+  correlationId?: string;
+  queues: QueueNames;
+  /** How long a step is held while the database is unreachable (Decision 28; tests shorten it). */
+  outageHoldMs?: number;
+}
+
+/** The document the URL became; `created` is false when the case had the same URL with the same content. */
+export interface FetchUrlAndIngestResult {
+  documentId: string;
+  created: boolean;
+}
+
 export interface ChatTitleInput {
   threadId: string;
 }
@@ -186,6 +207,8 @@ export const workflowIds = {
   signalEmbeddings: (threadId: string, key: string) => `signal-embeddings-${threadId}-${key}`,
   agent: (agentType: string, key: string) => `agent-${agentType}-${key}`,
   document: (documentId: string) => `document-${documentId}`,
+  /** `urlHash`: the sha256 (hex) of the normalised URL; its first 16 hex name the run (Decision 21). */
+  url: (caseId: string, urlHash: string) => `url-${caseId}-${urlHash.slice(0, 16)}`,
 };
 
 export const CONVERSATION_WORKFLOW_PREFIX = 'chat-';

@@ -4,12 +4,20 @@
  * the OpenAPI document is generated from them.
  */
 import type { MessageRow, SignalRow, SuggestionRow, ThreadRow } from '../../activities/db/schema/index.js';
-import { errorBodySchema } from '../errors.js';
+import { errorBodySchema, namedPattern } from '../errors.js';
 
-export const uuid = { type: 'string', format: 'uuid' } as const;
-const timestamp = { type: 'string', format: 'date-time' } as const;
-const nullable = <T extends object>(schema: T) => ({ anyOf: [schema, { type: 'null' }] }) as const;
-const freeObject = { type: 'object', additionalProperties: true } as const;
+/**
+ * The pattern besides the format: ajv's `uuid` format also takes `urn:uuid:…`, which
+ * PostgreSQL's uuid type refuses (a 500 instead of a 400).
+ */
+export const uuid = {
+  type: 'string',
+  format: 'uuid',
+  ...namedPattern('^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$', 'must be a UUID'),
+} as const;
+export const timestamp = { type: 'string', format: 'date-time' } as const;
+export const nullable = <T extends object>(schema: T) => ({ anyOf: [schema, { type: 'null' }] }) as const;
+export const freeObject = { type: 'object', additionalProperties: true } as const;
 
 /** Adds the error answers every authenticated route can give to its success schemas. */
 export function withErrors<T extends Record<number, unknown>>(success: T) {
@@ -29,11 +37,12 @@ export const threadSchema = {
     id: uuid,
     title: nullable({ type: 'string' }),
     caseId: nullable(uuid),
+    kind: { type: 'string', enum: ['chat', 'case-activity'], description: 'case-activity: the thread of a case where its agents post' },
     userTurns: { type: 'integer' },
     createdAt: timestamp,
     updatedAt: timestamp,
   },
-  required: ['id', 'title', 'caseId', 'userTurns', 'createdAt', 'updatedAt'],
+  required: ['id', 'title', 'caseId', 'kind', 'userTurns', 'createdAt', 'updatedAt'],
 } as const;
 
 export const messageSchema = {
@@ -54,7 +63,8 @@ export const signalSchema = {
   type: 'object',
   properties: {
     id: uuid,
-    threadId: uuid,
+    /** Null for a signal of a case alone (Decision 22). */
+    threadId: nullable(uuid),
     caseId: nullable(uuid),
     type: { type: 'string' },
     text: { type: 'string' },
@@ -93,6 +103,7 @@ export function threadJson(row: ThreadRow) {
     id: row.id,
     title: row.title,
     caseId: row.caseId,
+    kind: row.kind,
     userTurns: row.userTurns,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),

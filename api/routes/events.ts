@@ -1,9 +1,14 @@
-/** `GET /v1/events`: the caller's audit trail, oldest first, paged by an id cursor. */
-import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
+/**
+ * `GET /v1/events`: the caller's audit trail, oldest first, paged by an id cursor. With
+ * `scope=system`, an admin reads the events that belong to no user (schedules,
+ * maintenance) instead; those never show in a user's scope (Decision 18).
+ */
+import { and, asc, eq, gt, isNull, type SQL } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { events, type EventRow } from '../../activities/db/schema/index.js';
+import { assertAdmin } from '../admin.js';
 import type { RouteDeps } from '../app.js';
-import { namedPattern } from '../errors.js';
+import { errorBodySchema, namedPattern } from '../errors.js';
 import { uuid, withErrors } from './chat-schemas.js';
 
 const DEFAULT_LIMIT = 50;
@@ -12,6 +17,7 @@ const DEFAULT_LIMIT = 50;
 const querystring = {
   type: 'object',
   properties: {
+    scope: { type: 'string', enum: ['user', 'system'], description: "user (default): the caller's events; system: events of no user, admin keys only (else 403)" },
     caseId: uuid,
     threadId: uuid,
     documentId: uuid,
@@ -32,6 +38,7 @@ const eventSchema = {
     documentId: { anyOf: [uuid, { type: 'null' }] },
     correlationId: { anyOf: [{ type: 'string' }, { type: 'null' }] },
     workflowId: { anyOf: [{ type: 'string' }, { type: 'null' }] },
+    runId: { anyOf: [{ type: 'string' }, { type: 'null' }] },
     payload: { type: 'object', additionalProperties: true },
     createdAt: { type: 'string', format: 'date-time' },
   },
@@ -47,6 +54,7 @@ const pageSchema = {
 } as const;
 
 interface EventQuery {
+  scope?: 'user' | 'system';
   caseId?: string;
   threadId?: string;
   documentId?: string;
@@ -56,7 +64,7 @@ interface EventQuery {
 }
 
 function filtersFor(userId: string, query: EventQuery): SQL[] {
-  const filters: SQL[] = [eq(events.userId, userId)];
+  const filters: SQL[] = [query.scope === 'system' ? isNull(events.userId) : eq(events.userId, userId)];
   if (query.caseId) filters.push(eq(events.caseId, query.caseId));
   if (query.threadId) filters.push(eq(events.threadId, query.threadId));
   if (query.documentId) filters.push(eq(events.documentId, query.documentId));
@@ -74,6 +82,7 @@ function eventJson(row: EventRow) {
     documentId: row.documentId,
     correlationId: row.correlationId,
     workflowId: row.workflowId,
+    runId: row.runId,
     payload: row.payload,
     createdAt: row.createdAt.toISOString(),
   };
@@ -82,8 +91,15 @@ function eventJson(row: EventRow) {
 export async function eventRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   app.get<{ Querystring: EventQuery }>(
     '/v1/events',
-    { schema: { tags: ['runs'], querystring, response: withErrors({ 200: pageSchema }) } },
+    {
+      schema: {
+        tags: ['runs'],
+        querystring,
+        response: withErrors({ 200: pageSchema, 403: { ...errorBodySchema, description: 'scope=system with a key that is not an admin key' } }),
+      },
+    },
     async (request) => {
+      if (request.query.scope === 'system') assertAdmin(request.user, 'scope=system');
       const limit = request.query.limit ? Number(request.query.limit) : DEFAULT_LIMIT;
       const rows = await deps.db
         .select()

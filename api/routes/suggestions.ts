@@ -2,7 +2,7 @@
  * A thread's suggestions (agents, structure): list, decline, and accept, which starts the
  * suggested workflow. Lookups go through the caller's own thread (a foreign id is a 404).
  */
-import { and, asc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { agentSuggestions, type SuggestionRow, type ThreadRow } from '../../activities/db/schema/index.js';
@@ -13,8 +13,11 @@ import { searchAttributes } from '../../workflows/search-attributes.js';
 import type { RouteDeps } from '../app.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
 import { conflict, notFound, temporalCall } from '../errors.js';
+import { limited, pageOf, pageQuery, pageSchema, readPage, timeIdKeyset, type PageQuery } from '../pagination.js';
 import { suggestionJson, suggestionSchema, threadParams, uuid, withErrors } from './chat-schemas.js';
-import { findOwnThread, list, type ThreadParams } from './threads.js';
+import { findOwnThread, type ThreadParams } from './threads.js';
+
+const suggestionsKeyset = timeIdKeyset('suggestions', agentSuggestions.createdAt, agentSuggestions.id);
 
 async function findSuggestion(db: Db, threadId: string, suggestionId: string): Promise<SuggestionRow> {
   const [row] = await db
@@ -38,17 +41,20 @@ export async function suggestionRoutes(app: FastifyInstance, deps: RouteDeps): P
   const { db } = deps;
   const tags = ['chat'];
 
-  app.get<{ Params: ThreadParams }>(
+  app.get<{ Params: ThreadParams; Querystring: PageQuery }>(
     '/v1/threads/:threadId/suggestions',
-    { schema: { tags, params: threadParams, response: withErrors({ 200: list('suggestions', suggestionSchema) }) } },
+    { schema: { tags, params: threadParams, querystring: pageQuery, response: withErrors({ 200: pageSchema('suggestions', suggestionSchema) }) } },
     async (request) => {
       const thread = await findOwnThread(db, request.user.id, request.params.threadId);
-      const rows = await db
-        .select()
+      const page = readPage(suggestionsKeyset, request.query);
+      const query = db
+        .select({ row: agentSuggestions, cursorKey: suggestionsKeyset.key })
         .from(agentSuggestions)
-        .where(eq(agentSuggestions.threadId, thread.id))
-        .orderBy(asc(agentSuggestions.createdAt));
-      return { suggestions: rows.map(suggestionJson) };
+        .where(and(eq(agentSuggestions.threadId, thread.id), page.after))
+        .orderBy(...suggestionsKeyset.orderBy)
+        .$dynamic();
+      const { rows, nextAfter } = pageOf(suggestionsKeyset, page, await limited(query, page));
+      return { suggestions: rows.map((r) => suggestionJson(r.row)), nextAfter };
     },
   );
 

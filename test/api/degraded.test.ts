@@ -2,6 +2,7 @@
  * What the gateway does when a dependency is down (Temporal closed or unreachable,
  * Postgres unreachable), and sync mode, where a test stands in for the worker.
  */
+import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { Client, Connection } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -72,6 +73,7 @@ describe('Postgres down', () => {
       db: dead.db,
       sql: dead.sql,
       temporal: h.env.client,
+      embedder: createLocalEmbedder(256),
       config: { queues: h.queues, chat: defaultChat, bodyLimitBytes: 1024, rateLimitPerMinute: TEST_RATE_LIMIT_PER_MINUTE },
     });
     const ready = await app.inject({ method: 'GET', url: '/readyz' });

@@ -10,9 +10,11 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp, type AppConfig } from '../../api/app.js';
 import { createUserWithKey } from '../../api/auth.js';
 import { cases, events, threads } from '../../activities/db/schema/index.js';
+import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import type { Config } from '../../workers/config.js';
 import type { QueueNames } from '../../workflows/types.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { TEST_DIMENSIONS } from '../helpers/retrieval.js';
 import { connectTestEnv, testQueues, uniqueId } from '../helpers/temporal.js';
 
 export interface TestUser {
@@ -55,6 +57,8 @@ export async function startApi(config: Partial<AppConfig> = {}): Promise<ApiHarn
       db: database.db,
       sql: database.sql,
       temporal,
+      // The local embedder, at the dimensions test/helpers/retrieval.ts stores chunks with.
+      embedder: createLocalEmbedder(TEST_DIMENSIONS),
       config: { queues, chat: defaultChat, bodyLimitBytes: TEST_BODY_LIMIT, rateLimitPerMinute: TEST_RATE_LIMIT_PER_MINUTE, ...overrides },
       logger: false,
     });

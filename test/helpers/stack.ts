@@ -4,13 +4,14 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundle } from '@temporalio/worker';
-import { createActivities, type Activities } from '../../activities/index.js';
+import { createActivities, type Activities, type ActivityConfig } from '../../activities/index.js';
 import type { Db } from '../../activities/db/client.js';
 import type { Llm } from '../../activities/llm/llm.js';
 import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import type { Embedder } from '../../activities/llm/types.js';
-import { QUEUE_KINDS } from '../../workers/config.js';
+import { createSafeFetcher, type FetchConfig, type FetcherDeps } from '../../activities/web/fetcher.js';
+import { loadConfig, QUEUE_KINDS } from '../../workers/config.js';
 import { bundleWorkflows, createWorkers, defaultWorkflowsPath } from '../../workers/worker.js';
 import type { QueueNames } from '../../workflows/types.js';
 
@@ -35,6 +36,15 @@ export interface TestWorkerOptions {
   workflowsPath?: string;
   /** How long a user message stays pending before the redelivery job re-sends it. */
   redeliveryAfterMs?: number;
+  /** Chunk sizes and embedding batch of processDocument (small ones make many chunks of a short text). */
+  documents?: ActivityConfig['documents'];
+  /**
+   * The URL fetcher's config over the config module's defaults. A test that serves pages on
+   * loopback allowlists it here, and only there: `{ allowPrivateRanges: ['127.0.0.0/8'], allowedPorts: [port] }`.
+   */
+  fetch?: Partial<FetchConfig>;
+  /** The fetcher's resolver and connector (a test counts what it would connect to). */
+  fetcherDeps?: FetcherDeps;
   /** Replace or wrap activities (fault injection). */
   wrapActivities?: (acts: Activities) => Activities;
 }
@@ -45,13 +55,18 @@ export interface RunningWorkers {
 }
 
 export async function startTestWorkers(options: TestWorkerOptions): Promise<RunningWorkers> {
+  const fetchConfig: FetchConfig = { ...loadConfig({}).fetch, ...options.fetch };
+  const fetcher = createSafeFetcher(fetchConfig, options.fetcherDeps);
   const acts = createActivities({
     db: options.db,
     llm: options.llm ?? createLocalLlm(),
     embedder: options.embedder ?? createLocalEmbedder(64),
     temporal: options.env.client,
-    config: { queues: options.queues, chat: { redeliveryAfterMs: options.redeliveryAfterMs ?? 30_000 } },
+    config: {
+      queues: options.queues, chat: { redeliveryAfterMs: options.redeliveryAfterMs ?? 30_000 }, documents: options.documents, fetch: fetchConfig,
+    },
     clock: () => new Date(),
+    fetcher,
   });
   const workers = await createWorkers({
     connection: options.env.nativeConnection,
@@ -68,6 +83,7 @@ export async function startTestWorkers(options: TestWorkerOptions): Promise<Runn
     async stop() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.allSettled(running);
+      await fetcher.close();
     },
   };
 }

@@ -22,18 +22,26 @@ import { runMigrations } from '../../activities/db/migrate.js';
 import type { Llm } from '../../activities/llm/llm.js';
 import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
-import { QUEUE_KINDS, queueNames } from '../../workers/config.js';
+import { createSafeFetcher } from '../../activities/web/fetcher.js';
+import { normaliseSubmittedUrl, startFetchUrlAndIngest } from '../../activities/web/ingest-start.js';
+import { loadConfig, QUEUE_KINDS, queueNames } from '../../workers/config.js';
 import { bundleWorkflows, createWorkers } from '../../workers/worker.js';
 import { storeUserMessage } from '../../api/chat-handoff.js';
 import { cancelReplySignal } from '../../workflows/messages.js';
 import { workflowIds } from '../../workflows/types.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
+import { seedCase, submitDocument } from '../helpers/documents.js';
+import { imageOnlyPdf } from '../helpers/pdf.js';
 import { devServerArgs, findTemporalCli, freePort, waitForTemporal } from '../helpers/temporal-server.js';
+import { ARTICLE_PAGE, html, startSite } from '../helpers/url-site.js';
 
 const out = fileURLToPath(new URL('./histories/', import.meta.url));
 const only = new Set(process.argv.slice(2));
 /** Short, so the redelivery job finds the message it is shown after a brief wait. */
 const REDELIVERY_AFTER_MS = 200;
+
+/** Small chunks, so the recorded document runs several embedding batches. */
+const RECORDED_DOCUMENT_SIZES = { chunkTokens: 64, chunkOverlapTokens: 8, embedBatchSize: 4 };
 
 /** Replies slowly to "slow" messages (so a cancel lands) and fails "broken" ones for good. */
 function scriptedLlm(): Llm {
@@ -59,6 +67,10 @@ const port = await freePort();
 const server = spawn(findTemporalCli(), devServerArgs({ port, headless: true }), { stdio: 'ignore' });
 const address = `127.0.0.1:${port}`;
 const pg = await startEmbeddedPostgres({ port: 0 });
+// The page fetchUrlAndIngest is recorded fetching: loopback, allowlisted for this recording only.
+const site = await startSite({ '/article': html(ARTICLE_PAGE) });
+const fetchConfig = { ...loadConfig({}).fetch, ...site.fetchConfig };
+const fetcher = createSafeFetcher(fetchConfig);
 try {
   await waitForTemporal(address, 30_000);
   await runMigrations(pg.url);
@@ -73,7 +85,8 @@ try {
     kinds: QUEUE_KINDS,
     activities: createActivities({
       db: database.db, llm: scriptedLlm(), embedder: createLocalEmbedder(64), temporal: client,
-      config: { queues, chat: { redeliveryAfterMs: REDELIVERY_AFTER_MS } }, clock: () => new Date(),
+      config: { queues, chat: { redeliveryAfterMs: REDELIVERY_AFTER_MS }, documents: RECORDED_DOCUMENT_SIZES, fetch: fetchConfig },
+      clock: () => new Date(), fetcher,
     }),
     workflowBundle: await bundleWorkflows(),
     shutdownGraceMs: 1000,
@@ -125,11 +138,39 @@ try {
   await client.workflow.execute('redeliverMessages', { workflowId: redeliveryId, taskQueue: queues.maintenance, args: [{ queues }] });
   await waitForAnswer(database.db, lostThread.id, lost.id);
   await save('redeliver-messages', redeliveryId);
+  // processDocument: a markdown document that completes, and an image-only PDF that fails
+  // (the cleanup path), started as the gateway starts them.
+  const caseId = await seedCase(database.db, user.id);
+  const submitted = { db: database.db, client, queues, caseId, userId: user.id };
+  const plan = Array.from({ length: 30 }, (_, i) => `Paragraph ${i}: the bakery weighs its lease, ovens and flour.`).join('\n\n');
+  const done = await submitDocument(submitted, { title: 'plan.md', contentType: 'text/markdown', content: `# Plan\n\n${plan}` });
+  await client.workflow.getHandle(done.workflowId).result();
+  await save('process-document', done.workflowId);
+  const failed = await submitDocument(submitted, { title: 'scan.pdf', contentType: 'application/pdf', content: await imageOnlyPdf() });
+  await client.workflow.getHandle(failed.workflowId).result().catch(() => undefined);
+  await save('process-document-failed', failed.workflowId);
+  // fetchUrlAndIngest: a page that becomes a document (its processDocument child awaited, so it
+  // ends before the workers do), and a private address refused at once.
+  const ingestUrl = async (url: string) => {
+    const normalised = normaliseSubmittedUrl(url);
+    if (!('url' in normalised)) throw new Error(normalised.problem);
+    const input = { caseId, userId: user.id, url: normalised.url, queues };
+    return startFetchUrlAndIngest(client, input, { deadline: Date.now() + 10_000 });
+  };
+  const fetched = await ingestUrl(site.url('/article'));
+  const page: { documentId: string } = await client.workflow.getHandle(fetched.workflowId).result();
+  await client.workflow.getHandle(workflowIds.document(page.documentId)).result();
+  await save('fetch-url-and-ingest', fetched.workflowId);
+  const blocked = await ingestUrl('http://10.0.0.1/');
+  await client.workflow.getHandle(blocked.workflowId).result().catch(() => undefined);
+  await save('fetch-url-and-ingest-blocked', blocked.workflowId);
   for (const w of workers) w.shutdown();
   await Promise.allSettled(running);
+  await fetcher.close();
   await database.close();
   await nativeConnection.close();
 } finally {
+  await site.close();
   await pg.stop();
   server.kill('SIGTERM');
 }

@@ -40,7 +40,7 @@ export async function holdThroughOutage<T>(hold: OutageHold, step: string, fn: (
           message: `the database was unreachable for ${Math.round(hold.holdMs / 1000)} s`,
         });
       }
-      log.warn('database unreachable: holding the chat step', { step, retryInMs: wait });
+      log.warn('database unreachable: holding the step', { step, retryInMs: wait });
       await sleep(wait);
     }
   }

@@ -1,0 +1,96 @@
+/**
+ * The shapes of retrieval (DESIGN.md Decision 24). A passage is a union over kinds; each
+ * kind has one `RetrievalSource` that knows its table. Fusion sees only candidates (kind,
+ * id, score), so the evidence pipeline adds `'evidence'` by adding a source and a passage
+ * type here, without touching the fusion or `retrieve`.
+ */
+import type { Db } from '../db/client.js';
+import type { LlmCall } from '../llm/types.js';
+
+/** `'evidence'` joins when the evidence pipeline adds its source (roadmap/evidence-brief.md). */
+export type PassageKind = 'chunk';
+
+export interface RetrievalRequest {
+  caseId: string;
+  /** What a user typed (`websearch_to_tsquery` syntax: words, "phrases", -not, or). */
+  query: string;
+  /** Passages to return, best first. */
+  k: number;
+  /** Which sources to search; absent: all of them. */
+  kinds?: readonly PassageKind[];
+  /** A vector of `query` the caller already has (the evidence pipeline embeds its item once). */
+  queryVector?: number[];
+  /** Passed to the embedder, so an activity's embedding lands in its token ledger. */
+  call?: LlmCall;
+}
+
+/** Every score of a passage; a retriever that did not find it leaves its score and rank null. */
+export interface PassageScores {
+  /** Reciprocal rank fusion: the sum of 1 / (RRF_K + rank) over the retrievers that found it. */
+  fused: number;
+  /** `ts_rank_cd(tsv, query, 32)`: in [0, 1), higher is better. */
+  fullText: number | null;
+  /** Cosine similarity of the passage's vector and the query's. */
+  cosine: number | null;
+  /** 1-based rank among the full-text candidates. */
+  fullTextRank: number | null;
+  /** 1-based rank among the vector candidates. */
+  vectorRank: number | null;
+}
+
+export interface ChunkPassage {
+  kind: 'chunk';
+  chunkId: string;
+  documentId: string;
+  documentTitle: string;
+  ordinal: number;
+  /** A few hundred characters around the best match (`ts_headline`), `…` where clipped. */
+  snippet: string;
+  /** The whole chunk: what research's grounding gate checks a quote against (Decision 5). */
+  text: string;
+  scores: PassageScores;
+}
+
+export type Passage = ChunkPassage;
+
+/** One retriever's view of one passage: all that fusion needs. */
+export interface Candidate {
+  kind: PassageKind;
+  id: string;
+  score: number;
+}
+
+/** How much each retriever may read; the defaults are `RETRIEVAL_DEFAULTS`. */
+export interface RetrievalSettings {
+  /** Candidates each retriever contributes to fusion (over all kinds). */
+  candidates: number;
+  /** Vectors read per case and kind for the in-process cosine (the newest documents' first). */
+  maxVectors: number;
+  /** The constant of reciprocal rank fusion. */
+  rrfK: number;
+}
+
+export interface VectorScan {
+  /** The best `limit` candidates by cosine (> 0), best first. */
+  candidates: Candidate[];
+  /** Vectors read and compared. */
+  read: number;
+  /** True when the case has more vectors of the query's dimensions than `maxVectors`. */
+  limitReached: boolean;
+}
+
+/** One kind of passage: its two retrievers, and how a fused candidate becomes a passage. */
+export interface RetrievalSource<P extends Passage = Passage> {
+  kind: P['kind'];
+  /** Best first by score, ties by id; at most `limit`. */
+  fullText(db: Db, caseId: string, query: string, limit: number): Promise<Candidate[]>;
+  vector(db: Db, caseId: string, queryVector: number[], bounds: { limit: number; maxVectors: number }): Promise<VectorScan>;
+  /** The passages of these ids (those that still exist), without scores, keyed by id. */
+  passages(db: Db, caseId: string, query: string, ids: string[]): Promise<Map<string, Omit<P, 'scores'>>>;
+}
+
+export interface RetrievalResult {
+  passages: Passage[];
+  /** What the vector side read: a case past `maxVectors` is searched by vector only in part. */
+  vectors: { read: number; limitReached: boolean };
+}

@@ -1,0 +1,125 @@
+/**
+ * fetchUrlAndIngest's one activity: fetch the URL with the safe fetcher, read what came back,
+ * and store it as a `url` document, in one attempt, so the page goes from the socket to
+ * Postgres and only ids go through history (rule 2). Every failure is already classified by
+ * the fetcher (errors.ts): only network trouble, timeouts and 408/425/429/5xx are retried.
+ *
+ * What a page is stored as: HTML's main content (extractPage: title, text, canonical link)
+ * as `text/plain`, so the content hash, and with it "the same URL with the same content",
+ * is over what a reader reads, not over the page's scripts, nonces and ads; markdown and
+ * plain text as they came; a PDF as its bytes, for the document pipeline to read page by page.
+ */
+import { Context } from '@temporalio/activity';
+import { loadConfig, type FetchConfig } from '../../workers/config.js';
+import type { Db } from '../db/client.js';
+import { storeDocument, type NewDocument } from '../documents/store.js';
+import { failure } from '../errors.js';
+import { recordProgress } from '../progress.js';
+import { decodeText } from './body.js';
+import { extractPage } from './extract.js';
+import { createSafeFetcher, type FetchedPage, type SafeFetcher } from './fetcher.js';
+
+export interface UrlIngestDeps {
+  db: Db;
+  config: { fetch?: FetchConfig };
+  /** The worker's fetcher (it owns a connection pool, which the worker closes); absent: one built from `config.fetch`. */
+  fetcher?: SafeFetcher;
+  clock: () => Date;
+}
+
+export interface FetchUrlRequest {
+  caseId: string;
+  userId: string;
+  /** As the gateway normalised it: the document's `url`. */
+  url: string;
+  /** The progress row's seq (the workflow's). */
+  seq: number;
+}
+
+export interface FetchUrlOutcome {
+  documentId: string;
+  /** False when the case had this URL with this content already: that document is the answer. */
+  created: boolean;
+}
+
+/** While no bytes arrive (a hop's headers, a slow server) the attempt still beats. */
+const BEAT_MS = 2_000;
+const MAX_TITLE_CHARS = 300;
+const HTML_TYPES = new Set(['text/html', 'application/xhtml+xml']);
+
+export type PageDocument = Pick<NewDocument, 'title' | 'contentType' | 'content' | 'canonicalUrl'>;
+
+/** What a fetched page is stored as (the module comment says why HTML becomes text). */
+export function pageDocument(page: FetchedPage): PageDocument {
+  const url = withoutFragment(page.finalUrl);
+  if (HTML_TYPES.has(page.contentType)) {
+    const { title, text, canonicalUrl } = extractPage(decodeText(page.body, page.charset), page.finalUrl);
+    return { title, contentType: 'text/plain', content: text, canonicalUrl };
+  }
+  if (page.contentType === 'application/pdf') {
+    return { title: fileName(url), contentType: 'application/pdf', content: page.body, canonicalUrl: url };
+  }
+  if (page.contentType.startsWith('text/')) {
+    const text = decodeText(page.body, page.charset);
+    const markdown = page.contentType === 'text/markdown';
+    const title = (markdown ? markdownTitle(text) : undefined) ?? fileName(url);
+    return { title, contentType: markdown ? 'text/markdown' : 'text/plain', content: text, canonicalUrl: url };
+  }
+  throw failure('ContentTypeNotAllowed', `the content type ${page.contentType} is not one the document pipeline reads`);
+}
+
+/** The first `# heading` of a markdown text. */
+function markdownTitle(text: string): string | undefined {
+  const heading = /^#{1,6}[ \t]+(.+?)[ \t#]*$/m.exec(text.slice(0, 10_000))?.[1]?.trim();
+  return heading ? heading.slice(0, MAX_TITLE_CHARS) : undefined;
+}
+
+/** The URL's last path segment (`report.pdf`), else its host. */
+function fileName(url: string): string {
+  const parsed = new URL(url);
+  const segment = parsed.pathname.split('/').filter(Boolean).pop();
+  let name = segment ?? parsed.host;
+  try {
+    name = decodeURIComponent(name);
+  } catch {
+    // A malformed escape: the segment as it is.
+  }
+  return name.slice(0, MAX_TITLE_CHARS);
+}
+
+function withoutFragment(url: string): string {
+  const parsed = new URL(url);
+  parsed.hash = '';
+  return parsed.href;
+}
+
+export function createUrlIngestActivities(deps: UrlIngestDeps) {
+  let own: SafeFetcher | undefined;
+  // Built on first use, so a worker that never fetches opens no pool; its idle sockets are
+  // unref'd by undici and keep no process alive. Workers pass their own and close it.
+  const fetcher = () => deps.fetcher ?? (own ??= createSafeFetcher(deps.config.fetch ?? loadConfig({}).fetch));
+
+  return {
+    /** Fetches the URL and stores it as a pending document of the case, or finds the same one. */
+    async fetchUrlDocument(req: FetchUrlRequest): Promise<FetchUrlOutcome> {
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), BEAT_MS);
+      let page: FetchedPage;
+      try {
+        // Cancellation (the run's time limit, a cancelled run) aborts the request.
+        page = await fetcher().fetchPage(req.url, { signal: ctx.cancellationSignal, onProgress: (bytes) => ctx.heartbeat({ bytes }) });
+      } finally {
+        clearInterval(beat);
+      }
+      const doc = pageDocument(page);
+      const { document, created } = await storeDocument(deps.db, {
+        caseId: req.caseId, userId: req.userId, source: 'url', url: req.url, fetchedAt: deps.clock(), ...doc,
+      });
+      await recordProgress(deps.db, {
+        seq: req.seq,
+        payload: { step: 'fetched', documentId: document.id, created, contentType: page.contentType, bytes: page.body.length },
+      });
+      return { documentId: document.id, created };
+    },
+  };
+}

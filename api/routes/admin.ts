@@ -1,0 +1,130 @@
+/**
+ * `/v1/admin/*`: every route registered here is admin-only (the plugin's hook), so a new
+ * one cannot forget it. Schedules are this stack's: their ids start with the queue prefix
+ * (Decision 25), and other stacks may share the namespace.
+ */
+import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { requireAdmin } from '../admin.js';
+import type { RouteDeps } from '../app.js';
+import { errorBodySchema, HttpError, temporalCall } from '../errors.js';
+import type { AuthUser } from '../auth.js';
+import { describeVisibleRun, outcomeOf } from '../runs.js';
+import { withErrors } from './chat-schemas.js';
+
+/** Listing walks visibility, then one describe per schedule: bounded, as a stack has a handful. */
+const MAX_SCHEDULES = 200;
+/** Listing plus a describe per schedule and their last runs: more than one Temporal call's deadline. */
+const SCHEDULES_DEADLINE_MS = 15_000;
+
+const timestamp = { type: 'string', format: 'date-time' } as const;
+
+const lastRunSchema = {
+  anyOf: [
+    {
+      type: 'object',
+      properties: {
+        workflowId: { type: 'string' },
+        runId: { type: 'string' },
+        scheduledAt: timestamp,
+        takenAt: timestamp,
+        status: { type: 'string', description: 'Temporal execution status of that run, UNKNOWN once it is past retention' },
+        result: {},
+        failure: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] },
+      },
+      required: ['workflowId', 'runId', 'scheduledAt', 'takenAt', 'status'],
+    },
+    { type: 'null' },
+  ],
+} as const;
+
+const scheduleSchema = {
+  type: 'object',
+  properties: {
+    scheduleId: { type: 'string' },
+    description: { anyOf: [{ type: 'string' }, { type: 'null' }] },
+    workflowType: { type: 'string' },
+    taskQueue: { type: 'string' },
+    paused: { type: 'boolean' },
+    note: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'why it is paused, when someone said' },
+    nextRunTimes: { type: 'array', items: timestamp },
+    actionsTaken: { type: 'integer' },
+    lastRun: lastRunSchema,
+  },
+  required: ['scheduleId', 'workflowType', 'paused', 'nextRunTimes', 'lastRun'],
+} as const;
+
+/** The prefix of this stack's queues and schedules: `queues.chat` is `${prefix}chat`. */
+function queuePrefix(deps: RouteDeps): string {
+  return deps.config.queues.chat.slice(0, -'chat'.length);
+}
+
+async function lastRunOf(temporal: Client, admin: AuthUser, schedule: ScheduleDescription) {
+  const last = schedule.info.recentActions.at(-1);
+  if (!last) return null;
+  const { workflowId, firstExecutionRunId: runId } = last.action.workflow;
+  const base = { workflowId, runId, scheduledAt: last.scheduledAt.toISOString(), takenAt: last.takenAt.toISOString() };
+  try {
+    const run = await describeVisibleRun(temporal, admin, workflowId, runId);
+    return { ...base, status: run.description.status.name, ...(await outcomeOf(temporal, run)) };
+  } catch (err) {
+    // Past retention, or (oddly) started with a user's id: the schedule still says when it ran.
+    if (err instanceof HttpError && err.statusCode === 404) return { ...base, status: 'UNKNOWN' };
+    throw err;
+  }
+}
+
+async function describeSchedule(temporal: Client, admin: AuthUser, scheduleId: string) {
+  let schedule: ScheduleDescription;
+  try {
+    schedule = await temporal.schedule.getHandle(scheduleId).describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined; // deleted since it was listed
+    throw err;
+  }
+  const action = schedule.action.type === 'startWorkflow' ? schedule.action : undefined;
+  const description = schedule.memo?.description;
+  return {
+    scheduleId,
+    description: typeof description === 'string' ? description : null,
+    workflowType: action?.workflowType ?? schedule.action.type,
+    ...(action ? { taskQueue: action.taskQueue } : {}),
+    paused: schedule.state.paused,
+    note: schedule.state.note || null,
+    nextRunTimes: schedule.info.nextActionTimes.map((t) => t.toISOString()),
+    actionsTaken: schedule.info.numActionsTaken,
+    lastRun: await lastRunOf(temporal, admin, schedule),
+  };
+}
+
+export async function adminRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  app.addHook('onRequest', requireAdmin);
+  const tags = ['admin'];
+
+  app.get(
+    '/v1/admin/schedules',
+    {
+      schema: {
+        tags,
+        description: "This stack's schedules (ids with its queue prefix): next run times, paused state, the last run. Admin keys only (else 403).",
+        response: withErrors({
+          200: { type: 'object', properties: { schedules: { type: 'array', items: scheduleSchema } }, required: ['schedules'] },
+          403: { ...errorBodySchema, description: 'the key is not an admin key' },
+        }),
+      },
+    },
+    async (request) => {
+      const prefix = queuePrefix(deps);
+      const list = async () => {
+        const ids: string[] = [];
+        for await (const summary of deps.temporal.schedule.list()) {
+          if (summary.scheduleId.startsWith(prefix)) ids.push(summary.scheduleId);
+          if (ids.length >= MAX_SCHEDULES) break;
+        }
+        const described = await Promise.all(ids.sort().map((id) => describeSchedule(deps.temporal, request.user, id)));
+        return described.filter((s) => s !== undefined);
+      };
+      return { schedules: await temporalCall(deps.temporal, list, SCHEDULES_DEADLINE_MS) };
+    },
+  );
+}

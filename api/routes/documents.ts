@@ -1,0 +1,162 @@
+/**
+ * Documents: `POST /v1/cases/:caseId/documents` stores an upload (`pending`) and starts
+ * `processDocument`; `GET /v1/documents/:documentId` shows how far it got. The hand-off
+ * follows chat's lesson: the row is committed first, then the start. A start that
+ * certainly did not happen fails the document (and re-uploading it tries again); one
+ * that may have happened leaves it pending and still answers 202, since a repeated start
+ * of `document-<id>` is safe. A duplicate upload (same case, title, content) answers 200
+ * with the existing document and starts nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Db } from '../../activities/db/client.js';
+import { cases } from '../../activities/db/schema/index.js';
+import { isReadableType, READABLE_TYPES } from '../../activities/documents/extract.js';
+import { startProcessDocument } from '../../activities/documents/start.js';
+import { findOwnDocument, setPendingStatus, storeDocument, type DocumentSummary } from '../../activities/documents/store.js';
+import { DOCUMENT_DEFAULTS } from '../../workers/config.js';
+import { workflowIds, type ProcessDocumentInput } from '../../workflows/types.js';
+import type { RouteDeps } from '../app.js';
+import { badRequest, nonBlank, notFound, TEMPORAL_CALL_DEADLINE_MS, unavailable } from '../errors.js';
+import { recordCommittedAnswer, withdrawCommittedAnswer } from '../idempotency.js';
+import { idempotencyHeaders } from '../idempotency-key.js';
+import { classifySignalFailure } from '../signal-delivery.js';
+import { uuid, withErrors } from './chat-schemas.js';
+import { documentJson, documentSchema } from './document-schemas.js';
+
+/** What a document whose start certainly failed says; uploading it again starts it. */
+export const START_FAILED = 'the document could not be handed to its workflow: upload it again';
+/** Room in the body for the title, the type and the JSON around the base64. */
+const BODY_SLACK_BYTES = 16 * 1024;
+const START_ATTEMPTS = 3;
+const START_BACKOFF_MS = 200;
+
+const base64Length = (bytes: number) => 4 * Math.ceil(bytes / 3);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface UploadBody {
+  title: string;
+  contentType: string;
+  content: string;
+}
+
+async function assertOwnCase(db: Db, userId: string, caseId: string): Promise<void> {
+  const [row] = await db.select({ id: cases.id }).from(cases).where(and(eq(cases.id, caseId), eq(cases.userId, userId)));
+  if (!row) throw notFound('case');
+}
+
+/** The type without parameters, and the content as stored: text as it is, a PDF decoded. */
+function readUpload(body: UploadBody, maxBytes: number): { contentType: string; content: string | Buffer } {
+  const contentType = body.contentType.split(';')[0]!.trim().toLowerCase();
+  if (!isReadableType(contentType)) throw badRequest('contentType', `must be one of ${READABLE_TYPES.join(', ')}`);
+  const tooLarge = () => badRequest('content', `is larger than DOCUMENT_MAX_BYTES (${maxBytes} bytes${contentType === 'application/pdf' ? ' decoded' : ''})`);
+  if (contentType !== 'application/pdf') {
+    if (Buffer.byteLength(body.content, 'utf8') > maxBytes) throw tooLarge();
+    return { contentType, content: body.content };
+  }
+  // Line breaks are allowed: `base64` wraps its output.
+  const encoded = body.content.replace(/\s+/g, '');
+  if (encoded.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded)) throw badRequest('content', 'is not valid base64 (a PDF is sent base64-encoded)');
+  const bytes = Buffer.from(encoded, 'base64');
+  if (bytes.length > maxBytes) throw tooLarge();
+  // The header may follow a little junk; readers look for it in the first 1 KiB.
+  if (!bytes.subarray(0, 1024).includes('%PDF-')) throw badRequest('content', 'is not a PDF (it has no %PDF- header)');
+  return { contentType, content: bytes };
+}
+
+type StartOutcome = 'started' | 'unconfirmed' | 'not-sent' | 'rejected';
+
+/** The start, retried while its outcome is uncertain; once an attempt may have landed, it never reads as "not started". */
+async function start(deps: RouteDeps, input: ProcessDocumentInput): Promise<{ outcome: StartOutcome; error?: unknown }> {
+  let mayHaveLanded = false;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await startProcessDocument(deps.temporal, input, { deadline: Date.now() + TEMPORAL_CALL_DEADLINE_MS });
+      return { outcome: 'started' };
+    } catch (error) {
+      const failure = classifySignalFailure(error);
+      if (failure !== 'ambiguous' && !mayHaveLanded) return { outcome: failure, error };
+      mayHaveLanded = true;
+      if (failure !== 'ambiguous' || attempt >= START_ATTEMPTS) return { outcome: 'unconfirmed', error };
+      await sleep(START_BACKOFF_MS * 2 ** (attempt - 1));
+    }
+  }
+}
+
+/** Starts the document's run; on a start that certainly failed, fails the document and throws. */
+async function handOver(deps: RouteDeps, request: FastifyRequest, doc: DocumentSummary): Promise<DocumentSummary> {
+  const input: ProcessDocumentInput = {
+    documentId: doc.id, caseId: doc.caseId, userId: doc.userId, correlationId: randomUUID(), queues: deps.config.queues,
+  };
+  const { outcome, error } = await start(deps, input);
+  const log = request.log.child({ documentId: doc.id, workflowId: workflowIds.document(doc.id), outcome });
+  if (outcome === 'started') return doc;
+  if (outcome === 'unconfirmed') {
+    log.warn({ err: error }, 'processDocument start unconfirmed: the document stays pending (a retried start is safe)');
+    return doc;
+  }
+  const failed = await setPendingStatus(deps.db, doc.id, 'pending', { processingStatus: 'failed', error: START_FAILED });
+  log.error({ err: error }, 'processDocument certainly not started; document marked failed');
+  // Nothing will process it: the key is free for the client's retry, which starts it again.
+  withdrawCommittedAnswer(request);
+  // A run took it meanwhile (an earlier attempt landed after all): it is not failed.
+  if (!failed) return (await findOwnDocument(deps.db, doc.userId, doc.id)) ?? doc;
+  throw outcome === 'not-sent' ? unavailable(START_FAILED) : error;
+}
+
+export async function documentRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { db } = deps;
+  const tags = ['documents'];
+  const maxBytes = deps.config.documents?.maxBytes ?? DOCUMENT_DEFAULTS.maxBytes;
+  const body = {
+    type: 'object',
+    properties: {
+      title: { type: 'string', minLength: 1, maxLength: 500, ...nonBlank },
+      contentType: { type: 'string', minLength: 1, maxLength: 200, description: READABLE_TYPES.join(', ') },
+      content: { type: 'string', minLength: 1, description: 'the text, or the PDF base64-encoded' },
+    },
+    required: ['title', 'contentType', 'content'],
+    additionalProperties: false,
+  } as const;
+  const answer = { type: 'object', properties: { document: documentSchema, workflowId: { type: 'string' } }, required: ['document', 'workflowId'] } as const;
+  const params = (name: string) => ({ type: 'object', properties: { [name]: uuid }, required: [name], additionalProperties: false }) as const;
+
+  app.post<{ Params: { caseId: string }; Body: UploadBody }>(
+    '/v1/cases/:caseId/documents',
+    {
+      bodyLimit: base64Length(maxBytes) + BODY_SLACK_BYTES,
+      schema: { tags, params: params('caseId'), headers: idempotencyHeaders, body, response: withErrors({ 200: answer, 202: answer }) },
+      ...deps.startingPost,
+    },
+    async (request, reply) => {
+      const userId = request.user.id;
+      await assertOwnCase(db, userId, request.params.caseId);
+      const upload = readUpload(request.body, maxBytes);
+      const stored = await storeDocument(db, { caseId: request.params.caseId, userId, source: 'upload', title: request.body.title.trim(), ...upload });
+      let doc = stored.document;
+      const workflowId = workflowIds.document(doc.id);
+      if (!stored.created) {
+        if (doc.processingStatus !== 'failed' || doc.error !== START_FAILED) {
+          // A pending one may never have been started: a repeated start finds the run if it exists.
+          if (doc.processingStatus === 'pending') doc = await handOver(deps, request, doc);
+          return reply.code(200).send({ document: documentJson(doc), workflowId });
+        }
+        doc = (await setPendingStatus(db, doc.id, 'failed', { processingStatus: 'pending', error: null })) ?? doc;
+      }
+      recordCommittedAnswer(request, 202, { document: documentJson(doc), workflowId });
+      doc = await handOver(deps, request, doc);
+      return reply.code(202).send({ document: documentJson(doc), workflowId });
+    },
+  );
+
+  app.get<{ Params: { documentId: string } }>(
+    '/v1/documents/:documentId',
+    { schema: { tags, params: params('documentId'), response: withErrors({ 200: documentSchema }) } },
+    async (request) => {
+      const doc = await findOwnDocument(db, request.user.id, request.params.documentId);
+      if (!doc) throw notFound('document');
+      return documentJson(doc);
+    },
+  );
+}

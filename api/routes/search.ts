@@ -1,0 +1,106 @@
+/**
+ * `GET /v1/cases/:caseId/search?q=&k=`: retrieval (activities/retrieval, Decision 24) over
+ * one of the caller's cases: the top `k` passages (default 10, at most 50), full-text and
+ * vector fused. A foreign or unknown case is the same 404.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { FastifyInstance } from 'fastify';
+import { retrieve, type Passage, type RetrievalResult } from '../../activities/retrieval/index.js';
+import type { RouteDeps } from '../app.js';
+import { findOwnCase } from '../case-store.js';
+import { HttpError, namedPattern, nonBlank, unavailable } from '../errors.js';
+import { caseParams, type CaseParams } from './case-schemas.js';
+import { nullable, uuid, withErrors } from './chat-schemas.js';
+
+export const SEARCH_DEFAULT_K = 10;
+export const SEARCH_MAX_K = 50;
+export const SEARCH_QUERY_MAX_CHARS = 500;
+
+interface SearchQuery {
+  q?: string;
+  k?: string;
+}
+
+/**
+ * `q` is required, but checked in the handler rather than by `required`: the generated
+ * hostile-input test (test/api/hostile-cases.ts) sends each query case without the
+ * route's other parameters, so a schema-required `q` would answer every `k` case with
+ * "q is required" instead of naming `k`.
+ */
+const querystring = {
+  type: 'object',
+  properties: {
+    q: {
+      type: 'string',
+      minLength: 1,
+      maxLength: SEARCH_QUERY_MAX_CHARS,
+      ...nonBlank,
+      description: 'required: words, "a phrase", -excluded, or (websearch_to_tsquery syntax); also embedded for the vector side',
+    },
+    k: { type: 'string', description: `passages to return: 1-${SEARCH_MAX_K}, default ${SEARCH_DEFAULT_K}`, ...namedPattern('^([1-9]|[1-4][0-9]|50)$', `must be an integer from 1 to ${SEARCH_MAX_K}`) },
+  },
+  additionalProperties: false,
+} as const;
+
+const score = { type: 'number' } as const;
+const rank = nullable({ type: 'integer', description: '1-based; null: this retriever did not find it' });
+
+const passageSchema = {
+  type: 'object',
+  properties: {
+    kind: { type: 'string', enum: ['chunk'], description: 'what the passage is; evidence joins later' },
+    chunkId: uuid,
+    documentId: uuid,
+    documentTitle: { type: 'string' },
+    ordinal: { type: 'integer', description: "the chunk's place in its document, from 0" },
+    snippet: { type: 'string', description: 'a few hundred characters around the best match; … where cut' },
+    scores: {
+      type: 'object',
+      properties: {
+        fused: { ...score, description: 'reciprocal rank fusion: Σ 1/(60 + rank)' },
+        fullText: nullable({ ...score, description: 'ts_rank_cd, normalised to 0..1' }),
+        cosine: nullable(score),
+        fullTextRank: rank,
+        vectorRank: rank,
+      },
+      required: ['fused', 'fullText', 'cosine', 'fullTextRank', 'vectorRank'],
+    },
+  },
+  required: ['kind', 'chunkId', 'documentId', 'documentTitle', 'ordinal', 'snippet', 'scores'],
+} as const;
+
+const answerSchema = { type: 'object', properties: { passages: { type: 'array', items: passageSchema } }, required: ['passages'] } as const;
+
+/** The whole chunk text stays in process (research's grounding gate reads it): the answer carries the snippet. */
+function passageJson(p: Passage) {
+  const { kind, chunkId, documentId, documentTitle, ordinal, snippet, scores } = p;
+  return { kind, chunkId, documentId, documentTitle, ordinal, snippet, scores };
+}
+
+/** An embedding service that is down or rate-limited is a 503 the client may retry; anything else stays a 500. */
+async function orUnavailable(search: Promise<RetrievalResult>): Promise<RetrievalResult> {
+  try {
+    return await search;
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.type === 'LlmTransient') throw unavailable('the embedding service is unavailable: retry later');
+    throw err;
+  }
+}
+
+export async function searchRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { db, embedder } = deps;
+
+  app.get<{ Params: CaseParams; Querystring: SearchQuery }>(
+    '/v1/cases/:caseId/search',
+    { schema: { tags: ['search'], params: caseParams, querystring, response: withErrors({ 200: answerSchema }) } },
+    async (request) => {
+      const { caseId } = request.params;
+      await findOwnCase(db, request.user.id, caseId);
+      const { q, k } = request.query;
+      if (q === undefined) throw new HttpError(400, 'querystring/q is required', 'FST_ERR_VALIDATION', 'q');
+      const result = await orUnavailable(retrieve(db, embedder, { caseId, query: q, k: k === undefined ? SEARCH_DEFAULT_K : Number(k) }));
+      if (result.vectors.limitReached) request.log.info({ caseId, vectorsRead: result.vectors.read }, 'search: the case has more vectors than the vector side reads');
+      return { passages: result.passages.map(passageJson) };
+    },
+  );
+}

@@ -1,0 +1,176 @@
+/**
+ * `GET /v1/workflows/:id/progress` (Decision 19) over real HTTP: rows arrive in order while
+ * a client listens, `Last-Event-ID` resumes exactly after the last one seen (on another
+ * gateway too), the stream follows continue-as-new run by run, ends with the run, pings
+ * while idle, stops polling when the client leaves, and shows a run only to its owner.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProgress } from '../../activities/db/schema/index.js';
+import { eventually } from '../helpers/chat.js';
+import { call, type ApiHarness, type TestUser } from './harness.js';
+import { countingClient, progressCount, startProgressHarness, step, type ProgressHarness } from './progress-harness.js';
+import { progressData } from './sse-client.js';
+
+let p: ProgressHarness;
+let h: ApiHarness;
+
+beforeAll(async () => {
+  p = await startProgressHarness({ pollIntervalMs: 100, heartbeatMs: 200 });
+  h = p.h;
+});
+
+afterAll(async () => {
+  await p?.close();
+});
+
+describe('a client listening', () => {
+  it('gets rows inserted while it listens, in order, each with its own id, then the end with the status', async () => {
+    const relay = await p.startRelay(h.alice);
+    const runId = await p.latestRunId(relay.workflowId);
+    await p.insertSteps(relay.workflowId, runId, [1, 2]);
+    const stream = await p.listen(h.alice, relay.workflowId);
+    expect(stream.status).toBe(200);
+    expect(stream.contentType).toMatch(/^text\/event-stream/);
+    await stream.waitFor(progressCount(2));
+    await p.insertSteps(relay.workflowId, runId, [3]);
+    await p.insertSteps(relay.workflowId, runId, [4, 5]);
+    await stream.waitFor(progressCount(5));
+    expect(progressData(stream)).toEqual([1, 2, 3, 4, 5].map((seq) => step(runId, seq)));
+    const ids = stream.events().map((m) => m.id);
+    expect(new Set(ids).size).toBe(5);
+    expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
+
+    await relay.terminate('done with the test');
+    await stream.ended;
+    const last = stream.events().at(-1)!;
+    expect(last.event).toBe('end');
+    expect(JSON.parse(last.data!)).toMatchObject({ status: 'TERMINATED' });
+  });
+
+  it('sends heartbeat comments while idle, and stops polling when the client leaves', async () => {
+    const counted = countingClient(h.env.client);
+    const gateway = await h.buildSibling({ temporal: counted.client });
+    const relay = await p.startRelay(h.alice);
+    const stream = await p.listen(h.alice, relay.workflowId, { app: gateway });
+    await stream.waitFor((messages) => messages.filter((m) => m.comment === 'ping').length >= 2, 3_000);
+    expect(stream.events()).toEqual([]);
+    expect(counted.describes()).toBeGreaterThan(2);
+
+    stream.close();
+    await new Promise((r) => setTimeout(r, 300));
+    const afterLeaving = counted.describes();
+    await new Promise((r) => setTimeout(r, 600));
+    expect(counted.describes()).toBe(afterLeaving);
+    await relay.terminate();
+  });
+});
+
+describe('resuming with Last-Event-ID', () => {
+  it('gets only the later rows, from another gateway after this one is gone', async () => {
+    const relay = await p.startRelay(h.alice);
+    const runId = await p.latestRunId(relay.workflowId);
+    const first = await h.buildSibling({});
+    await p.insertSteps(relay.workflowId, runId, [1, 2]);
+    const before = await p.listen(h.alice, relay.workflowId, { app: first });
+    await before.waitFor(progressCount(2));
+    const lastSeen = before.events()[1]!.id!;
+    // A gateway that shuts down ends its streams (no `end`: the run goes on) rather than waiting for the clients.
+    const closing = Date.now();
+    await first.close();
+    await before.ended;
+    expect(Date.now() - closing).toBeLessThan(5_000);
+    expect(before.events().map((m) => m.event)).toEqual(['progress', 'progress']);
+
+    await p.insertSteps(relay.workflowId, runId, [3, 4]);
+    const restarted = await h.buildSibling({});
+    const after = await p.listen(h.alice, relay.workflowId, { app: restarted, lastEventId: lastSeen });
+    await after.waitFor(progressCount(2));
+    await p.insertSteps(relay.workflowId, runId, [5]);
+    await after.waitFor(progressCount(3));
+    expect(progressData(after)).toEqual([3, 4, 5].map((seq) => step(runId, seq)));
+    await relay.terminate();
+    await after.ended;
+  });
+
+  it('replays a closed run after the id through inject too, ending with the status', async () => {
+    const relay = await p.startRelay(h.alice);
+    const runId = await p.latestRunId(relay.workflowId);
+    await p.insertSteps(relay.workflowId, runId, [1, 2, 3]);
+    await relay.terminate();
+    const url = `/v1/workflows/${relay.workflowId}/progress`;
+    const all = await call(h.app, h.alice, { method: 'GET', url });
+    expect(all.statusCode).toBe(200);
+    const ids = [...all.body.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+    expect(ids).toHaveLength(3);
+    expect(all.body).toMatch(/event: end\ndata: \{[^\n]*"status":"TERMINATED"/);
+    const rest = await call(h.app, h.alice, { method: 'GET', url, headers: { 'last-event-id': ids[1]! } });
+    expect([...rest.body.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]!))).toEqual([step(runId, 3), { status: 'TERMINATED', runId }]);
+  });
+});
+
+describe('continue-as-new', () => {
+  it('follows the workflow id run by run, never mixing in a run that is not in its chain', async () => {
+    const relay = await p.startRelay(h.alice);
+    const firstRun = await p.latestRunId(relay.workflowId);
+    await p.insertSteps(relay.workflowId, firstRun, [1, 2]);
+    await h.database.db.insert(runProgress).values({ workflowId: relay.workflowId, runId: `before-run-ids:${relay.workflowId}`, seq: 1, payload: { stray: true } });
+    const stream = await p.listen(h.alice, relay.workflowId);
+    await stream.waitFor(progressCount(2));
+    const resumeFrom = stream.events()[0]!.id!;
+
+    await relay.signal('nextRun');
+    const secondRun = await eventually(() => p.latestRunId(relay.workflowId), (id) => id !== firstRun);
+    await p.insertSteps(relay.workflowId, secondRun, [1, 2]);
+    await stream.waitFor(progressCount(4));
+    // Two more runs before anyone reads them: a reconnecting client gets every run's rows, not only the latest's.
+    await relay.signal('nextRun');
+    const thirdRun = await eventually(() => p.latestRunId(relay.workflowId), (id) => id !== secondRun);
+    await p.insertSteps(relay.workflowId, thirdRun, [1]);
+    await h.env.client.workflow.getHandle(relay.workflowId, thirdRun).signal('nextRun');
+    const fourthRun = await eventually(() => p.latestRunId(relay.workflowId), (id) => id !== thirdRun);
+    await p.insertSteps(relay.workflowId, fourthRun, [1]);
+
+    const resumed = await p.listen(h.alice, relay.workflowId, { lastEventId: resumeFrom });
+    await resumed.waitFor(progressCount(5));
+    await stream.waitFor(progressCount(6));
+    const expected = [step(firstRun, 2), step(secondRun, 1), step(secondRun, 2), step(thirdRun, 1), step(fourthRun, 1)];
+    expect(progressData(resumed)).toEqual(expected);
+    expect(progressData(stream)).toEqual([step(firstRun, 1), ...expected]);
+    expect(new Set(stream.events().map((m) => m.id)).size).toBe(6);
+    await relay.terminate();
+    await Promise.all([stream.ended, resumed.ended]);
+    expect(stream.events().at(-1)).toMatchObject({ event: 'end' });
+  });
+});
+
+describe('who may listen', () => {
+  it('answers 404 to anyone but the owner, admins included, and shows system runs to admins only', async () => {
+    const mine = await p.startRelay(h.alice);
+    const system = await p.startRelay();
+    await Promise.all([mine.terminate(), system.terminate()]);
+    const get = (user: TestUser, workflowId: string, headers: Record<string, string> = {}) =>
+      call(h.app, user, { method: 'GET', url: `/v1/workflows/${workflowId}/progress`, headers });
+    expect((await get(h.bob, mine.workflowId)).statusCode).toBe(404);
+    expect((await get(h.alice, system.workflowId)).statusCode).toBe(404);
+    expect((await get(h.alice, 'relay-unknown')).statusCode).toBe(404);
+    const admin = await get(h.bob, system.workflowId);
+    expect(admin.statusCode).toBe(200);
+    expect(admin.body).toMatch(/event: end/);
+    expect((await h.app.inject({ method: 'GET', url: `/v1/workflows/${mine.workflowId}/progress` })).statusCode).toBe(401);
+  });
+
+  it('answers 400 naming the header for a Last-Event-ID that is malformed or of another workflow', async () => {
+    const relay = await p.startRelay(h.alice);
+    const other = await p.startRelay(h.alice);
+    const otherRun = await p.latestRunId(other.workflowId);
+    await p.insertSteps(other.workflowId, otherRun, [1]);
+    await other.terminate();
+    const foreignId = /^id: (.+)$/m.exec((await call(h.app, h.alice, { method: 'GET', url: `/v1/workflows/${other.workflowId}/progress` })).body)![1]!;
+    for (const lastEventId of ['not-an-event-id', foreignId, 'x'.repeat(1000)]) {
+      const res = await call(h.app, h.alice, { method: 'GET', url: `/v1/workflows/${relay.workflowId}/progress`, headers: { 'last-event-id': lastEventId } });
+      expect(res.statusCode, lastEventId).toBe(400);
+      expect(res.json().field).toMatch(/last-event-id/);
+    }
+    await relay.terminate();
+  });
+});

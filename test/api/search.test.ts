@@ -1,0 +1,102 @@
+/** `GET /v1/cases/:caseId/search`: the caller's cases only, `q` and `k` checked, passages as retrieval ranks them. */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDocument } from '../helpers/retrieval.js';
+import { call, insertCase, startApi, type ApiHarness } from './harness.js';
+
+let h: ApiHarness;
+let caseId: string;
+let bobCaseId: string;
+let quokka: { documentId: string; chunkIds: string[] };
+let bobsQuokka: string;
+
+beforeAll(async () => {
+  h = await startApi();
+  caseId = await insertCase(h.database, h.alice.id);
+  bobCaseId = await insertCase(h.database, h.bob.id);
+  quokka = await seedDocument(h.database.db, { caseId, userId: h.alice.id, title: 'Survey' }, [
+    'The committee met on Tuesday.',
+    'A quokka was counted near the ferry terminal.',
+  ]);
+  await seedDocument(
+    h.database.db,
+    { caseId, userId: h.alice.id, title: 'Sightings' },
+    Array.from({ length: 12 }, (_, i) => `Bilby sighting ${i + 1}${' bilby'.repeat(i)}.`),
+  );
+  bobsQuokka = (await seedDocument(h.database.db, { caseId: bobCaseId, userId: h.bob.id }, ['A quokka of bob\'s.'])).documentId;
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const search = (query: string, forCase = caseId, user = h.alice) => call(h.app, user, { method: 'GET', url: `/v1/cases/${forCase}/search?${query}` });
+
+describe('answers', () => {
+  it('finds a passage by a word only it contains, with its document and scores, and no full text', async () => {
+    const res = await search('q=quokka');
+    expect(res.statusCode).toBe(200);
+    const { passages } = res.json();
+    expect(passages[0]).toEqual({
+      kind: 'chunk',
+      chunkId: quokka.chunkIds[1],
+      documentId: quokka.documentId,
+      documentTitle: 'Survey',
+      ordinal: 1,
+      snippet: 'A quokka was counted near the ferry terminal.',
+      scores: { fused: expect.any(Number), fullText: expect.any(Number), cosine: expect.any(Number), fullTextRank: 1, vectorRank: expect.any(Number) },
+    });
+    expect(passages.filter((p: { scores: { fullTextRank: number | null } }) => p.scores.fullTextRank !== null)).toHaveLength(1);
+  });
+
+  it('returns 10 passages by default and up to k', async () => {
+    expect((await search('q=bilby')).json().passages).toHaveLength(10);
+    expect((await search('q=bilby&k=3')).json().passages).toHaveLength(3);
+    // 14 chunks in the case: 12 match the word, and the vector side may add the others.
+    expect((await search('q=bilby&k=50')).json().passages.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it("never shows another user's chunks, though they hold the word", async () => {
+    const { passages } = (await search('q=quokka&k=50')).json();
+    expect(passages.length).toBeGreaterThan(0);
+    expect(passages.map((p: { documentId: string }) => p.documentId)).not.toContain(bobsQuokka);
+  });
+});
+
+describe('refusals', () => {
+  it.each([
+    ['q missing', 'k=5', 'q'],
+    ['q empty', 'q=', 'q'],
+    ['q blank', 'q=%20%20', 'q'],
+    ['q over 500 characters', `q=${'a'.repeat(501)}`, 'q'],
+    ['q twice', 'q=a&q=b', 'q'],
+    ['k zero', 'q=a&k=0', 'k'],
+    ['k over 50', 'q=a&k=51', 'k'],
+    ['k not a number', 'q=a&k=ten', 'k'],
+    ['k a fraction', 'q=a&k=2.5', 'k'],
+    ['an unknown parameter', 'q=a&limit=5', 'limit'],
+  ])('%s: 400 naming the field', async (_label, query, field) => {
+    const res = await search(query);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'FST_ERR_VALIDATION', field });
+  });
+
+  it('takes q at its longest', async () => {
+    expect((await search(`q=${'a'.repeat(500)}`)).statusCode).toBe(200);
+  });
+
+  it("answers 404 for another user's case and an unknown one, with or without q", async () => {
+    for (const query of ['q=quokka', '']) {
+      for (const forCase of [bobCaseId, randomUUID()]) {
+        const res = await search(query, forCase);
+        expect(res.statusCode, `${forCase} ${query}`).toBe(404);
+        expect(res.json()).toMatchObject({ code: 'NOT_FOUND', message: 'case not found' });
+      }
+    }
+  });
+
+  it('answers 400 for a case id that is not a UUID, and 401 without a key', async () => {
+    expect((await search('q=a', 'not-a-uuid')).json()).toMatchObject({ statusCode: 400, field: 'caseId' });
+    expect((await h.app.inject({ method: 'GET', url: `/v1/cases/${caseId}/search?q=a` })).statusCode).toBe(401);
+  });
+});

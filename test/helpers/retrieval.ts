@@ -1,0 +1,77 @@
+/** Documents and chunks written straight into the tables, as indexing leaves them, for retrieval tests. */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Db } from '../../activities/db/client.js';
+import { cases, chunks, documents, users, type DocumentStatus } from '../../activities/db/schema/index.js';
+import { hashEmbedding } from '../../activities/llm/local-embedder.js';
+
+/** The `local` embedder's default dimensions. */
+export const TEST_DIMENSIONS = 256;
+
+export async function seedUser(db: Db, label = 'reader'): Promise<string> {
+  const [row] = await db.insert(users).values({ name: `${label}-${randomUUID()}` }).returning({ id: users.id });
+  return row!.id;
+}
+
+export async function seedCaseOf(db: Db, userId: string): Promise<string> {
+  const [row] = await db.insert(cases).values({ userId, title: 'a case' }).returning({ id: cases.id });
+  return row!.id;
+}
+
+export interface SeedChunk {
+  text: string;
+  /** Absent: the `local` embedding of the text. */
+  embedding?: number[];
+}
+
+export interface SeededDocument {
+  documentId: string;
+  /** Chunk ids by ordinal. */
+  chunkIds: string[];
+}
+
+/** A document of the case with its chunks (ordinals 0..n-1); `completed` unless told otherwise. */
+export async function seedDocument(
+  db: Db,
+  o: { caseId: string; userId: string; title?: string; status?: DocumentStatus; createdAt?: Date },
+  passages: (string | SeedChunk)[],
+): Promise<SeededDocument> {
+  const text = passages.map((p) => (typeof p === 'string' ? p : p.text)).join('\n\n');
+  const [doc] = await db
+    .insert(documents)
+    .values({
+      caseId: o.caseId,
+      userId: o.userId,
+      source: 'upload',
+      title: o.title ?? `doc ${randomUUID().slice(0, 8)}`,
+      contentType: 'text/plain',
+      contentHash: createHash('sha256').update(`${randomUUID()}${text}`).digest('hex'),
+      content: text,
+      extractedText: text,
+      processingStatus: o.status ?? 'completed',
+      chunkCount: passages.length,
+      ...(o.createdAt ? { createdAt: o.createdAt } : {}),
+    })
+    .returning({ id: documents.id });
+  const rows = passages.map((p, ordinal) => {
+    const chunk = typeof p === 'string' ? { text: p } : p;
+    return {
+      documentId: doc!.id,
+      caseId: o.caseId,
+      ordinal,
+      text: chunk.text,
+      tokenCount: chunk.text.split(/\s+/).length,
+      embedding: chunk.embedding ?? hashEmbedding(chunk.text, TEST_DIMENSIONS),
+    };
+  });
+  const inserted = rows.length > 0 ? await db.insert(chunks).values(rows).returning({ id: chunks.id, ordinal: chunks.ordinal }) : [];
+  return { documentId: doc!.id, chunkIds: inserted.sort((a, b) => a.ordinal - b.ordinal).map((r) => r.id) };
+}
+
+/** A unit vector along one axis: scripted embeddings whose cosines are known exactly. */
+export function axis(index: number, dimensions = TEST_DIMENSIONS, wobble?: { index: number; weight: number }): number[] {
+  const v = new Array<number>(dimensions).fill(0);
+  v[index] = 1;
+  if (wobble) v[wobble.index] = wobble.weight;
+  const norm = Math.hypot(...v);
+  return v.map((x) => x / norm);
+}

@@ -1,0 +1,124 @@
+/**
+ * The seed's `fetch_url_and_ingest`: fetch a URL into a case's document, then hand it to
+ * `processDocument` as a child that outlives this run. One activity fetches, reads and stores
+ * the page (the page goes to Postgres; only ids come back), so the history holds ids only.
+ * The same URL with the same content in a case creates nothing new: the existing document is
+ * the answer, and its processing is not started twice (`document-<id>` is never reused, so the
+ * pipeline's DOCUMENT_ADDED and WORKFLOW_COMPLETED are emitted once).
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../../activities/index.js';
+import { holdThroughOutage, newHold } from '../chat/outage-hold.js';
+import { DOCUMENT_EXECUTION_TIMEOUT, ingestion, TASK_TIME_LIMIT } from '../policies.js';
+import { searchAttributes } from '../search-attributes.js';
+import {
+  workflowIds,
+  type ErrorType,
+  type FetchUrlAndIngestInput,
+  type FetchUrlAndIngestResult,
+  type ProcessDocumentInput,
+} from '../types.js';
+
+/**
+ * The seed's table for `fetch_url_and_ingest` (`ingestion`: 3 attempts, 10 s apart, no
+ * backoff), with one deliberate narrowing: the seed retried every failure ("always
+ * retryable"); here only network trouble, timeouts and 408/425/429/5xx are retried. A blocked
+ * or malformed URL, another 4xx, a type or size we refuse fails at once with its reason
+ * (activities/web/errors.ts decides, non-retryable): the answer would be the same on every
+ * attempt, and an inward-pointing URL must be knocked on never, not three times.
+ * The heartbeat (the fetcher's progress, and a beat every 2 s) lets a dead worker's attempt
+ * be retried after 10 s, not 30 min; an unreachable database is held by the workflow
+ * (Decision 28), not spent as an attempt.
+ */
+const fetchStep: ActivityOptions = {
+  ...ingestion,
+  heartbeatTimeout: '10 seconds',
+  retry: { ...ingestion.retry, nonRetryableErrorTypes: ['DatabaseUnavailable'] },
+};
+
+const acts = proxyActivities<Activities>(fetchStep);
+
+/** The progress row the fetch writes (seq 1 of this run): `{ step: 'fetched', documentId, created }`. */
+const FETCHED_SEQ = 1;
+
+export async function fetchUrlAndIngest(input: FetchUrlAndIngestInput): Promise<FetchUrlAndIngestResult> {
+  const limit = input.timeLimitMs ?? TASK_TIME_LIMIT;
+  try {
+    return await CancellationScope.withTimeout(limit, () => ingest(input));
+  } catch (err) {
+    // The time limit cancels only its own scope; a cancellation of the run cancels this one too.
+    const timedOut = isCancellation(err) && !CancellationScope.current().consideredCancelled;
+    if (isCancellation(err) && !timedOut) throw err;
+    const reason = timedOut ? `stopped: the time limit of ${describeLimit(limit)} was reached` : reasonOf(err);
+    log.warn('URL ingestion failed', { url: input.url, reason });
+    throw ApplicationFailure.create({
+      type: timedOut ? ('TimeLimitExceeded' satisfies ErrorType) : failureType(err),
+      message: reason,
+      nonRetryable: true,
+      cause: timedOut || !(err instanceof Error) ? undefined : err,
+    });
+  }
+}
+
+async function ingest(input: FetchUrlAndIngestInput): Promise<FetchUrlAndIngestResult> {
+  const { caseId, userId, url, correlationId } = input;
+  const fetched = await holdThroughOutage(newHold(input.outageHoldMs), 'fetchUrlDocument', () =>
+    acts.fetchUrlDocument.executeWithOptions({ ...fetchStep, summary: `Fetch ${url.slice(0, 200)}` }, [
+      { caseId, userId, url, seq: FETCHED_SEQ },
+    ]),
+  );
+  const child: ProcessDocumentInput = { documentId: fetched.documentId, caseId, userId, correlationId, queues: input.queues };
+  try {
+    await startChild('processDocument', {
+      workflowId: workflowIds.document(fetched.documentId),
+      taskQueue: input.queues.ingest,
+      args: [child],
+      // It outlives this run: processing takes minutes, fetching seconds.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      // A document is processed once: a closed run of its id is not started again.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowExecutionTimeout: DOCUMENT_EXECUTION_TIMEOUT,
+      typedSearchAttributes: searchAttributes({ caseId, userId, correlationId }),
+      staticSummary: `Process document ${fetched.documentId} of case ${caseId}`,
+    });
+  } catch (err) {
+    // The same content again: its document's run exists (running or closed). That is the answer.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  return { documentId: fetched.documentId, created: fetched.created };
+}
+
+/** The failure's own words, as classified where it happened (the fetcher's reason, not "activity failed"). */
+function reasonOf(err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err);
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    message = e.message || message;
+    if (e instanceof ApplicationFailure) break;
+    if (!(e instanceof ActivityFailure)) break;
+  }
+  return message;
+}
+
+/** `UrlBlocked`, `FetchTransient`, ...: the run's failure names what went wrong. */
+function failureType(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure && e.type) return e.type;
+  }
+  return undefined;
+}
+
+function describeLimit(limit: string | number): string {
+  if (typeof limit === 'string') return limit;
+  return limit >= 60_000 ? `${Math.round(limit / 60_000)} minutes` : `${Math.round(limit / 100) / 10} s`;
+}

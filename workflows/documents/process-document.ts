@@ -1,0 +1,120 @@
+/**
+ * The seed's `process_document_workflow`: extract → chunk and embed → index, over a document
+ * the gateway (or the URL pipeline) stored as `pending`. Payloads are ids and counts; the
+ * text, chunks and vectors stay in Postgres. Every way out but success leaves the document
+ * `failed` with a reason (a step's failure, the in-workflow time limit, a cancellation),
+ * through a cleanup that runs even when the run is cancelled.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../../activities/index.js';
+import { holdThroughOutage, newHold } from '../chat/outage-hold.js';
+import { documentEmbedding, documentStep, TASK_TIME_LIMIT } from '../policies.js';
+import type { ErrorType, ProcessDocumentInput, ProcessDocumentResult } from '../types.js';
+
+const acts = proxyActivities<Activities>(documentStep);
+
+/** Progress seqs: `extracted` is 1, `chunked` 2, one `embedded` per batch, then `indexed`. */
+const EXTRACTED_SEQ = 1;
+const CHUNKED_SEQ = 2;
+
+/** How a failed step reads in the document's error. */
+const STEP_NAMES: Record<string, string> = {
+  extractDocumentText: 'extraction',
+  embedDocumentChunks: 'embedding',
+  indexDocumentChunks: 'indexing',
+};
+
+export async function processDocument(input: ProcessDocumentInput): Promise<ProcessDocumentResult> {
+  const limit = input.timeLimitMs ?? TASK_TIME_LIMIT;
+  try {
+    return await CancellationScope.withTimeout(limit, () => pipeline(input));
+  } catch (err) {
+    // The time limit cancels only its own scope; a cancellation of the run cancels this one too.
+    const timedOut = isCancellation(err) && !CancellationScope.current().consideredCancelled;
+    const reason = timedOut ? `stopped: the time limit of ${describeLimit(limit)} was reached` : reasonOf(err);
+    log.warn('document processing failed', { documentId: input.documentId, reason });
+    await CancellationScope.nonCancellable(() =>
+      holdThroughOutage(newHold(input.outageHoldMs), 'markDocumentFailed', () =>
+        acts.markDocumentFailed.executeWithOptions({ ...documentStep, summary: `Mark the document failed: ${reason}` }, [
+          { documentId: input.documentId, reason },
+        ]),
+      ),
+    );
+    if (isCancellation(err) && !timedOut) throw err;
+    throw ApplicationFailure.create({
+      type: timedOut ? ('TimeLimitExceeded' satisfies ErrorType) : failureType(err),
+      message: reason,
+      nonRetryable: true,
+      cause: timedOut || !(err instanceof Error) ? undefined : err,
+    });
+  }
+}
+
+async function pipeline(input: ProcessDocumentInput): Promise<ProcessDocumentResult> {
+  const { documentId } = input;
+  const hold = newHold(input.outageHoldMs);
+  const extracted = await holdThroughOutage(hold, 'extract', () =>
+    acts.extractDocumentText.executeWithOptions({ ...documentStep, summary: `Extract the text of document ${documentId}` }, [
+      { documentId, seq: EXTRACTED_SEQ },
+    ]),
+  );
+  const embedded = await holdThroughOutage(hold, 'embed', () =>
+    acts.embedDocumentChunks.executeWithOptions(
+      { ...documentEmbedding, summary: `Chunk and embed ${extracted.characters} characters` },
+      [{ documentId, firstSeq: CHUNKED_SEQ }],
+    ),
+  );
+  const indexed = await holdThroughOutage(hold, 'index', () =>
+    acts.indexDocumentChunks.executeWithOptions({ ...documentStep, summary: `Index ${embedded.chunks} chunk(s)` }, [
+      {
+        documentId,
+        seq: embedded.nextSeq,
+        chunks: embedded.chunks,
+        startedAt: workflowInfo().startTime.toISOString(),
+        correlationId: input.correlationId,
+      },
+    ]),
+  );
+  return { documentId, pages: extracted.pages, characters: extracted.characters, chunks: indexed.chunks };
+}
+
+/**
+ * The words of the failure as classified where it happened (the outermost application
+ * failure, not the library error under it), prefixed with the step that failed unless they
+ * speak for themselves.
+ */
+function reasonOf(err: unknown): string {
+  if (isCancellation(err)) return 'cancelled';
+  let step: string | undefined;
+  let message = err instanceof Error ? err.message : String(err);
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ActivityFailure) step ??= STEP_NAMES[e.activityType] ?? e.activityType;
+    message = e.message || message;
+    if (e instanceof ApplicationFailure) {
+      if (e.type === 'DocumentUnreadable') return e.message;
+      break;
+    }
+  }
+  return step ? `${step} failed: ${message}` : message;
+}
+
+/** The type of the failure underneath (`DocumentUnreadable`, `LlmAuthError`, ...), so the run's failure names it. */
+function failureType(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure && e.type) return e.type;
+  }
+  return undefined;
+}
+
+function describeLimit(limit: string | number): string {
+  if (typeof limit === 'string') return limit;
+  return limit >= 60_000 ? `${Math.round(limit / 60_000)} minutes` : `${Math.round(limit / 100) / 10} s`;
+}
