@@ -13,9 +13,6 @@ export function createLlm(llm: Config['llm']): Llm {
   );
 }
 
-/** The name before the purpose split; test/fault/worker-process.ts still imports it. */
-export const createAssistant = createLlm;
-
 export function createEmbedder(llm: Config['llm']): Embedder {
   if (llm.embeddingProvider === 'local') return createLocalEmbedder(llm.embeddingDimensions);
   return createOpenAiEmbedder({

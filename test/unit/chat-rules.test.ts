@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { chooseIntervention, type SignalFact } from '../../activities/chat-interventions.js';
 import { isConfirmation, structureReady } from '../../activities/chat-suggestions.js';
-import { classifySentence, detectInflectionLocally, extractSignalsLocally, titleLocally } from '../../activities/llm/local-assistant.js';
+import { detectInflectionLocally } from '../../activities/llm/purposes/inflection.js';
+import { classifySentence, extractSignalsLocally } from '../../activities/llm/purposes/signal-extraction.js';
+import { titleLocally } from '../../activities/llm/purposes/title.js';
 import { cosineSimilarity, hashEmbedding } from '../../activities/llm/local-embedder.js';
 import { signalTextHash } from '../../activities/signals.js';
 import { inflectionCheckpoint } from '../../workflows/chat/assistant-response.js';
