@@ -1,4 +1,5 @@
 /** The chat routes end to end through `inject`: auth, validation, storage, signal-with-start, runs, docs. */
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys, messages, runProgress } from '../../activities/db/schema/index.js';
@@ -68,15 +69,27 @@ describe('authentication', () => {
     expect(res.statusCode).toBe(200);
     const doc = res.json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>();
     expect(doc.openapi).toMatch(/^3\./);
-    for (const path of [
-      '/v1/threads', '/v1/threads/{threadId}', '/v1/threads/{threadId}/messages', '/v1/threads/{threadId}/signals',
-      '/v1/threads/{threadId}/suggestions', '/v1/threads/{threadId}/suggestions/{suggestionId}/accept',
-      '/v1/threads/{threadId}/suggestions/{suggestionId}/decline', '/v1/workflows/{workflowId}',
-      '/v1/workflows/{workflowId}/cancel', '/v1/events', '/healthz', '/readyz',
-    ]) {
-      expect(doc.paths, path).toHaveProperty([path]);
-    }
-    expect(doc.paths['/v1/threads/{threadId}/messages']).toHaveProperty('post');
+    // API.md's routes that exist today, each with its method.
+    const built: [string, string][] = [
+      ['post', '/v1/threads'], ['get', '/v1/threads'], ['post', '/v1/threads/{threadId}/case'],
+      ['get', '/v1/threads/{threadId}'], ['get', '/v1/threads/{threadId}/messages'], ['post', '/v1/threads/{threadId}/messages'],
+      ['get', '/v1/threads/{threadId}/signals'], ['get', '/v1/threads/{threadId}/suggestions'],
+      ['post', '/v1/threads/{threadId}/suggestions/{suggestionId}/accept'], ['post', '/v1/threads/{threadId}/suggestions/{suggestionId}/decline'],
+      ['post', '/v1/cases'], ['get', '/v1/cases'], ['get', '/v1/cases/{caseId}'], ['get', '/v1/cases/{caseId}/search'],
+      ['post', '/v1/cases/{caseId}/documents'], ['get', '/v1/documents/{documentId}'], ['post', '/v1/cases/{caseId}/urls'],
+      ['post', '/v1/cases/{caseId}/agents/{agentType}'], ['get', '/v1/workflows/{workflowId}'],
+      ['get', '/v1/workflows/{workflowId}/progress'], ['post', '/v1/workflows/{workflowId}/cancel'], ['get', '/v1/events'],
+      ['get', '/healthz'], ['get', '/readyz'], ['get', '/v1/admin/schedules'],
+    ];
+    for (const [method, path] of built) expect(doc.paths[path], `${method} ${path}`).toHaveProperty(method);
+  });
+
+  it('publishes a valid OpenAPI 3 document', async () => {
+    const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const validator = new Validator();
+    const result = await validator.validate(doc);
+    expect(result.errors ?? [], JSON.stringify(result.errors)?.slice(0, 2000)).toEqual([]);
+    expect(result.valid).toBe(true);
   });
 });
 
