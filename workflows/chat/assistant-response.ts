@@ -12,7 +12,7 @@ import { chatBestEffortStep, chatBookkeeping, chatReplyStep } from '../policies.
 import type { ConversationInput, ConversationState, Degradation, NewMessage, ReplyResult, SettleResult } from '../types.js';
 import { bestEffort, failureMessage } from './best-effort.js';
 import { dispatchAccepted } from './dispatch.js';
-import { holdThroughOutage, newHold, type OutageHold } from './outage-hold.js';
+import { holdThroughOutage, newHold, type OutageHold } from '../outage-hold.js';
 import { CHAT_PATCHES } from './patches.js';
 
 const optional = proxyLocalActivities<Activities>(chatBestEffortStep);

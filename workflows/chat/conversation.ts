@@ -30,7 +30,7 @@ import type { ConversationInput, ConversationState, NewMessage } from '../types.
 import { afterReply } from './after-reply.js';
 import { CHAT_PATCHES } from './patches.js';
 import { assistantResponse, type Turn } from './assistant-response.js';
-import { newHold } from './outage-hold.js';
+import { newHold } from '../outage-hold.js';
 
 /** How many settled message ids a run remembers, to ignore a re-sent signal. */
 const REMEMBERED_MESSAGES = 200;

@@ -15,12 +15,11 @@ import {
   ParentClosePolicy,
   proxyActivities,
   startChild,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../../activities/index.js';
-import { holdThroughOutage, newHold } from '../chat/outage-hold.js';
-import { DOCUMENT_EXECUTION_TIMEOUT, ingestion, TASK_TIME_LIMIT } from '../policies.js';
+import { holdThroughOutage, newHold } from '../outage-hold.js';
+import { DOCUMENT_EXECUTION_TIMEOUT, TASK_TIME_LIMIT, urlFetchStep } from '../policies.js';
 import { searchAttributes } from '../search-attributes.js';
 import {
   workflowIds,
@@ -30,24 +29,8 @@ import {
   type ProcessDocumentInput,
 } from '../types.js';
 
-/**
- * The seed's table for `fetch_url_and_ingest` (`ingestion`: 3 attempts, 10 s apart, no
- * backoff), with one deliberate narrowing: the seed retried every failure ("always
- * retryable"); here only network trouble, timeouts and 408/425/429/5xx are retried. A blocked
- * or malformed URL, another 4xx, a type or size we refuse fails at once with its reason
- * (activities/web/errors.ts decides, non-retryable): the answer would be the same on every
- * attempt, and an inward-pointing URL must be knocked on never, not three times.
- * The heartbeat (the fetcher's progress, and a beat every 2 s) lets a dead worker's attempt
- * be retried after 10 s, not 30 min; an unreachable database is held by the workflow
- * (Decision 28), not spent as an attempt.
- */
-const fetchStep: ActivityOptions = {
-  ...ingestion,
-  heartbeatTimeout: '10 seconds',
-  retry: { ...ingestion.retry, nonRetryableErrorTypes: ['DatabaseUnavailable'] },
-};
 
-const acts = proxyActivities<Activities>(fetchStep);
+const acts = proxyActivities<Activities>(urlFetchStep);
 
 /** The progress row the fetch writes (seq 1 of this run): `{ step: 'fetched', documentId, created }`. */
 const FETCHED_SEQ = 1;
@@ -74,7 +57,7 @@ export async function fetchUrlAndIngest(input: FetchUrlAndIngestInput): Promise<
 async function ingest(input: FetchUrlAndIngestInput): Promise<FetchUrlAndIngestResult> {
   const { caseId, userId, url, correlationId } = input;
   const fetched = await holdThroughOutage(newHold(input.outageHoldMs), 'fetchUrlDocument', () =>
-    acts.fetchUrlDocument.executeWithOptions({ ...fetchStep, summary: `Fetch ${url.slice(0, 200)}` }, [
+    acts.fetchUrlDocument.executeWithOptions({ ...urlFetchStep, summary: `Fetch ${url.slice(0, 200)}` }, [
       { caseId, userId, url, seq: FETCHED_SEQ },
     ]),
   );

@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
-import { holdThroughOutage, newHold } from '../chat/outage-hold.js';
+import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { documentEmbedding, documentStep, TASK_TIME_LIMIT } from '../policies.js';
 import type { ErrorType, ProcessDocumentInput, ProcessDocumentResult } from '../types.js';
 

@@ -1,12 +1,12 @@
 /**
- * Decision 28: an unreachable database fails no message. A chat step whose activity
+ * Decision 28: an unreachable database fails no message. A step (chat, documents, URLs) whose activity
  * reports `DatabaseUnavailable` is tried again after a durable timer, with backoff, until
  * the hold's deadline; only past it does the failure go on (the reply then fails with a
  * readable reason). The timers end the workflow task, so messages that arrive meanwhile
  * queue up for the next batch as usual.
  */
 import { ActivityFailure, ApplicationFailure, log, sleep } from '@temporalio/workflow';
-import { DATABASE_OUTAGE_FIRST_RETRY_MS, DATABASE_OUTAGE_HOLD_MS, DATABASE_OUTAGE_MAX_RETRY_MS } from '../policies.js';
+import { DATABASE_OUTAGE_FIRST_RETRY_MS, DATABASE_OUTAGE_HOLD_MS, DATABASE_OUTAGE_MAX_RETRY_MS } from './policies.js';
 
 /** One hold: its deadline is set by the first outage it sees, so steps of a turn share it. */
 export interface OutageHold {
