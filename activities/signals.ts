@@ -9,6 +9,7 @@ import { loadThread } from './chat-reply.js';
 import type { ExtractedSignal, Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
 import { meterAttempt, type AttemptMeter } from './usage.js';
+import { keepAlive } from './heartbeat.js';
 
 export interface SignalDeps {
   db: Db;
@@ -153,7 +154,7 @@ export function createSignalActivities({ db, llm, embedder }: SignalDeps) {
       if (todo.length === 0) return { embedded: 0 };
       // The signals of one extraction: one thread, so one user.
       const meter = meterAttempt(db, todo[0]?.userId ?? null);
-      const vectors = await meter.call((call) => embedder.embed(todo.map((r) => r.text), call));
+      const vectors = await keepAlive(() => meter.call((call) => embedder.embed(todo.map((r) => r.text), call)));
       await db.transaction(async (tx) => {
         await meter.write(tx);
         for (const [i, row] of todo.entries()) {

@@ -102,7 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: deps.config.bodyLimitBytes,
     // Workflow ids may be 255 characters (the route's schema says so); Fastify's default is 100.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     ajv: {
       // Unknown fields are a 400 naming them, and a wrong type is never coerced into a right one.
       customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false },

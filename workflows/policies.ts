@@ -76,6 +76,15 @@ export const documentStep: ActivityOptions = {
  */
 export const documentEmbedding: ActivityOptions = { ...documentStep, heartbeatTimeout: '20 seconds' };
 
+/**
+ * Extraction beats per PDF page and every few seconds otherwise (a large HTML page parses
+ * synchronously for a while: hence a minute), so a dead worker is noticed in a minute.
+ */
+export const documentExtraction: ActivityOptions = { ...documentStep, heartbeatTimeout: '1 minute' };
+
+/** Indexing and marking failed are one transaction each: minutes, never half an hour. */
+export const documentWrite: ActivityOptions = { ...documentStep, startToCloseTimeout: '2 minutes' };
+
 /** Backstop on processDocument past its in-workflow 30 min and its cleanup (notes §5). */
 export const DOCUMENT_EXECUTION_TIMEOUT = '35 minutes';
 
@@ -135,3 +144,6 @@ export const urlFetchStep: ActivityOptions = {
   heartbeatTimeout: '10 seconds',
   retry: { ...ingestion.retry, nonRetryableErrorTypes: ['DatabaseUnavailable'] },
 };
+
+/** Embedding a batch of new signals: the document pipeline's retries, and a keepalive heartbeat. */
+export const signalEmbedding: ActivityOptions = { ...documentPipeline, heartbeatTimeout: '30 seconds' };

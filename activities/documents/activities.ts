@@ -15,6 +15,7 @@ import { createEmbedActivities, currentRunId } from './embed.js';
 import { extractDocument } from './extract.js';
 import { DEFAULT_DOCUMENT_SETTINGS, type DocumentSettings } from './settings.js';
 import { documentSummaryColumns } from './store.js';
+import { keepAlive } from '../heartbeat.js';
 
 export interface DocumentDeps {
   db: Db;
@@ -66,7 +67,7 @@ export function createDocumentActivities(deps: DocumentDeps) {
       if (!doc) throw notFound(`document ${req.documentId}`);
       const ctx = Context.current();
       // A beat per page: how a cancellation reaches a long PDF.
-      const extracted = await extractDocument(doc.contentType, { text: doc.content, bytes: doc.bytes }, (page) => ctx.heartbeat({ page }));
+      const extracted = await keepAlive(() => extractDocument(doc.contentType, { text: doc.content, bytes: doc.bytes }, (page) => ctx.heartbeat({ page })));
       const result = { pages: extracted.pages, characters: extracted.text.length };
       await db.transaction(async (tx) => {
         await tx

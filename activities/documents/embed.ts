@@ -15,6 +15,7 @@ import { recordProgress } from '../progress.js';
 import { meterAttempt } from '../usage.js';
 import { chunkText, type Chunk } from './chunk.js';
 import type { DocumentSettings } from './settings.js';
+import { keepAlive } from '../heartbeat.js';
 
 /** What the embedding heartbeats: the last batch stored, under the plan that cut the batches. */
 export interface EmbedCheckpoint {
@@ -43,17 +44,6 @@ export function currentRunId(): string {
   return run.runId;
 }
 
-/** While one embedding call is in flight, the worker says it is alive this often. */
-const KEEPALIVE_MS = 5_000;
-
-async function keepAlive<T>(ctx: Context, details: () => EmbedCheckpoint | undefined, fn: () => Promise<T>): Promise<T> {
-  const timer = setInterval(() => ctx.heartbeat(details()), KEEPALIVE_MS);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 async function storedOrdinals(db: Db, documentId: string, runId: string): Promise<Set<number>> {
   const rows = await db
@@ -97,7 +87,7 @@ export function createEmbedActivities({ db, embedder }: { db: Db; embedder: Embe
         const first = b * batchSize;
         const batch = pieces.slice(first, first + batchSize);
         if (!batch.every((_, i) => stored.has(first + i))) {
-          const vectors = await keepAlive(ctx, () => checkpoint, () => meter.call((call) => embedder.embed(batch.map((c) => c.text), call)));
+          const vectors = await keepAlive(() => meter.call((call) => embedder.embed(batch.map((c) => c.text), call)), () => checkpoint);
           await storeBatch(db, { documentId, runId, first, batch, vectors }, async (tx) => {
             await meter.write(tx);
             const done = first + batch.length;

@@ -71,7 +71,8 @@ const slowLlm: Llm = {
 
 beforeAll(async () => {
   [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
-  workers = await startTestWorkers({ env, db: database.db, queues, workflowsPath, wrapActivities: withFaults, llm: slowLlm });
+  // Redelivery (run by one test) takes any pending message at once.
+  workers = await startTestWorkers({ env, db: database.db, queues, workflowsPath, wrapActivities: withFaults, llm: slowLlm, redeliveryAfterMs: 1 });
 });
 
 afterAll(async () => {
@@ -286,5 +287,32 @@ describe('step 3 runs only while its rules may find something', () => {
     await eventually(() => signalsOf(thread.id), (rows) => rows.length >= 3);
     await send('and then?');
     expect(faults.calls.get('proactiveIntervention') ?? 0).toBeGreaterThan(before);
+  });
+});
+
+describe('one message never fails the conversation (defect 2)', () => {
+  it('when even marking the reply failed fails, the conversation goes on and redelivery settles the message', async () => {
+    faults.fail.add('generateReply');
+    faults.fail.add('failReply');
+    const { thread, post, send } = await newThread();
+    const lost = await post('This reply fails, and so does marking it failed.');
+    await eventually(async () => faults.calls.get('failReply') ?? 0, (n) => n > 0);
+    const handle = env.client.workflow.getHandle(workflowIds.conversation(thread.id));
+    const { runId } = await handle.describe();
+    faults.fail.clear();
+    // The same run is alive (it did not fail) and answers the next message.
+    const next = await send('And this one is answered.');
+    expect(next.reply?.status).toBe('complete');
+    expect(await handle.describe()).toMatchObject({ runId, status: { name: 'RUNNING' } });
+    const [stranded] = (await threadMessages(database.db, thread.id)).filter((m) => m.id === lost.id);
+    expect(stranded?.status).toBe('pending');
+    // The redelivery job sends it again (the conversation forgot it), and it is answered.
+    await env.client.workflow.execute('redeliverMessages', {
+      workflowId: `redeliver-${thread.id}`,
+      taskQueue: queues.maintenance,
+      args: [{ queues }],
+    });
+    const { asked } = await waitForAnswer(database.db, thread.id, lost.id);
+    expect(asked.status).toBe('complete');
   });
 });

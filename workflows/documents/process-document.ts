@@ -16,10 +16,10 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
-import { documentEmbedding, documentStep, TASK_TIME_LIMIT } from '../policies.js';
+import { documentEmbedding, documentExtraction, documentWrite, TASK_TIME_LIMIT } from '../policies.js';
 import type { ErrorType, ProcessDocumentInput, ProcessDocumentResult } from '../types.js';
 
-const acts = proxyActivities<Activities>(documentStep);
+const acts = proxyActivities<Activities>(documentWrite);
 
 /** Progress seqs: `extracted` is 1, `chunked` 2, one `embedded` per batch, then `indexed`. */
 const EXTRACTED_SEQ = 1;
@@ -43,7 +43,7 @@ export async function processDocument(input: ProcessDocumentInput): Promise<Proc
     log.warn('document processing failed', { documentId: input.documentId, reason });
     await CancellationScope.nonCancellable(() =>
       holdThroughOutage(newHold(input.outageHoldMs), 'markDocumentFailed', () =>
-        acts.markDocumentFailed.executeWithOptions({ ...documentStep, summary: `Mark the document failed: ${reason}` }, [
+        acts.markDocumentFailed.executeWithOptions({ ...documentWrite, summary: `Mark the document failed: ${reason}` }, [
           { documentId: input.documentId, reason },
         ]),
       ),
@@ -62,7 +62,7 @@ async function pipeline(input: ProcessDocumentInput): Promise<ProcessDocumentRes
   const { documentId } = input;
   const hold = newHold(input.outageHoldMs);
   const extracted = await holdThroughOutage(hold, 'extract', () =>
-    acts.extractDocumentText.executeWithOptions({ ...documentStep, summary: `Extract the text of document ${documentId}` }, [
+    acts.extractDocumentText.executeWithOptions({ ...documentExtraction, summary: `Extract the text of document ${documentId}` }, [
       { documentId, seq: EXTRACTED_SEQ },
     ]),
   );
@@ -73,7 +73,7 @@ async function pipeline(input: ProcessDocumentInput): Promise<ProcessDocumentRes
     ),
   );
   const indexed = await holdThroughOutage(hold, 'index', () =>
-    acts.indexDocumentChunks.executeWithOptions({ ...documentStep, summary: `Index ${embedded.chunks} chunk(s)` }, [
+    acts.indexDocumentChunks.executeWithOptions({ ...documentWrite, summary: `Index ${embedded.chunks} chunk(s)` }, [
       {
         documentId,
         seq: embedded.nextSeq,
