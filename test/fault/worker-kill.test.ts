@@ -4,6 +4,9 @@
  * 20 threads: start the worker child with a fault armed, send each thread a burst of 2-4
  * messages through the real hand-off, let the fault kill it (or kill -9 it), and restart.
  * Then a clean worker finishes, and every message must be answered exactly once.
+ * The conversation under test is workflows/chat/conversation.ts with its modules
+ * (assistant-response.ts, after-reply.ts: steps 5-6 and the title, patches.ts, and the
+ * agent catalog it dispatches from), so the kills land in all of them.
  */
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { expectChatInvariants } from '../helpers/chat-invariants.js';

@@ -15,6 +15,7 @@ import { cancelReplySignal } from '../../workflows/messages.js';
 import type { Llm } from '../../activities/llm/llm.js';
 import { createLocalLlm } from '../../activities/llm/llm.js';
 import { FIXTURE_AGENTS } from '../fixtures/agents.js';
+import { withActivityFaults } from '../helpers/activity-faults.js';
 
 const workflowsPath = fileURLToPath(new URL('../fixtures/workflows-with-agents.ts', import.meta.url));
 let env: TestWorkflowEnvironment;
@@ -35,22 +36,14 @@ const faults = {
   calls: new Map<string, number>(),
 };
 
-function withFaults(acts: Activities): Activities {
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(acts)) {
-    wrapped[name] = async (...args: unknown[]) => {
-      faults.calls.set(name, (faults.calls.get(name) ?? 0) + 1);
-      const delay = faults.delayMs.get(name);
-      if (delay) await new Promise((r) => setTimeout(r, delay));
-      if (faults.fail.has(name)) throw ApplicationFailure.nonRetryable(`injected failure in ${name}`, 'ValidationError');
-      if (Date.now() < (faults.unreachableUntil.get(name) ?? 0)) throw ApplicationFailure.retryable('the database is unreachable (ECONNREFUSED)', 'DatabaseUnavailable');
-      const result = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
-      if (faults.commitThenThrowOnce.delete(name)) throw new Error(`injected crash after ${name} committed`);
-      return result;
-    };
-  }
-  return wrapped as Activities;
+async function beforeCall(name: string): Promise<void> {
+  const delay = faults.delayMs.get(name);
+  if (delay) await new Promise((r) => setTimeout(r, delay));
+  if (faults.fail.has(name)) throw ApplicationFailure.nonRetryable(`injected failure in ${name}`, 'ValidationError');
+  if (Date.now() < (faults.unreachableUntil.get(name) ?? 0)) throw ApplicationFailure.retryable('the database is unreachable (ECONNREFUSED)', 'DatabaseUnavailable');
 }
+
+const withFaults = (acts: Activities) => withActivityFaults(acts, faults, beforeCall);
 
 const local = createLocalLlm();
 const slowLlm: Llm = {

@@ -16,6 +16,7 @@ import { connectTestEnv, testQueues } from '../helpers/temporal.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
 import { workflowIds } from '../../workflows/types.js';
+import { withActivityFaults } from '../helpers/activity-faults.js';
 
 let env: TestWorkflowEnvironment;
 let database: TestDatabase;
@@ -30,18 +31,7 @@ const faults = {
   calls: new Map<string, number>(),
 };
 
-function withFaults(acts: Activities): Activities {
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(acts)) {
-    wrapped[name] = async (...args: unknown[]) => {
-      faults.calls.set(name, (faults.calls.get(name) ?? 0) + 1);
-      const result = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
-      if (faults.commitThenThrowOnce.delete(name)) throw new Error(`injected crash after ${name} committed`);
-      return result;
-    };
-  }
-  return wrapped as Activities;
-}
+const withFaults = (acts: Activities) => withActivityFaults(acts, faults);
 
 const local = createLocalLlm();
 const assistant: Llm = {

@@ -18,6 +18,7 @@ import { connectTestEnv, testQueues } from '../helpers/temporal.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
 import { FIXTURE_AGENTS } from '../fixtures/agents.js';
+import { withActivityFaults } from '../helpers/activity-faults.js';
 
 const workflowsPath = fileURLToPath(new URL('../fixtures/workflows-with-agents.ts', import.meta.url));
 let env: TestWorkflowEnvironment;
@@ -33,18 +34,7 @@ const faults = {
   calls: new Map<string, number>(),
 };
 
-function withFaults(acts: Activities): Activities {
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(acts)) {
-    wrapped[name] = async (...args: unknown[]) => {
-      faults.calls.set(name, (faults.calls.get(name) ?? 0) + 1);
-      const result = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
-      if (faults.commitThenThrowOnce.delete(name)) throw new Error(`injected crash after ${name} committed`);
-      return result;
-    };
-  }
-  return wrapped as Activities;
-}
+const withFaults = (acts: Activities) => withActivityFaults(acts, faults);
 
 const local = createLocalLlm();
 const llm: Llm = {
