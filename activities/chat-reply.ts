@@ -7,6 +7,7 @@ import type { Llm } from './llm/llm.js';
 import { loadHistory, readAsked, settleBatch } from './chat-settle.js';
 import { meterAttempt } from './usage.js';
 import type { Degradation, ReplyResult, SettleResult } from '../workflows/types.js';
+import { withinDatabaseDeadline } from './db/deadline.js';
 
 export interface ReplyDeps {
   db: Db;
@@ -57,13 +58,15 @@ export function createReplyActivities({ db, llm }: ReplyDeps) {
      * as answered without calling the model again, so they cost nothing.
      */
     async generateReply(req: ReplyRequest): Promise<ReplyResult> {
-      const [thread, asked, history, contextSignals, suggestionPending] = await Promise.all([
-        loadThread(db, req.threadId),
-        readAsked(db, req.threadId, req.messageIds),
-        loadHistory(db, req.threadId, req.messageIds),
-        loadContextSignals(db, req.threadId),
-        hasPendingSuggestion(db, req.threadId),
-      ]);
+      const [thread, asked, history, contextSignals, suggestionPending] = await withinDatabaseDeadline(() =>
+        Promise.all([
+          loadThread(db, req.threadId),
+          readAsked(db, req.threadId, req.messageIds),
+          loadHistory(db, req.threadId, req.messageIds),
+          loadContextSignals(db, req.threadId),
+          hasPendingSuggestion(db, req.threadId),
+        ]),
+      );
       const base = { hasTitle: thread.title !== null, suggestionPending, caseId: thread.caseId };
       if (asked.open.length === 0) {
         return { ...base, replyId: null, status: 'complete', answered: asked.answered, skipped: asked.skipped };
@@ -71,7 +74,10 @@ export function createReplyActivities({ db, llm }: ReplyDeps) {
       const meter = meterAttempt(db, thread.userId);
       const text = await meter.call((call) => llm.reply({ history, signals: contextSignals, ...call }));
       const metadata = { provider: llm.provider, degradations: req.degradations };
-      const settled = await settleBatch(db, req.threadId, req.messageIds, { content: text, status: 'complete', metadata }, { meter, progressSeq: req.progressSeq });
+      const reply = { content: text, status: 'complete' as const, metadata };
+      const settled = await withinDatabaseDeadline(() =>
+        settleBatch(db, req.threadId, req.messageIds, reply, { meter, progressSeq: req.progressSeq }),
+      );
       return { ...base, ...settled, status: 'complete' };
     },
 
@@ -79,7 +85,9 @@ export function createReplyActivities({ db, llm }: ReplyDeps) {
     async failReply(req: { threadId: string; messageIds: string[]; error: string; progressSeq?: number }): Promise<SettleResult> {
       const content = `Sorry, this message could not be answered: ${req.error}`;
       const failed = { content, status: 'failed' as const, metadata: { error: req.error } };
-      const { answered, skipped } = await settleBatch(db, req.threadId, req.messageIds, failed, { progressSeq: req.progressSeq });
+      const { answered, skipped } = await withinDatabaseDeadline(() =>
+        settleBatch(db, req.threadId, req.messageIds, failed, { progressSeq: req.progressSeq }),
+      );
       return { answered, skipped };
     },
 
