@@ -21,9 +21,9 @@ import type { Activities } from '../../activities/index.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { DOCUMENT_EXECUTION_TIMEOUT, TASK_TIME_LIMIT, urlFetchStep } from '../policies.js';
 import { searchAttributes } from '../search-attributes.js';
+import { describeLimit, finalFailure } from '../failures.js';
 import {
   workflowIds,
-  type ErrorType,
   type FetchUrlAndIngestInput,
   type FetchUrlAndIngestResult,
   type ProcessDocumentInput,
@@ -45,12 +45,7 @@ export async function fetchUrlAndIngest(input: FetchUrlAndIngestInput): Promise<
     if (isCancellation(err) && !timedOut) throw err;
     const reason = timedOut ? `stopped: the time limit of ${describeLimit(limit)} was reached` : reasonOf(err);
     log.warn('URL ingestion failed', { url: input.url, reason });
-    throw ApplicationFailure.create({
-      type: timedOut ? ('TimeLimitExceeded' satisfies ErrorType) : failureType(err),
-      message: reason,
-      nonRetryable: true,
-      cause: timedOut || !(err instanceof Error) ? undefined : err,
-    });
+    throw finalFailure(err, timedOut, reason);
   }
 }
 
@@ -91,17 +86,4 @@ function reasonOf(err: unknown): string {
     if (!(e instanceof ActivityFailure)) break;
   }
   return message;
-}
-
-/** `UrlBlocked`, `FetchTransient`, ...: the run's failure names what went wrong. */
-function failureType(err: unknown): string | undefined {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof ApplicationFailure && e.type) return e.type;
-  }
-  return undefined;
-}
-
-function describeLimit(limit: string | number): string {
-  if (typeof limit === 'string') return limit;
-  return limit >= 60_000 ? `${Math.round(limit / 60_000)} minutes` : `${Math.round(limit / 100) / 10} s`;
 }

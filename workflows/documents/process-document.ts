@@ -17,7 +17,8 @@ import {
 import type { Activities } from '../../activities/index.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { documentEmbedding, documentExtraction, documentWrite, TASK_TIME_LIMIT } from '../policies.js';
-import type { ErrorType, ProcessDocumentInput, ProcessDocumentResult } from '../types.js';
+import type { ProcessDocumentInput, ProcessDocumentResult } from '../types.js';
+import { describeLimit, finalFailure } from '../failures.js';
 
 const acts = proxyActivities<Activities>(documentWrite);
 
@@ -49,12 +50,7 @@ export async function processDocument(input: ProcessDocumentInput): Promise<Proc
       ),
     );
     if (isCancellation(err) && !timedOut) throw err;
-    throw ApplicationFailure.create({
-      type: timedOut ? ('TimeLimitExceeded' satisfies ErrorType) : failureType(err),
-      message: reason,
-      nonRetryable: true,
-      cause: timedOut || !(err instanceof Error) ? undefined : err,
-    });
+    throw finalFailure(err, timedOut, reason);
   }
 }
 
@@ -104,17 +100,4 @@ function reasonOf(err: unknown): string {
     }
   }
   return step ? `${step} failed: ${message}` : message;
-}
-
-/** The type of the failure underneath (`DocumentUnreadable`, `LlmAuthError`, ...), so the run's failure names it. */
-function failureType(err: unknown): string | undefined {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof ApplicationFailure && e.type) return e.type;
-  }
-  return undefined;
-}
-
-function describeLimit(limit: string | number): string {
-  if (typeof limit === 'string') return limit;
-  return limit >= 60_000 ? `${Math.round(limit / 60_000)} minutes` : `${Math.round(limit / 100) / 10} s`;
 }
