@@ -307,3 +307,13 @@ export function assertOpenAiConfigured(config: Config): void {
     throw new ConfigError('LLM_PROVIDER/EMBEDDING_PROVIDER=openai needs OPENAI_API_KEY');
   }
 }
+
+/** The slice of the config activities get (Decision 16): they never read the environment. */
+export function activityConfigOf(config: Config) {
+  return {
+    queues: config.queues,
+    chat: { redeliveryAfterMs: config.chat.redeliveryAfterMs },
+    documents: config.documents,
+    fetch: config.fetch,
+  };
+}

@@ -6,7 +6,7 @@ import { createDb } from '../activities/db/client.js';
 import { assertSchemaCurrent } from '../activities/db/migrate.js';
 import { createEmbedder, createLlm } from '../activities/llm/index.js';
 import { createSafeFetcher } from '../activities/web/fetcher.js';
-import { assertOpenAiConfigured, databaseUrl, loadConfig } from './config.js';
+import { activityConfigOf, assertOpenAiConfigured, databaseUrl, loadConfig } from './config.js';
 import { createPinoLogger, sdkLogger } from './logging.js';
 import { upsertSchedules } from './schedules.js';
 import { temporalConnectionOptions } from './temporal-connection.js';
@@ -42,7 +42,7 @@ const workers = await createWorkers({
     llm: createLlm(config.llm),
     embedder: createEmbedder(config.llm),
     temporal,
-    config: { queues: config.queues, chat: { redeliveryAfterMs: config.chat.redeliveryAfterMs }, documents: config.documents, fetch: config.fetch },
+    config: activityConfigOf(config),
     clock: () => new Date(),
     fetcher,
   }),

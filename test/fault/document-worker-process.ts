@@ -18,7 +18,7 @@ import { createActivities } from '../../activities/index.js';
 import { createDb } from '../../activities/db/client.js';
 import { createEmbedder, createLlm } from '../../activities/llm/index.js';
 import type { Embedder } from '../../activities/llm/types.js';
-import { databaseUrl, loadConfig } from '../../workers/config.js';
+import { activityConfigOf, databaseUrl, loadConfig } from '../../workers/config.js';
 import { temporalConnectionOptions } from '../../workers/temporal-connection.js';
 import { createWorkers, runWorkers } from '../../workers/worker.js';
 
@@ -58,7 +58,7 @@ const workers = await createWorkers({
     llm: createLlm(config.llm),
     embedder: slowCounted(createEmbedder(config.llm)),
     temporal: new Client({ connection, namespace }),
-    config: { queues: config.queues, chat: { redeliveryAfterMs: config.chat.redeliveryAfterMs }, documents: config.documents },
+    config: activityConfigOf(config),
     clock: () => new Date(),
   }),
   workflowBundle: { code: readFileSync(bundlePath, 'utf8') },

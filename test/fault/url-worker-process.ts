@@ -13,7 +13,7 @@ import { createActivities } from '../../activities/index.js';
 import { createDb } from '../../activities/db/client.js';
 import { createEmbedder, createLlm } from '../../activities/llm/index.js';
 import { createSafeFetcher } from '../../activities/web/fetcher.js';
-import { databaseUrl, loadConfig } from '../../workers/config.js';
+import { activityConfigOf, databaseUrl, loadConfig } from '../../workers/config.js';
 import { temporalConnectionOptions } from '../../workers/temporal-connection.js';
 import { createWorkers, runWorkers } from '../../workers/worker.js';
 
@@ -36,7 +36,7 @@ const workers = await createWorkers({
     llm: createLlm(config.llm),
     embedder: createEmbedder(config.llm),
     temporal: new Client({ connection, namespace }),
-    config: { queues: config.queues, chat: { redeliveryAfterMs: config.chat.redeliveryAfterMs }, documents: config.documents, fetch: config.fetch },
+    config: activityConfigOf(config),
     clock: () => new Date(),
     fetcher,
   }),

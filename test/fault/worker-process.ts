@@ -25,7 +25,7 @@ import { createActivities, type Activities } from '../../activities/index.js';
 import { createDb } from '../../activities/db/client.js';
 import { createEmbedder, createLlm } from '../../activities/llm/index.js';
 import type { Llm } from '../../activities/llm/llm.js';
-import { databaseUrl, loadConfig } from '../../workers/config.js';
+import { activityConfigOf, databaseUrl, loadConfig } from '../../workers/config.js';
 import { temporalConnectionOptions } from '../../workers/temporal-connection.js';
 import { bundleWorkflows, createWorkers, runWorkers } from '../../workers/worker.js';
 import { seeded } from './random.js';
@@ -113,7 +113,7 @@ const activities = createActivities({
   llm: slow(createLlm(config.llm)),
   embedder: createEmbedder(config.llm),
   temporal,
-  config: { queues: config.queues, chat: { redeliveryAfterMs: config.chat.redeliveryAfterMs } },
+  config: activityConfigOf(config),
   clock: () => new Date(),
 });
 const workers = await createWorkers({
