@@ -7,7 +7,7 @@
  * that certainly sent nothing fails the message (503 for a closed client, 500 for a
  * request the server refused). In sync mode the gateway then polls for the reply.
  */
-import { and, eq, or } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../../activities/db/client.js';
 import { messages, type MessageRow } from '../../activities/db/schema/index.js';
@@ -65,13 +65,13 @@ async function deliver(deps: RouteDeps, request: FastifyRequest, stored: StoredM
   throw notSent ? unavailable(reason) : handOff.error;
 }
 
+/** A settled message points at its reply (the reply claims it in the commit that writes it). */
 async function findReply(db: Db, message: MessageRow): Promise<MessageRow | undefined> {
-  const byDedupKey = eq(messages.dedupKey, `reply:${message.id}`);
+  if (!message.replyId) return undefined;
   const [reply] = await db
     .select()
     .from(messages)
-    .where(and(eq(messages.threadId, message.threadId), message.replyId ? or(eq(messages.id, message.replyId), byDedupKey) : byDedupKey))
-    .limit(1);
+    .where(and(eq(messages.threadId, message.threadId), eq(messages.id, message.replyId)));
   return reply;
 }
 

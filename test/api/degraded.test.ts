@@ -96,7 +96,7 @@ async function answerLater(threadId: string, delayMs: number): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       const [reply] = await h.database.db
         .insert(messages)
-        .values({ threadId, role: 'assistant', content: 'the answer', status: 'complete', dedupKey: `reply:${pending.id}` })
+        .values({ threadId, role: 'assistant', content: 'the answer', status: 'complete', metadata: { answers: [pending.id] } })
         .returning();
       await h.database.db.update(messages).set({ status: 'complete', replyId: reply!.id }).where(eq(messages.id, pending.id));
       return;
