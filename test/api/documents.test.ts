@@ -13,6 +13,7 @@ import { documents } from '../../activities/db/schema/index.js';
 import { START_FAILED } from '../../api/routes/documents.js';
 import { caseIdKey, userIdKey } from '../../workflows/search-attributes.js';
 import { textPdf } from '../helpers/pdf.js';
+import { eventually } from '../helpers/chat.js';
 import { channelShutDown, deadlineExceeded } from './fake-temporal.js';
 import { call, insertCase, startApi, type ApiHarness, type TestUser } from './harness.js';
 
@@ -42,6 +43,8 @@ const runsOf = async (workflowId: string) => {
   for await (const run of h.env.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(run.runId);
   return runs;
 };
+/** Visibility is eventually consistent: a run just started may take a moment to be listed. */
+const listedRunsOf = (workflowId: string, count: number) => eventually(() => runsOf(workflowId), (runs) => runs.length >= count, 10_000);
 
 describe('POST /v1/cases/:caseId/documents', () => {
   it('stores the upload pending and starts document-<id> on the ingest queue, tagged with the case and user', async () => {
@@ -133,7 +136,7 @@ describe('the hand-off', () => {
     const retried = await upload(h.alice, body);
     expect(retried.statusCode).toBe(202);
     expect(retried.json().document).toMatchObject({ id: row!.id, processingStatus: 'pending', error: null });
-    expect(await runsOf(retried.json().workflowId)).toHaveLength(1);
+    expect(await listedRunsOf(retried.json().workflowId, 1)).toHaveLength(1);
   });
 
   it('leaves the document pending and answers 202 when the start may have happened', async () => {
@@ -146,7 +149,7 @@ describe('the hand-off', () => {
       // The same upload later hands it over again: the run that landed is found, a missing one is started.
       const again = await upload(h.alice, { title: res.json().document.title, contentType: 'text/markdown', content: markdown().content });
       expect(again.statusCode).toBe(200);
-      expect(await runsOf(res.json().workflowId)).toHaveLength(1);
+      expect(await listedRunsOf(res.json().workflowId, 1)).toHaveLength(1);
     }
   });
 });
