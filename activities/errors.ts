@@ -118,7 +118,7 @@ export function classify(err: unknown): unknown {
 }
 
 /** The running activity's logger; none when called outside an activity (a test, a script). */
-function activityLog() {
+export function activityLog() {
   try {
     return Context.current().log;
   } catch {

@@ -21,8 +21,22 @@ export interface AddressRefusal {
   what: string;
 }
 
-/** AWS/GCP/Azure/OpenStack, Alibaba, Oracle (IPv4), and AWS's IPv6 endpoint. */
-const METADATA = new Set(['169.254.169.254', '169.254.170.2', '100.100.100.200', '192.0.0.192', 'fd00:ec2::254']);
+/**
+ * Cloud metadata and credential endpoints, refused even inside an allowlisted range. Most sit
+ * in ranges refused anyway; Azure's WireServer is a public address, so only this list stops it.
+ * - 169.254.169.254: AWS, GCP (metadata.google.internal), Azure IMDS, OpenStack, Oracle, DigitalOcean...
+ * - fd00:ec2::254: AWS IMDS over IPv6; 169.254.170.2: AWS ECS task metadata and credentials;
+ *   169.254.170.23 and fd00:ec2::23: the EKS Pod Identity agent (credentials), per AWS's
+ *   "Set up the Amazon EKS Pod Identity Agent".
+ * - 168.63.129.16: Azure WireServer (VM agent, DNS, DHCP; "What is IP address 168.63.129.16?").
+ * - fd20:ce::254: GCP's metadata server for IPv6-only instances.
+ * - 100.100.100.200: Alibaba Cloud ECS; 192.0.0.192: Oracle Cloud (legacy); 169.254.0.23: Tencent
+ *   Cloud (metadata.tencentyun.com).
+ */
+const METADATA = new Set([
+  '169.254.169.254', 'fd00:ec2::254', '169.254.170.2', '169.254.170.23', 'fd00:ec2::23',
+  '168.63.129.16', 'fd20:ce::254', '100.100.100.200', '192.0.0.192', '169.254.0.23',
+]);
 
 const RANGE_WORDS: Record<string, string> = {
   unspecified: 'unspecified',
@@ -84,7 +98,11 @@ export function describeAddressRefusal(r: AddressRefusal): string {
   return `the address ${r.shown} is ${r.what}: refused`;
 }
 
-/** "the host db.internal resolves to 10.0.0.1, which is private: refused" */
+/**
+ * "the host db.internal resolves to an address that is private: refused". Never the address:
+ * the user gave a name, and the answers of the worker's resolver would otherwise map its
+ * internal DNS for them. The connector logs the address for operators.
+ */
 export function describeLookupRefusal(hostname: string, r: AddressRefusal): string {
-  return `the host ${hostname} resolves to ${r.shown}, which is ${r.what}: refused`;
+  return `the host ${hostname} resolves to an address that is ${r.what}: refused`;
 }

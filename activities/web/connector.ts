@@ -15,6 +15,7 @@ import { buildConnector } from 'undici';
 import {
   addressRefusal, describeAddressRefusal, describeLookupRefusal, type AddressRange,
 } from './address-policy.js';
+import { activityLog } from '../errors.js';
 import { fetchFailure } from './errors.js';
 
 /** Every address a name resolves to. */
@@ -47,7 +48,11 @@ async function resolveChecked(hostname: string, allow: readonly AddressRange[], 
   const addresses = name === 'localhost' || name.endsWith('.localhost') ? LOCALHOST : await resolve(name);
   for (const { address } of addresses) {
     const refusal = addressRefusal(address, allow);
-    if (refusal) throw fetchFailure('UrlBlocked', describeLookupRefusal(hostname, refusal));
+    if (refusal) {
+      // The address is for operators only; the failure (which the user reads) names the host.
+      activityLog()?.warn('fetch refused: a name resolves to a refused address', { hostname, address: refusal.shown, what: refusal.what });
+      throw fetchFailure('UrlBlocked', describeLookupRefusal(hostname, refusal));
+    }
   }
   return addresses;
 }

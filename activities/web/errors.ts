@@ -12,6 +12,7 @@
 import { STATUS_CODES } from 'node:http';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ErrorType } from '../../workflows/types.js';
+import { activityLog } from '../errors.js';
 import { retryAfterMs } from '../llm/errors.js';
 
 export type FetchErrorType = Extract<
@@ -25,10 +26,27 @@ export function fetchFailure(type: FetchErrorType, message: string, options: { n
 
 const TRANSIENT_STATUSES = new Set([408, 425, 429]);
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
-]);
+/**
+ * Network trouble, in words. The message a user reads says these words and the code, never the
+ * error's own message: Node's and undici's name the address connected to ("connect ECONNREFUSED
+ * 10.1.2.3:80", "attempted address: …"), which for a name is the worker's resolver's answer.
+ */
+const NETWORK_CODES: Record<string, string> = {
+  ECONNREFUSED: 'the connection was refused',
+  ECONNRESET: 'the connection was reset',
+  ECONNABORTED: 'the connection was aborted',
+  ETIMEDOUT: 'the connection timed out',
+  EPIPE: 'the connection was closed while sending',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+  ENETDOWN: 'the network is down',
+  EAI_AGAIN: 'the name did not resolve in time',
+  UND_ERR_SOCKET: 'the connection failed',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no response headers in time',
+  UND_ERR_BODY_TIMEOUT: 'the body stalled',
+  UND_ERR_CLOSED: 'the connection was closed',
+};
 
 /** Certificate problems: the server is who it is, and a retry will not change its certificate. */
 const TLS_CODE = /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_SSL_)/;
@@ -65,19 +83,28 @@ export function classifyFetchError(err: unknown, url: string): ApplicationFailur
   const timeout = chain.find((e) => e instanceof FetchTimeout);
   if (timeout) return fetchFailure('FetchTransient', timeout.message);
   const host = hostOf(url);
+  logFetchError(url, chain);
   for (const e of chain) {
     const code = String((e as { code?: unknown }).code ?? '');
     if (code === 'ENOTFOUND') return fetchFailure('FetchRejected', `the host ${host} does not resolve (ENOTFOUND)`);
-    if (NETWORK_CODES.has(code)) return fetchFailure('FetchTransient', `fetching ${url} failed: ${e.message || code}`, { cause: e });
+    const words = NETWORK_CODES[code];
+    if (words) return fetchFailure('FetchTransient', `fetching ${url} failed: ${words} (${code})`);
     if (TLS_CODE.test(code)) return fetchFailure('FetchRejected', `the TLS certificate of ${host} was refused (${code})`);
     if (code.startsWith('HPE_')) return fetchFailure('FetchRejected', `the answer from ${host} is not valid HTTP (${code})`);
     if (/^(Z_|ERR__|ERR_BROTLI)/.test(code)) {
       return fetchFailure('FetchRejected', `the body from ${host} does not decode (${code})`);
     }
   }
-  // Unknown: Temporal's default (retryable); the retry policy bounds the attempts.
+  // Unknown: Temporal's default (retryable); the retry policy bounds the attempts. Its message
+  // may name anything (an address too): the user reads its name, the log has the rest.
   const first = chain[0];
-  return fetchFailure('FetchTransient', `fetching ${url} failed: ${first ? `${first.name}: ${first.message}` : String(err)}`);
+  return fetchFailure('FetchTransient', `fetching ${url} failed: ${first ? first.name : typeof err}`);
+}
+
+/** The whole error, addresses included, for operators (the activity's log). */
+function logFetchError(url: string, chain: Error[]): void {
+  const errors = chain.map((e) => ({ name: e.name, message: e.message, code: (e as { code?: unknown }).code }));
+  activityLog()?.warn('fetch failed', { url, errors });
 }
 
 function hostOf(url: string): string {

@@ -13,6 +13,7 @@ const resolve = fakeResolver({
   'metadata.google.internal': [['169.254.169.254']],
   'public.test': [['93.184.216.34']],
   'private.test': [['10.1.2.3']],
+  'wireserver.test': [['168.63.129.16']],
 });
 const fetcher = createSafeFetcher(testConfig(), { resolve, baseConnector: countingConnector(attempts) });
 afterAll(() => fetcher.close());
@@ -45,6 +46,12 @@ const addresses: Array<[string, RegExp]> = [
   ['http://100.100.100.200/', /cloud metadata/],
   ['http://[fc00::1]/', /is unique local/],
   ['http://[fd00:ec2::254]/', /cloud metadata/],
+  ['http://168.63.129.16/', /^the address 168\.63\.129\.16 is a cloud metadata endpoint: refused$/],
+  ['http://[::ffff:a83f:8110]/', /\(IPv4 168\.63\.129\.16\) is a cloud metadata endpoint/],
+  ['http://169.254.170.23/', /cloud metadata/],
+  ['http://[fd00:ec2::23]/', /cloud metadata/],
+  ['http://[fd20:ce::254]/', /cloud metadata/],
+  ['http://169.254.0.23/', /cloud metadata/],
   ['http://[fe80::1]/', /is link-local/],
   ['http://224.0.0.1/', /is multicast/],
   ['http://[ff02::1]/', /is multicast/],
@@ -65,16 +72,32 @@ describe('S1: the address table', () => {
   });
 
   it.each([
-    ['http://localhost/', /the host localhost resolves to (127\.0\.0\.1|::1), which is loopback: refused/],
-    ['http://LOCALHOST./', /resolves to .* loopback/],
-    ['http://app.localhost/', /resolves to .* loopback/],
-    ['http://metadata.google.internal/computeMetadata/v1/', /resolves to 169\.254\.169\.254, which is a cloud metadata endpoint/],
-    ['https://private.test/', /resolves to 10\.1\.2\.3, which is private/],
-  ])('%s is refused when its name resolves inward', async (url, reason) => {
+    ['http://localhost/', /^the host localhost resolves to an address that is loopback: refused$/],
+    ['http://LOCALHOST./', /^the host localhost\. resolves to an address that is loopback/],
+    ['http://app.localhost/', /resolves to an address that is loopback/],
+    ['http://metadata.google.internal/computeMetadata/v1/', /^the host metadata\.google\.internal resolves to an address that is a cloud metadata endpoint: refused$/],
+    ['https://private.test/', /^the host private\.test resolves to an address that is private: refused$/],
+    ['https://wireserver.test/', /resolves to an address that is a cloud metadata endpoint/],
+  ])('%s is refused when its name resolves inward, and the message names no address', async (url, reason) => {
     const err = await refusal(url);
     expect([err.type, err.nonRetryable]).toEqual(['UrlBlocked', true]);
     expect(err.message).toMatch(reason);
+    // The user gave a name: what it resolves to inside the worker's network is not theirs to learn.
+    expect(err.message).not.toMatch(/\d+\.\d+\.\d+\.\d+|::/);
     expect(attempts).toEqual([]);
+  });
+
+  it('refuses a metadata endpoint even inside an allowlisted range', async () => {
+    const wide = createSafeFetcher(testConfig({ FETCH_ALLOW_PRIVATE_RANGES: '0.0.0.0/0,::/0' }), { resolve, baseConnector: countingConnector(attempts) });
+    try {
+      for (const url of ['http://168.63.129.16/', 'http://169.254.169.254/', 'http://[fd00:ec2::254]/', 'http://wireserver.test/']) {
+        const err = await wide.fetchPage(url).then(() => undefined, (e: unknown) => e as ApplicationFailure);
+        expect([err?.type, err?.message], url).toEqual(['UrlBlocked', expect.stringMatching(/cloud metadata endpoint: refused$/)]);
+      }
+      expect(attempts).toEqual([]);
+    } finally {
+      await wide.close();
+    }
   });
 
   it.each([
@@ -109,6 +132,8 @@ describe('S1: the address table', () => {
     const err = await refusal('http://public.test/');
     expect([err.type, err.nonRetryable]).toEqual(['FetchTransient', false]);
     expect(attempts.splice(0)).toEqual(['93.184.216.34']);
+    // A network error names the URL and the error's code, never the address the name resolved to.
+    expect(err.message).toBe('fetching http://public.test/ failed: the connection was refused (ECONNREFUSED)');
   });
 });
 

@@ -141,7 +141,7 @@ describe('fetchUrlAndIngest', () => {
     const cases: [string, RegExp][] = [
       ['http://10.0.0.1/', /the address 10\.0\.0\.1 is private: refused/],
       ['http://169.254.169.254/latest/meta-data/', /169\.254\.169\.254 is a cloud metadata endpoint: refused/],
-      [`http://intranet.test:${site.port}/`, /the host intranet\.test resolves to 10\.1\.2\.3, which is private: refused/],
+      [`http://intranet.test:${site.port}/`, /^the host intranet\.test resolves to an address that is private: refused$/],
     ];
     for (const [url, reason] of cases) {
       const run = await start(url);
