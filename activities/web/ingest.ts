@@ -10,10 +10,13 @@
  * plain text as they came; a PDF as its bytes, for the document pipeline to read page by page.
  */
 import { Context } from '@temporalio/activity';
+import { and, eq } from 'drizzle-orm';
 import { loadConfig, type FetchConfig } from '../../workers/config.js';
 import type { Db } from '../db/client.js';
+import { runProgress } from '../db/schema/index.js';
 import { storeDocument, type NewDocument } from '../documents/store.js';
 import { failure } from '../errors.js';
+import { currentRun } from '../events.js';
 import { recordProgress } from '../progress.js';
 import { decodeText } from './body.js';
 import { extractPage } from './extract.js';
@@ -93,6 +96,16 @@ function withoutFragment(url: string): string {
   return parsed.href;
 }
 
+/** The answer an earlier attempt of the running activity's run recorded in its progress row. */
+async function recordedOutcome(db: Db, seq: number): Promise<FetchUrlOutcome | undefined> {
+  const { runId } = currentRun();
+  if (!runId) return undefined;
+  const [row] = await db.select({ payload: runProgress.payload }).from(runProgress).where(and(eq(runProgress.runId, runId), eq(runProgress.seq, seq)));
+  const recorded = row?.payload as { documentId?: unknown; created?: unknown } | undefined;
+  if (typeof recorded?.documentId !== 'string' || typeof recorded.created !== 'boolean') return undefined;
+  return { documentId: recorded.documentId, created: recorded.created };
+}
+
 export function createUrlIngestActivities(deps: UrlIngestDeps) {
   let own: SafeFetcher | undefined;
   // Built on first use, so a worker that never fetches opens no pool; its idle sockets are
@@ -102,6 +115,11 @@ export function createUrlIngestActivities(deps: UrlIngestDeps) {
   return {
     /** Fetches the URL and stores it as a pending document of the case, or finds the same one. */
     async fetchUrlDocument(req: FetchUrlRequest): Promise<FetchUrlOutcome> {
+      // An earlier attempt of this run stored the page and died before it reported: its answer
+      // stands. Fetching again would find its document and call it not created, or store a
+      // second one for the run if the page changed meanwhile.
+      const recorded = await recordedOutcome(deps.db, req.seq);
+      if (recorded) return recorded;
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), BEAT_MS);
       let page: FetchedPage;
@@ -112,14 +130,18 @@ export function createUrlIngestActivities(deps: UrlIngestDeps) {
         clearInterval(beat);
       }
       const doc = pageDocument(page);
-      const { document, created } = await storeDocument(deps.db, {
-        caseId: req.caseId, userId: req.userId, source: 'url', url: req.url, fetchedAt: deps.clock(), ...doc,
+      // The document and the row recording the answer commit together: a retry of this run
+      // finds the row (above) whenever it finds the document.
+      return deps.db.transaction(async (tx) => {
+        const { document, created } = await storeDocument(tx, {
+          caseId: req.caseId, userId: req.userId, source: 'url', url: req.url, fetchedAt: deps.clock(), ...doc,
+        });
+        await recordProgress(tx, {
+          seq: req.seq,
+          payload: { step: 'fetched', documentId: document.id, created, contentType: page.contentType, bytes: page.body.length },
+        });
+        return { documentId: document.id, created };
       });
-      await recordProgress(deps.db, {
-        seq: req.seq,
-        payload: { step: 'fetched', documentId: document.id, created, contentType: page.contentType, bytes: page.body.length },
-      });
-      return { documentId: document.id, created };
     },
   };
 }
