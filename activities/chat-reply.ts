@@ -112,14 +112,13 @@ export function createReplyActivities({ db, llm }: ReplyDeps) {
         .limit(3);
       const meter = meterAttempt(db, thread.userId);
       const title = (await meter.call((call) => llm.title(firstMessages.map((m) => m.content), call))).trim().slice(0, 80);
-      const updated = await db.transaction(async (tx) => {
-        await meter.write(tx);
-        return tx
+      const updated = await meter.inTransaction((tx) =>
+        tx
           .update(threads)
           .set({ title })
           .where(and(eq(threads.id, req.threadId), isNull(threads.title)))
-          .returning({ title: threads.title });
-      });
+          .returning({ title: threads.title }),
+      );
       return { title: updated[0]?.title ?? (await loadThread(db, req.threadId)).title ?? title, generated: updated.length > 0 };
     },
   };

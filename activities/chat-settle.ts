@@ -8,6 +8,7 @@
 import { and, asc, desc, eq, inArray, ne, or, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { messages, type MessageRow } from './db/schema/index.js';
+import type { Tx } from './events.js';
 import type { ChatTurn } from './llm/types.js';
 import { recordProgress } from './progress.js';
 import type { AttemptMeter } from './usage.js';
@@ -85,12 +86,13 @@ export async function settleBatch(
   threadId: string,
   messageIds: string[],
   reply: ReplyContent,
-  options: { meter?: Pick<AttemptMeter, 'write'>; progressSeq?: number } = {},
+  options: { meter?: Pick<AttemptMeter, 'inTransaction'>; progressSeq?: number } = {},
 ): Promise<SettleResult & { replyId: string | null }> {
   const { meter, progressSeq } = options;
-  return db.transaction(async (tx) => {
-    // Whether or not a message is still open: the model was called, so the tokens were spent.
-    await meter?.write(tx);
+  // Whether or not a message is still open, or this commits: the model was called, so the
+  // tokens were spent, and the meter writes them either way.
+  const inTransaction: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T> = meter ? (fn) => meter.inTransaction(fn) : (fn) => db.transaction(fn);
+  return inTransaction(async (tx) => {
     const rows = await tx
       .select()
       .from(messages)

@@ -111,8 +111,7 @@ export function createSuggestionActivities({ db, llm }: { db: Db; llm: Pick<Llm,
       const meter = meterAttempt(db, thread.userId);
       const found = await meter.call((call) => llm.detectInflection(recent.map((m) => m.content).reverse(), req.agents, call));
       const suggest = found !== null && found.confidence > SUGGESTION_THRESHOLD ? found : null;
-      return db.transaction(async (tx) => {
-        await meter.write(tx);
+      return meter.inTransaction(async (tx) => {
         const moved = await tx
           .update(threads)
           .set({ lastInflectionTurn: req.checkpoint })

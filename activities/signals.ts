@@ -78,8 +78,7 @@ export function createSignalActivities({ db, llm, embedder }: SignalDeps) {
    * commit, or a concurrent duplicate, finds the cursor moved and returns what was recorded.
    */
   async function storeExtraction(threadId: string, fromSeq: number, toSeq: number, found: ExtractedSignal[], meter: AttemptMeter) {
-    return db.transaction(async (tx) => {
-      await meter.write(tx);
+    return meter.inTransaction(async (tx) => {
       const [locked] = await tx.select().from(threads).where(eq(threads.id, threadId)).for('update');
       if (!locked || locked.extractionCursor !== fromSeq) return (await recordedExtraction(tx, threadId, toSeq)) ?? [];
       const rows = mergeByTextHash(found).map((s) => ({
@@ -155,8 +154,7 @@ export function createSignalActivities({ db, llm, embedder }: SignalDeps) {
       // The signals of one extraction: one thread, so one user.
       const meter = meterAttempt(db, todo[0]?.userId ?? null);
       const vectors = await keepAlive(() => meter.call((call) => embedder.embed(todo.map((r) => r.text), call)));
-      await db.transaction(async (tx) => {
-        await meter.write(tx);
+      await meter.inTransaction(async (tx) => {
         for (const [i, row] of todo.entries()) {
           await tx.update(signals).set({ embedding: vectors[i] }).where(eq(signals.id, row.id));
         }

@@ -2,13 +2,15 @@
  * The token ledger (DESIGN.md Decision 17): each model call an activity attempt makes is one
  * row keyed by (workflow id, run id, activity id, attempt, call ordinal). Writing an attempt's
  * rows again is a no-op (ON CONFLICT DO NOTHING); a retry is a new attempt, so its calls count
- * again. Activities write the rows in the transaction that stores what the calls produced,
- * so metering costs no commit of its own.
+ * again. Activities write the rows in the transaction that stores what the calls produced
+ * (`meter.inTransaction`), so metering costs no commit of its own; when that transaction rolls
+ * back, or a call fails after the model answered, the rows are written alone: the tokens were
+ * spent whether or not their work was stored.
  */
 import { Context } from '@temporalio/activity';
 import type { Db } from './db/client.js';
 import { tokenLedger } from './db/schema/index.js';
-import { activitySignal, type Queryable } from './events.js';
+import { activitySignal, type Queryable, type Tx } from './events.js';
 import type { LlmCall, LlmUsage } from './llm/metering.js';
 
 /** One attempt of one activity in one run. */
@@ -41,8 +43,14 @@ export interface AttemptMeter {
    * written alone before the failure goes on: the transaction that would carry it never runs.
    */
   call<T>(fn: (call: LlmCall) => Promise<T>): Promise<T>;
-  /** Writes the calls so far, in the caller's transaction. */
-  write(db: Queryable): Promise<void>;
+  /**
+   * Runs `fn` in a transaction (on the meter's database) that also writes the calls so far.
+   * If it fails (`fn` throws, the commit fails), the calls are written alone before the
+   * failure goes on, so a paid call reaches the ledger even when the work it paid for does
+   * not; the key makes that write a no-op if the transaction had committed after all. Every
+   * activity that calls a model stores what the calls produced through this.
+   */
+  inTransaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -59,16 +67,27 @@ export function meterAttempt(db: Db, userId: string | null, key: AttemptKey | nu
       .values(calls.map((entry, call) => ({ ...key, call, userId, ...entry })))
       .onConflictDoNothing();
   };
+  // Best effort: the failure that made the work fail is what the caller must see.
+  const writeAlone = () => write(db).catch(() => undefined);
   return {
     calls,
-    write,
     async call(fn) {
       const before = calls.length;
       try {
         return await fn({ signal: activitySignal(), usage });
       } catch (err) {
-        // Best effort: the call's own failure is what the caller must see.
-        if (calls.length > before) await write(db).catch(() => undefined);
+        if (calls.length > before) await writeAlone();
+        throw err;
+      }
+    },
+    async inTransaction(fn) {
+      try {
+        return await db.transaction(async (tx) => {
+          await write(tx);
+          return fn(tx);
+        });
+      } catch (err) {
+        await writeAlone();
         throw err;
       }
     },

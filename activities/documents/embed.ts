@@ -12,7 +12,7 @@ import { chunkDrafts, documents } from '../db/schema/index.js';
 import { failure, notFound } from '../errors.js';
 import type { Embedder } from '../llm/types.js';
 import { recordProgress } from '../progress.js';
-import { meterAttempt } from '../usage.js';
+import { meterAttempt, type AttemptMeter } from '../usage.js';
 import { chunkText, type Chunk } from './chunk.js';
 import type { DocumentSettings } from './settings.js';
 import { keepAlive } from '../heartbeat.js';
@@ -88,8 +88,7 @@ export function createEmbedActivities({ db, embedder }: { db: Db; embedder: Embe
         const batch = pieces.slice(first, first + batchSize);
         if (!batch.every((_, i) => stored.has(first + i))) {
           const vectors = await keepAlive(() => meter.call((call) => embedder.embed(batch.map((c) => c.text), call)), () => checkpoint);
-          await storeBatch(db, { documentId, runId, first, batch, vectors }, async (tx) => {
-            await meter.write(tx);
+          await storeBatch(meter, { documentId, runId, first, batch, vectors }, async (tx) => {
             const done = first + batch.length;
             await recordProgress(tx, { seq: firstSeq + 1 + b, payload: { step: 'embedded', embedded: done, of: pieces.length } });
           });
@@ -112,12 +111,16 @@ interface Batch {
   vectors: number[][];
 }
 
-/** One batch's drafts and what reports them, in one transaction; a batch stored before is a no-op. */
-async function storeBatch(db: Db, b: Batch, alsoWrite: (tx: Tx) => Promise<void>): Promise<void> {
-  if (b.vectors.length !== b.batch.length) {
-    throw failure('LlmOutputInvalid', `the embedder returned ${b.vectors.length} vectors for ${b.batch.length} chunks`);
-  }
-  await db.transaction(async (tx) => {
+/**
+ * One batch's drafts, its calls' ledger rows and what reports them, in one transaction; a
+ * batch stored before is a no-op. An answer refused here was paid for all the same: the meter
+ * writes its rows when the transaction fails.
+ */
+async function storeBatch(meter: AttemptMeter, b: Batch, alsoWrite: (tx: Tx) => Promise<void>): Promise<void> {
+  await meter.inTransaction(async (tx) => {
+    if (b.vectors.length !== b.batch.length) {
+      throw failure('LlmOutputInvalid', `the embedder returned ${b.vectors.length} vectors for ${b.batch.length} chunks`);
+    }
     await tx
       .insert(chunkDrafts)
       .values(b.batch.map((c, i) => ({

@@ -7,16 +7,23 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { and, asc, eq } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Activities } from '../../activities/index.js';
-import { messages, tokenLedger } from '../../activities/db/schema/index.js';
+import { documents, messages, tokenLedger } from '../../activities/db/schema/index.js';
+import { createDocumentActivities } from '../../activities/documents/activities.js';
+import { storeDocument } from '../../activities/documents/store.js';
 import { createLocalLlm, type Llm } from '../../activities/llm/llm.js';
+import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
+import type { Embedder } from '../../activities/llm/types.js';
 import { meterAttempt } from '../../activities/usage.js';
 import { workflowIds } from '../../workflows/types.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { connectTestEnv, testQueues } from '../helpers/temporal.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
+import { seedCase } from '../helpers/documents.js';
 import { FIXTURE_AGENTS } from '../fixtures/agents.js';
 import { withActivityFaults } from '../helpers/activity-faults.js';
 
@@ -122,12 +129,12 @@ describe('the token ledger on the chat path', () => {
     for (let i = 0; i < 2; i++) {
       const again = meterAttempt(database.db, user.id, key);
       await again.call(async (call) => call.usage?.record(usage));
-      await again.write(database.db);
+      await again.inTransaction(async () => undefined);
     }
     expect(await repliesOf(thread.id)).toEqual([row]);
     const retry = meterAttempt(database.db, user.id, { ...key, attempt: 2 });
     await retry.call(async (call) => call.usage?.record(usage));
-    await retry.write(database.db);
+    await retry.inTransaction(async () => undefined);
     expect((await repliesOf(thread.id)).map((r) => r.attempt).sort()).toEqual([1, 2]);
   });
 
@@ -140,5 +147,51 @@ describe('the token ledger on the chat path', () => {
     expect(rows.map((r) => r.attempt).sort()).toEqual([1, 2]);
     expect(new Set(rows.map((r) => r.activityId)).size).toBe(1);
     expect(rows[0]!.promptTokens).toBe(rows[1]!.promptTokens);
+  });
+
+  it('counts an attempt whose transaction rolled back: the model was paid though nothing was stored', async () => {
+    const { thread, send } = await newThread();
+    // The first reply row of this thread fails to insert, as a serialization failure would (retried);
+    // a sequence is not rolled back with it, so once.
+    await database.db.execute(sql.raw(`
+      create sequence reply_fault;
+      create function reply_fault() returns trigger language plpgsql as $$
+        begin
+          if new.thread_id = '${thread.id}' and new.role = 'assistant' and nextval('reply_fault') = 1 then
+            raise exception 'injected: the reply insert failed' using errcode = '40001';
+          end if;
+          return new;
+        end $$;
+      create trigger reply_fault before insert on messages for each row execute function reply_fault();`));
+    try {
+      const { reply } = await send('Our goal is to hire two bakers before summer.');
+      expect(reply?.status).toBe('complete');
+    } finally {
+      await database.db.execute(sql.raw('drop trigger reply_fault on messages; drop function reply_fault(); drop sequence reply_fault;'));
+    }
+    const rows = await repliesOf(thread.id);
+    expect(rows.map((r) => r.attempt).sort()).toEqual([1, 2]);
+    expect(new Set(rows.map((r) => r.activityId)).size).toBe(1);
+  });
+});
+
+describe('the token ledger when the work is not stored', () => {
+  it('counts an embedding call whose answer was refused before its transaction', async () => {
+    const user = await seedUser(database.db);
+    const caseId = await seedCase(database.db, user.id);
+    const { document } = await storeDocument(database.db, {
+      caseId, userId: user.id, source: 'upload', title: 'short.txt', contentType: 'text/plain', content: 'The oven costs 4000.',
+    });
+    await database.db.update(documents).set({ extractedText: 'The oven costs 4000.' }).where(eq(documents.id, document.id));
+    const local = createLocalEmbedder(16);
+    // It answers (and reports its usage), but with one vector too few.
+    const short: Embedder = { ...local, embed: async (texts, call) => (await local.embed(texts, call)).slice(1) };
+    const acts = createDocumentActivities({ db: database.db, embedder: short, config: {}, clock: () => new Date() });
+    const runId = randomUUID();
+    const activityEnv = new MockActivityEnvironment({ activityId: 'embed-1', workflowExecution: { workflowId: `document-${document.id}`, runId } });
+    const err = await activityEnv.run(acts.embedDocumentChunks, { documentId: document.id, firstSeq: 2 }).then(() => undefined, (e: unknown) => e);
+    expect((err as ApplicationFailure).type).toBe('LlmOutputInvalid');
+    const rows = await database.db.select().from(tokenLedger).where(eq(tokenLedger.runId, runId));
+    expect(rows).toEqual([expect.objectContaining({ purpose: 'embedding', userId: user.id, attempt: 1, call: 0 })]);
   });
 });
