@@ -3,7 +3,7 @@
  * (`maxTurnsPerRun: 1`) while the rest of a burst arrives during that reply, and one that
  * closes when idle while messages arrive just before and just after its idle timeout. No
  * process is killed: the races are between signals and the workflow tasks that end a run.
- * Every message must be answered exactly once.
+ * Every message must be answered exactly once, and `complete` (no model call fails here).
  */
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { eventually, threadMessages } from '../helpers/chat.js';
@@ -62,7 +62,7 @@ describe('continue-as-new under bursts, and idle close around its timeout', () =
       );
       await sleep(REPLY_DELAY_MS * 3);
     }
-    await expectChatInvariants(stack.db, threads, { sent, timeoutMs: 90_000, settleMs: 20_000 });
+    await expectChatInvariants(stack.db, threads, { sent, requireComplete: true, timeoutMs: 90_000, settleMs: 20_000 });
   }, 180_000);
 
   it(`answers messages sent around a ${IDLE_TIMEOUT_MS} ms idle timeout`, async () => {
@@ -95,6 +95,6 @@ describe('continue-as-new under bursts, and idle close around its timeout', () =
       }),
     );
     if (stalled.length > 0) console.log(`[idle-close] not answered within 20 s: ${stalled.join('; ')}`);
-    await expectChatInvariants(stack.db, threads, { sent, timeoutMs: 60_000, settleMs: 15_000 });
+    await expectChatInvariants(stack.db, threads, { sent, requireComplete: true, timeoutMs: 60_000, settleMs: 15_000 });
   }, 180_000);
 });
