@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { retrieve, type Passage, type RetrievalResult } from '../../activities/retrieval/index.js';
 import type { RouteDeps } from '../app.js';
 import { findOwnCase } from '../case-store.js';
-import { HttpError, namedPattern, nonBlank, unavailable } from '../errors.js';
+import { namedPattern, nonBlank, unavailable } from '../errors.js';
 import { caseParams, type CaseParams } from './case-schemas.js';
 import { nullable, uuid, withErrors } from './chat-schemas.js';
 
@@ -17,16 +17,10 @@ export const SEARCH_MAX_K = 50;
 export const SEARCH_QUERY_MAX_CHARS = 500;
 
 interface SearchQuery {
-  q?: string;
+  q: string;
   k?: string;
 }
 
-/**
- * `q` is required, but checked in the handler rather than by `required`: the generated
- * hostile-input test (test/api/hostile-cases.ts) sends each query case without the
- * route's other parameters, so a schema-required `q` would answer every `k` case with
- * "q is required" instead of naming `k`.
- */
 const querystring = {
   type: 'object',
   properties: {
@@ -39,6 +33,7 @@ const querystring = {
     },
     k: { type: 'string', description: `passages to return: 1-${SEARCH_MAX_K}, default ${SEARCH_DEFAULT_K}`, ...namedPattern('^([1-9]|[1-4][0-9]|50)$', `must be an integer from 1 to ${SEARCH_MAX_K}`) },
   },
+  required: ['q'],
   additionalProperties: false,
 } as const;
 
@@ -97,7 +92,6 @@ export async function searchRoutes(app: FastifyInstance, deps: RouteDeps): Promi
       const { caseId } = request.params;
       await findOwnCase(db, request.user.id, caseId);
       const { q, k } = request.query;
-      if (q === undefined) throw new HttpError(400, 'querystring/q is required', 'FST_ERR_VALIDATION', 'q');
       const result = await orUnavailable(retrieve(db, embedder, { caseId, query: q, k: k === undefined ? SEARCH_DEFAULT_K : Number(k) }));
       if (result.vectors.limitReached) request.log.info({ caseId, vectorsRead: result.vectors.read }, 'search: the case has more vectors than the vector side reads');
       return { passages: result.passages.map(passageJson) };

@@ -60,12 +60,48 @@ export interface CaseContext {
 const badRequest = (field: string): Expectation => ({ statuses: [400], field });
 const params = (op: Operation, where: Parameter['in']) => op.parameters.filter((p) => p.in === where);
 
-/** The request every case starts from: the sender's own ids, a body the schema accepts. */
-function baseOf(op: Operation, ids: Ids): Pick<HostileCase, 'path' | 'body'> {
+/** Whether a parameter or property names a row of its user (a thread, a case, a document...): `*Id`, or a UUID. */
+const namesARow = (name: string, schema: JsonSchema) => schema.format === 'uuid' || /Id$/.test(name);
+
+/**
+ * Every id an operation takes, in its path or its body: each must be a real row of each user
+ * (`idOf`), or "another user's id" would be a random UUID, 404 whether or not the route checks
+ * its owner.
+ */
+export function idNames(op: Operation): string[] {
+  const inPath = params(op, 'path').filter((p) => namesARow(p.name, p.schema)).map((p) => p.name);
+  const inBody = Object.entries(op.body?.properties ?? {}).filter(([name, schema]) => namesARow(name, schema)).map(([name]) => name);
+  return [...new Set([...inPath, ...inBody])];
+}
+
+function idOf(ids: Ids, name: string): string {
+  const id = ids[name];
+  if (id === undefined) throw new Error(`no ${name} of this user: seed one (hostile-input.test.ts idsOf), so another user's ${name} is a real row`);
+  return id;
+}
+
+const queryPair = (name: string, value: string) => `${name}=${encodeURIComponent(value)}`;
+
+/** The required query parameters with valid values, but `except`: a case varies one and keeps the rest valid. */
+function requiredQuery(op: Operation, ids: Ids, except?: string): string[] {
+  return params(op, 'query')
+    .filter((p) => p.required && p.name !== except)
+    .map((p) => {
+      const value = String(sample(p.schema, p.name, ids));
+      if (!stringAccepts(p.schema, value)) throw new Error(`the sample of the required query parameter ${p.name} (${JSON.stringify(value)}) is not valid: teach sample() its form`);
+      return queryPair(p.name, value);
+    });
+}
+
+/** The request every case starts from: the sender's own ids, the required query, a body the schema accepts. */
+function baseOf(op: Operation, ids: Ids): Pick<HostileCase, 'path' | 'query' | 'body'> {
   const path: Record<string, string> = {};
-  for (const p of params(op, 'path')) path[p.name] = encodeURIComponent(String(ids[p.name] ?? sample(p.schema, p.name, ids)));
+  for (const p of params(op, 'path')) {
+    path[p.name] = encodeURIComponent(String(namesARow(p.name, p.schema) ? idOf(ids, p.name) : (ids[p.name] ?? sample(p.schema, p.name, ids))));
+  }
+  const query = requiredQuery(op, ids).join('&');
   const body = op.body ? json(sample(op.body, 'body', ids)) : undefined;
-  return { path, ...(body ? { body } : {}) };
+  return { path, ...(query ? { query } : {}), ...(body ? { body } : {}) };
 }
 
 function authCases(op: Operation, ctx: CaseContext): HostileCase[] {
@@ -84,15 +120,16 @@ function foreignIdCases(op: Operation, ctx: CaseContext): HostileCase[] {
   const theirs = baseOf(op, ctx.owner);
   const cases: HostileCase[] = [];
   const variants = owned.length > 1 ? [owned, ...owned.map((p) => [p])] : owned.length === 1 ? [owned] : [];
+  const query = own.query ? { query: own.query } : {};
   for (const taken of variants) {
     const path = { ...own.path };
     for (const p of taken) path[p.name] = theirs.path[p.name]!;
-    cases.push({ label: `another user's ${taken.map((p) => p.name).join(' and ')}`, sender: 'intruder', path, ...(own.body ? { body: own.body } : {}), expect: { statuses: [404] } });
+    cases.push({ label: `another user's ${taken.map((p) => p.name).join(' and ')}`, sender: 'intruder', path, ...query, ...(own.body ? { body: own.body } : {}), expect: { statuses: [404] } });
   }
   for (const [name, schema] of Object.entries(op.body?.properties ?? {})) {
-    if (schema.format !== 'uuid' || !ctx.owner[name]) continue;
-    const body = { ...(sample(op.body!, 'body', ctx.intruder) as object), [name]: ctx.owner[name] };
-    cases.push({ label: `another user's ${name} in the body`, sender: 'intruder', path: own.path, body: json(body), expect: { statuses: [404] } });
+    if (!namesARow(name, schema)) continue;
+    const body = { ...(sample(op.body!, 'body', ctx.intruder) as object), [name]: idOf(ctx.owner, name) };
+    cases.push({ label: `another user's ${name} in the body`, sender: 'intruder', path: own.path, ...query, body: json(body), expect: { statuses: [404] } });
   }
   return cases;
 }
@@ -114,16 +151,24 @@ function pathCases(op: Operation, ctx: CaseContext): HostileCase[] {
   return cases;
 }
 
-/** Query values are strings: each candidate is sent only where the parameter's schema refuses it. */
+/**
+ * Query values are strings: each candidate is sent only where the parameter's schema refuses
+ * it, with the other required parameters valid, so the answer can only be about this one.
+ */
 function queryCases(op: Operation, ctx: CaseContext): HostileCase[] {
   const query = params(op, 'query');
   if (query.length === 0) return [];
   const base = baseOf(op, ctx.owner);
-  const at = (label: string, raw: string, expect: Expectation): HostileCase => ({ label, sender: 'owner', ...base, query: raw, expect });
-  const cases = [at('an unknown query parameter', 'hostileExtra=1', badRequest('hostileExtra'))];
+  const varying = (p: string | undefined) => (label: string, raw: string | undefined, expect: Expectation): HostileCase => {
+    const parts = [...requiredQuery(op, ctx.owner, p), ...(raw === undefined ? [] : [raw])];
+    return { label, sender: 'owner', ...base, query: parts.length > 0 ? parts.join('&') : undefined, expect };
+  };
+  const cases = [varying(undefined)('an unknown query parameter', 'hostileExtra=1', badRequest('hostileExtra'))];
   for (const p of query) {
-    const valid = encodeURIComponent(String(sample(p.schema, p.name, ctx.owner)));
-    cases.push(at(`${p.name} given twice (an array)`, `${p.name}=${valid}&${p.name}=${valid}`, badRequest(p.name)));
+    const at = varying(p.name);
+    if (p.required) cases.push(at(`${p.name} missing`, undefined, badRequest(p.name)));
+    const once = queryPair(p.name, String(sample(p.schema, p.name, ctx.owner)));
+    cases.push(at(`${p.name} given twice (an array)`, `${once}&${once}`, badRequest(p.name)));
     const overLong = 'a'.repeat((p.schema.maxLength ?? 1024 * 1024) + 1);
     const candidates: [string, string, string][] = [
       ['over-long', overLong, encodeURIComponent(overLong)],

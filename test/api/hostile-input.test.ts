@@ -7,8 +7,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentDescriptor } from '../../workflows/agents/catalog.js';
-import { agentSuggestions } from '../../activities/db/schema/index.js';
-import { hostileCases, type CaseContext, type HostileCase, type Ids, type Operation, type Parameter } from './hostile-cases.js';
+import { and, eq } from 'drizzle-orm';
+import { agentSuggestions, cases, documents, threads } from '../../activities/db/schema/index.js';
+import { storeDocument } from '../../activities/documents/store.js';
+import { hostileCases, idNames, type CaseContext, type HostileCase, type Ids, type Operation, type Parameter } from './hostile-cases.js';
 import type { JsonSchema } from './hostile-values.js';
 import { as, call, createThread, insertCase, startApi, TEST_BODY_LIMIT, type TestUser } from './harness.js';
 
@@ -25,7 +27,11 @@ afterAll(async () => {
   await h.close();
 });
 
-/** One of everything a path or body can name, owned by the user. */
+/**
+ * One of everything a path or body can name, owned by the user: real rows (and a real run),
+ * so the other user's ids are answered 404 only by a route that checks its owner. The walk
+ * below fails for a kind of id a route takes that is not seeded here.
+ */
 async function idsOf(user: TestUser): Promise<Ids> {
   const caseId = await insertCase(h.database, user.id);
   const threadId = (await createThread(h.app, user, { caseId })).id;
@@ -34,7 +40,30 @@ async function idsOf(user: TestUser): Promise<Ids> {
     .insert(agentSuggestions)
     .values({ threadId, kind: 'agent', agentType: 'critique', confidence: 0.9, reason: 'a fixture', turn: 1 })
     .returning();
-  return { caseId, threadId, suggestionId: suggestion!.id, workflowId: posted.json().workflowId, agentType: fixtureAgent.type };
+  const { document } = await storeDocument(h.database.db, {
+    caseId, userId: user.id, source: 'upload', title: `notes of ${user.name}.txt`, contentType: 'text/plain', content: `The oven budget of ${user.name}.`,
+  });
+  return {
+    caseId, threadId, suggestionId: suggestion!.id, documentId: document.id, workflowId: posted.json().workflowId, agentType: fixtureAgent.type,
+  };
+}
+
+/** Whether each id names a real thing of its user: a row of theirs, or (a workflow id) a run. */
+async function ownedBy(user: TestUser, ids: Ids, kinds: string[]): Promise<Record<string, boolean>> {
+  const { db } = h.database;
+  const one = async (rows: Promise<unknown[]>) => (await rows).length === 1;
+  const checks: Record<string, (id: string) => Promise<boolean>> = {
+    caseId: (id) => one(db.select().from(cases).where(and(eq(cases.id, id), eq(cases.userId, user.id)))),
+    threadId: (id) => one(db.select().from(threads).where(and(eq(threads.id, id), eq(threads.userId, user.id)))),
+    documentId: (id) => one(db.select().from(documents).where(and(eq(documents.id, id), eq(documents.userId, user.id)))),
+    suggestionId: (id) =>
+      one(db.select().from(agentSuggestions).innerJoin(threads, eq(threads.id, agentSuggestions.threadId)).where(and(eq(agentSuggestions.id, id), eq(threads.userId, user.id)))),
+    workflowId: async (id) => (await h.env.client.workflow.getHandle(id).describe()).searchAttributes.UserId?.[0] === user.id,
+  };
+  const owned: Record<string, boolean> = {};
+  // A kind with no check here is not known to be real: add its check.
+  for (const kind of kinds) owned[kind] = ids[kind] !== undefined && (await checks[kind]?.(ids[kind]!)) === true;
+  return owned;
 }
 
 interface OpenApiOperation {
@@ -115,6 +144,18 @@ describe('the walk', () => {
     for (const op of operations.filter((o) => o.parameters.length > 0 || o.body)) {
       expect(hostileCases(op, contextFor(op).context).length, `${op.method} ${op.path}`).toBeGreaterThan(2);
     }
+  });
+
+  it("has a real row of each user for every kind of id a route takes, so another user's id is one", async () => {
+    const kinds = [...new Set(operations.flatMap(idNames))].sort();
+    expect(kinds).toEqual(expect.arrayContaining(['caseId', 'documentId', 'suggestionId', 'threadId', 'workflowId']));
+    for (const kind of kinds) {
+      expect([alice[kind], bob[kind]].every((id) => typeof id === 'string'), `no ${kind} seeded for each user (idsOf)`).toBe(true);
+      expect(alice[kind], kind).not.toBe(bob[kind]);
+    }
+    const all = Object.fromEntries(kinds.map((k) => [k, true]));
+    expect(await ownedBy(h.alice, alice, kinds)).toEqual(all);
+    expect(await ownedBy(h.bob, bob, kinds)).toEqual(all);
   });
 });
 
