@@ -12,6 +12,7 @@
 import { Context } from '@temporalio/activity';
 import { loadConfig, type FetchConfig } from '../../workers/config.js';
 import type { Db } from '../db/client.js';
+import type { DocumentStatus } from '../db/schema/index.js';
 import { storeDocument, type NewDocument } from '../documents/store.js';
 import { failure } from '../errors.js';
 import { recordProgress } from '../progress.js';
@@ -40,6 +41,8 @@ export interface FetchUrlOutcome {
   documentId: string;
   /** False when the case had this URL with this content already: that document is the answer. */
   created: boolean;
+  /** The document's status as found (`pending` when created): a `failed` one is processed again. */
+  status: DocumentStatus;
 }
 
 /** While no bytes arrive (a hop's headers, a slow server) the attempt still beats. */
@@ -119,7 +122,7 @@ export function createUrlIngestActivities(deps: UrlIngestDeps) {
         seq: req.seq,
         payload: { step: 'fetched', documentId: document.id, created, contentType: page.contentType, bytes: page.body.length },
       });
-      return { documentId: document.id, created };
+      return { documentId: document.id, created, status: document.processingStatus };
     },
   };
 }
