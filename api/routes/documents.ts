@@ -29,7 +29,7 @@ import { uuid, withErrors } from './chat-schemas.js';
 import { documentJson, documentSchema } from './document-schemas.js';
 
 /** What a document whose start certainly failed says; uploading or reprocessing it starts it. */
-export const START_FAILED = 'the document could not be handed to its workflow: upload or reprocess it again';
+export const START_FAILED = 'the document could not be handed to its workflow: upload it again or reprocess it';
 /** What a document processed again starts from. */
 const PENDING = { processingStatus: 'pending', error: null } as const;
 /** Room in the body for the title, the type and the JSON around the base64. */
