@@ -5,6 +5,7 @@ import { createInterventionActivities } from './chat-interventions.js';
 import { createSuggestionActivities } from './chat-suggestions.js';
 import type { Db } from './db/client.js';
 import { createDocumentActivities } from './documents/activities.js';
+import { createDocumentStartActivities } from './documents/start.js';
 import type { DocumentSettings } from './documents/settings.js';
 import { withClassifiedErrors } from './errors.js';
 import type { Llm } from './llm/llm.js';
@@ -51,6 +52,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSignalActivities(deps),
     ...createRedeliveryActivities(deps),
     ...createDocumentActivities(deps),
+    ...createDocumentStartActivities(deps),
     ...createUrlIngestActivities(deps),
   });
 }

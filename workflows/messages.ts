@@ -27,3 +27,10 @@ export const unseenMessagesQuery = defineQuery<string[], [string[]]>('unseenMess
  * to every later run and child (the gateway sends it after committing the attach).
  */
 export const caseAttachedSignal = defineSignal<[{ caseId: string }]>('caseAttached');
+
+/**
+ * A document waits for processing (uploaded, reprocessed, or a failed one submitted again):
+ * sent with signal-with-start to `document-<documentId>`. A run that gets it after its first
+ * step looks again once it ends, so a request that met a run as it was closing is not lost.
+ */
+export const documentRequestedSignal = defineSignal('documentRequested');

@@ -8,15 +8,25 @@
 import { ActivityFailure, ApplicationFailure, log, sleep } from '@temporalio/workflow';
 import { DATABASE_OUTAGE_FIRST_RETRY_MS, DATABASE_OUTAGE_HOLD_MS, DATABASE_OUTAGE_MAX_RETRY_MS } from './policies.js';
 
-/** One hold: its deadline is set by the first outage it sees, so steps of a turn share it. */
+/**
+ * How far a hold's window reaches:
+ * - `shared`: the first outage sets one deadline for every step the hold covers. A chat turn
+ *   shares one, so a turn is held at most `holdMs` in all, however many of its steps meet the outage.
+ * - `per-outage`: a success ends the outage, and the next one gets a window of its own. A
+ *   document's steps run for minutes: two blips far apart are two outages, not one long one.
+ */
+export type HoldWindow = 'shared' | 'per-outage';
+
 export interface OutageHold {
   /** How long to hold: DATABASE_OUTAGE_HOLD_MS unless a test shortens it through input. */
   holdMs: number;
+  window: HoldWindow;
+  /** Set by the first failure of an outage; a success clears it when the window is per outage. */
   deadline?: number;
 }
 
-export function newHold(holdMs = DATABASE_OUTAGE_HOLD_MS): OutageHold {
-  return { holdMs };
+export function newHold(holdMs = DATABASE_OUTAGE_HOLD_MS, window: HoldWindow = 'shared'): OutageHold {
+  return { holdMs, window };
 }
 
 export function isDatabaseUnavailable(err: unknown): boolean {
@@ -28,7 +38,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 export async function holdThroughOutage<T>(hold: OutageHold, step: string, fn: () => Promise<T>): Promise<T> {
   for (let delay = DATABASE_OUTAGE_FIRST_RETRY_MS; ; delay = Math.min(delay * 2, DATABASE_OUTAGE_MAX_RETRY_MS)) {
     try {
-      return await fn();
+      const result = await fn();
+      if (hold.window === 'per-outage') hold.deadline = undefined;
+      return result;
     } catch (err) {
       if (!isDatabaseUnavailable(err)) throw err;
       hold.deadline ??= Date.now() + hold.holdMs;

@@ -167,13 +167,14 @@ export interface ProcessDocumentInput extends BoundedWorkInput {
   outageHoldMs?: number;
 }
 
-/** What a processed document came to; a failure fails the run instead (the document says why). */
-export interface ProcessDocumentResult {
-  documentId: string;
-  pages: number | null;
-  characters: number;
-  chunks: number;
-}
+/**
+ * What a processed document came to; a failure fails the run instead (the document says why).
+ * `skipped`: the run found the document not waiting for one (a start repeated after the run
+ * it repeats had ended) and did nothing; the value is the status it found.
+ */
+export type ProcessDocumentResult =
+  | { documentId: string; pages: number | null; characters: number; chunks: number }
+  | { documentId: string; skipped: 'pending' | 'processing' | 'completed' | 'failed' };
 
 /**
  * fetchUrlAndIngest (queue `ingest`, id `url-<caseId>-<sha256(url) first 16 hex>`): a URL in,

@@ -4,9 +4,9 @@
  * and vectors stay in Postgres.
  */
 import { Context } from '@temporalio/activity';
-import { and, count, eq, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { chunkDrafts, chunks, documents, events } from '../db/schema/index.js';
+import { chunkDrafts, chunks, documents, events, type DocumentStatus } from '../db/schema/index.js';
 import { failure, notFound } from '../errors.js';
 import { emitEvent, type Queryable } from '../events.js';
 import type { Embedder } from '../llm/types.js';
@@ -47,6 +47,12 @@ async function lockDocument(tx: Queryable, documentId: string) {
   return doc;
 }
 
+/** The statuses a run takes a document from (extractDocumentText says why). */
+const WAITING: DocumentStatus[] = ['pending', 'processing'];
+
+/** Extraction's answer: the text's size, or the status of a document that did not wait for a run. */
+export type ExtractOutcome = { pages: number | null; characters: number } | { skipped: DocumentStatus };
+
 /** Reasons are shown to users and kept in a row: bounded. */
 const MAX_REASON_CHARS = 1_000;
 
@@ -57,14 +63,24 @@ export function createDocumentActivities(deps: DocumentDeps) {
   return {
     ...createEmbedActivities(deps, settings),
 
-    /** Marks the document processing and stores its text; a document with nothing to read fails for good. */
-    async extractDocumentText(req: { documentId: string; seq: number }): Promise<{ pages: number | null; characters: number }> {
+    /**
+     * Takes the document for this run (`processing`) and stores its text; a document with
+     * nothing to read fails for good. Only a waiting document is taken: `pending`, or
+     * `processing` (this run's earlier attempt, or a run that was terminated). One that ended
+     * (`completed`, `failed`) is not: a start repeated after its run closed finds it so, and the
+     * run does nothing (a reprocess sets it `pending` first).
+     */
+    async extractDocumentText(req: { documentId: string; seq: number }): Promise<ExtractOutcome> {
       const [doc] = await db
         .update(documents)
         .set({ processingStatus: 'processing', error: null, updatedAt: sql`now()` })
-        .where(eq(documents.id, req.documentId))
+        .where(and(eq(documents.id, req.documentId), inArray(documents.processingStatus, WAITING)))
         .returning({ contentType: documents.contentType, content: documents.content, bytes: documents.contentBytes });
-      if (!doc) throw notFound(`document ${req.documentId}`);
+      if (!doc) {
+        const [found] = await db.select({ status: documents.processingStatus }).from(documents).where(eq(documents.id, req.documentId));
+        if (!found) throw notFound(`document ${req.documentId}`);
+        return { skipped: found.status };
+      }
       const ctx = Context.current();
       // A beat per page: how a cancellation reaches a long PDF.
       const extracted = await keepAlive(() => extractDocument(doc.contentType, { text: doc.content, bytes: doc.bytes }, (page) => ctx.heartbeat({ page })));

@@ -1,14 +1,22 @@
 /**
- * Starting `processDocument` for a stored document (`document-<documentId>`, queue
- * `ingest`, CaseId and UserId): the gateway's hand-off and the tests use this one call.
- * Repeating it is safe: a running run is returned (USE_EXISTING), and a closed one is
- * not started again (REJECT_DUPLICATE: processing a document again is a decision of its
- * own, not a retried request).
+ * Handing a stored document to `processDocument` (`document-<documentId>`, queue `ingest`,
+ * CaseId and UserId): the gateway, the URL pipeline (for a failed document found again) and
+ * the tests use this one call. It is a signal-with-start of `documentRequested`: an open run
+ * is told, so one that was closing looks again (a reprocess that met it is not lost); else a
+ * new run starts, after a closed one too (ALLOW_DUPLICATE).
+ *
+ * Repeating it is safe: a run takes the document only while it waits (`pending`), so a start
+ * repeated after the run it repeats has ended finds the document taken and does nothing.
+ * Processing a document again is a decision of its own: it is moved back to `pending`
+ * (`transitionDocument`, guarded in SQL) before the start, by one caller only.
  */
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/client.js';
+import { documentRequestedSignal } from '../../workflows/messages.js';
 import { DOCUMENT_EXECUTION_TIMEOUT } from '../../workflows/policies.js';
 import { searchAttributes } from '../../workflows/search-attributes.js';
 import { workflowIds, type ProcessDocumentInput } from '../../workflows/types.js';
+import { findDocumentStatus, transitionDocument } from './store.js';
 
 export interface StartOptions {
   /** Absolute deadline (ms since epoch) of the call. */
@@ -17,25 +25,41 @@ export interface StartOptions {
   overrides?: Pick<ProcessDocumentInput, 'timeLimitMs' | 'outageHoldMs'>;
 }
 
-/** Starts (or finds) the document's run; resolves with its workflow id. */
+/** How long the URL pipeline's restart waits for the workflow service, per attempt. */
+const RESTART_DEADLINE_MS = 10_000;
+
+/** Starts (or tells) the document's run; resolves with its workflow id. */
 export async function startProcessDocument(temporal: Client, input: ProcessDocumentInput, options: StartOptions): Promise<string> {
   const workflowId = workflowIds.document(input.documentId);
-  try {
-    await temporal.withDeadline(options.deadline, () =>
-      temporal.workflow.start('processDocument', {
-        workflowId,
-        taskQueue: input.queues.ingest,
-        args: [{ ...input, ...options.overrides }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        workflowExecutionTimeout: DOCUMENT_EXECUTION_TIMEOUT,
-        typedSearchAttributes: searchAttributes({ caseId: input.caseId, userId: input.userId, correlationId: input.correlationId }),
-        staticSummary: `Process document ${input.documentId} of case ${input.caseId}`,
-      }),
-    );
-  } catch (err) {
-    // A run of this id exists (a retried start after the first one landed, and that run closed).
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
+  await temporal.withDeadline(options.deadline, () =>
+    temporal.workflow.signalWithStart('processDocument', {
+      workflowId,
+      taskQueue: input.queues.ingest,
+      args: [{ ...input, ...options.overrides }],
+      signal: documentRequestedSignal,
+      signalArgs: [],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      workflowExecutionTimeout: DOCUMENT_EXECUTION_TIMEOUT,
+      typedSearchAttributes: searchAttributes({ caseId: input.caseId, userId: input.userId, correlationId: input.correlationId }),
+      staticSummary: `Process document ${input.documentId} of case ${input.caseId}`,
+    }),
+  );
   return workflowId;
+}
+
+export function createDocumentStartActivities({ db, temporal }: { db: Db; temporal: Client }) {
+  return {
+    /**
+     * fetchUrlAndIngest found its page's document `failed`: back to `pending`, then handed
+     * over. A retried attempt finds it pending (its own earlier move, or a concurrent
+     * reprocess) and hands it over again, which is harmless; taken or ended meanwhile, it is
+     * another run's, and nothing is started.
+     */
+    async reopenFailedDocument(input: ProcessDocumentInput): Promise<{ started: boolean }> {
+      await transitionDocument(db, input.documentId, ['failed'], { processingStatus: 'pending', error: null });
+      if ((await findDocumentStatus(db, input.documentId)) !== 'pending') return { started: false };
+      await startProcessDocument(temporal, input, { deadline: Date.now() + RESTART_DEADLINE_MS });
+      return { started: true };
+    },
+  };
 }

@@ -4,9 +4,9 @@
  * (Decision 26), so the same content twice is one document, even when two requests race.
  */
 import { createHash } from 'node:crypto';
-import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { documents, type DocumentRow, type DocumentSource } from '../db/schema/index.js';
+import { documents, type DocumentRow, type DocumentSource, type DocumentStatus } from '../db/schema/index.js';
 import type { Queryable } from '../events.js';
 
 /** A document as routes and activities pass it around: every column but the (large) content and text. */
@@ -78,17 +78,28 @@ export async function findOwnDocument(db: Queryable, userId: string, documentId:
   return row;
 }
 
-/** Sets the status of a document that no run has taken yet (the gateway's hand-off). */
-export async function setPendingStatus(
+/** The document's status, or undefined when it is gone. */
+export async function findDocumentStatus(db: Queryable, documentId: string): Promise<DocumentStatus | undefined> {
+  const [row] = await db.select({ status: documents.processingStatus }).from(documents).where(eq(documents.id, documentId));
+  return row?.status;
+}
+
+/**
+ * Moves a document from one of the statuses `from` to `to`, guarded in SQL: of two concurrent
+ * callers (two reprocess requests, a reprocess and a re-upload) one moves it, the other gets
+ * undefined. The gateway's hand-off uses it (pending → failed when a start certainly did not
+ * happen), and so does processing a document again (failed or completed → pending).
+ */
+export async function transitionDocument(
   db: Queryable,
   documentId: string,
-  from: DocumentRow['processingStatus'],
-  to: { processingStatus: DocumentRow['processingStatus']; error: string | null },
+  from: DocumentStatus[],
+  to: { processingStatus: DocumentStatus; error: string | null },
 ): Promise<DocumentSummary | undefined> {
   const [row] = await db
     .update(documents)
     .set({ ...to, updatedAt: sql`now()` })
-    .where(and(eq(documents.id, documentId), eq(documents.processingStatus, from)))
+    .where(and(eq(documents.id, documentId), inArray(documents.processingStatus, from)))
     .returning(summaryColumns);
   return row;
 }

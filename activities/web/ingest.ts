@@ -13,7 +13,7 @@ import { Context } from '@temporalio/activity';
 import { and, eq } from 'drizzle-orm';
 import { loadConfig, type FetchConfig } from '../../workers/config.js';
 import type { Db } from '../db/client.js';
-import { runProgress } from '../db/schema/index.js';
+import { runProgress, type DocumentStatus } from '../db/schema/index.js';
 import { storeDocument, type NewDocument } from '../documents/store.js';
 import { failure } from '../errors.js';
 import { currentRun } from '../events.js';
@@ -43,6 +43,8 @@ export interface FetchUrlOutcome {
   documentId: string;
   /** False when the case had this URL with this content already: that document is the answer. */
   created: boolean;
+  /** The document's status as found (`pending` when created): a `failed` one is processed again. */
+  status: DocumentStatus;
 }
 
 /** While no bytes arrive (a hop's headers, a slow server) the attempt still beats. */
@@ -101,9 +103,13 @@ async function recordedOutcome(db: Db, seq: number): Promise<FetchUrlOutcome | u
   const { runId } = currentRun();
   if (!runId) return undefined;
   const [row] = await db.select({ payload: runProgress.payload }).from(runProgress).where(and(eq(runProgress.runId, runId), eq(runProgress.seq, seq)));
-  const recorded = row?.payload as { documentId?: unknown; created?: unknown } | undefined;
+  const recorded = row?.payload as { documentId?: unknown; created?: unknown; status?: unknown } | undefined;
   if (typeof recorded?.documentId !== 'string' || typeof recorded.created !== 'boolean') return undefined;
-  return { documentId: recorded.documentId, created: recorded.created };
+  // The status as the earlier attempt found it: whether the run restarts a failed document
+  // must not depend on how far that document got since.
+  // An attempt recorded before statuses were recorded leaves the document to its own run.
+  const status = typeof recorded.status === 'string' ? (recorded.status as DocumentStatus) : 'pending';
+  return { documentId: recorded.documentId, created: recorded.created, status };
 }
 
 export function createUrlIngestActivities(deps: UrlIngestDeps) {
@@ -138,9 +144,11 @@ export function createUrlIngestActivities(deps: UrlIngestDeps) {
         });
         await recordProgress(tx, {
           seq: req.seq,
-          payload: { step: 'fetched', documentId: document.id, created, contentType: page.contentType, bytes: page.body.length },
+          payload: {
+            step: 'fetched', documentId: document.id, created, status: document.processingStatus, contentType: page.contentType, bytes: page.body.length,
+          },
         });
-        return { documentId: document.id, created };
+        return { documentId: document.id, created, status: document.processingStatus };
       });
     },
   };

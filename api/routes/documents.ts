@@ -1,32 +1,37 @@
 /**
  * Documents: `POST /v1/cases/:caseId/documents` stores an upload (`pending`) and starts
- * `processDocument`; `GET /v1/documents/:documentId` shows how far it got. The hand-off
- * follows chat's lesson: the row is committed first, then the start. A start that
- * certainly did not happen fails the document (and re-uploading it tries again); one
- * that may have happened leaves it pending and still answers 202, since a repeated start
- * of `document-<id>` is safe. A duplicate upload (same case, title, content) answers 200
- * with the existing document and starts nothing.
+ * `processDocument`; `GET /v1/documents/:documentId` shows how far it got; `POST
+ * /v1/documents/:documentId/reprocess` processes a failed or completed one again. The hand-off
+ * follows chat's lesson: the row is committed first, then the start. A start that certainly
+ * did not happen fails the document (and re-uploading or reprocessing it tries again); one
+ * that may have happened leaves it pending and still answers 202, since a repeated start of
+ * `document-<id>` is safe. A duplicate upload (same case, title, content) answers 200 with the
+ * existing document and starts nothing, unless that document failed: then it is processed
+ * again (Decision 26 as amended).
  */
 import { randomUUID } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../../activities/db/client.js';
 import { cases } from '../../activities/db/schema/index.js';
 import { isReadableType, READABLE_TYPES } from '../../activities/documents/extract.js';
 import { startProcessDocument } from '../../activities/documents/start.js';
-import { findOwnDocument, setPendingStatus, storeDocument, type DocumentSummary } from '../../activities/documents/store.js';
+import { findOwnDocument, storeDocument, transitionDocument, type DocumentSummary } from '../../activities/documents/store.js';
 import { DOCUMENT_DEFAULTS } from '../../workers/config.js';
 import { workflowIds, type ProcessDocumentInput } from '../../workflows/types.js';
 import type { RouteDeps } from '../app.js';
-import { badRequest, nonBlank, notFound, TEMPORAL_CALL_DEADLINE_MS, unavailable } from '../errors.js';
+import { badRequest, conflict, nonBlank, notFound, TEMPORAL_CALL_DEADLINE_MS, temporalCall, unavailable } from '../errors.js';
 import { recordCommittedAnswer, withdrawCommittedAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
 import { classifySignalFailure } from '../signal-delivery.js';
 import { uuid, withErrors } from './chat-schemas.js';
 import { documentJson, documentSchema } from './document-schemas.js';
 
-/** What a document whose start certainly failed says; uploading it again starts it. */
-export const START_FAILED = 'the document could not be handed to its workflow: upload it again';
+/** What a document whose start certainly failed says; uploading or reprocessing it starts it. */
+export const START_FAILED = 'the document could not be handed to its workflow: upload it again or reprocess it';
+/** What a document processed again starts from. */
+const PENDING = { processingStatus: 'pending', error: null } as const;
 /** Room in the body for the title, the type and the JSON around the base64. */
 const BODY_SLACK_BYTES = 16 * 1024;
 const START_ATTEMPTS = 3;
@@ -96,13 +101,50 @@ async function handOver(deps: RouteDeps, request: FastifyRequest, doc: DocumentS
     log.warn({ err: error }, 'processDocument start unconfirmed: the document stays pending (a retried start is safe)');
     return doc;
   }
-  const failed = await setPendingStatus(deps.db, doc.id, 'pending', { processingStatus: 'failed', error: START_FAILED });
+  const failed = await transitionDocument(deps.db, doc.id, ['pending'], { processingStatus: 'failed', error: START_FAILED });
   log.error({ err: error }, 'processDocument certainly not started; document marked failed');
   // Nothing will process it: the key is free for the client's retry, which starts it again.
   withdrawCommittedAnswer(request);
   // A run took it meanwhile (an earlier attempt landed after all): it is not failed.
   if (!failed) return (await findOwnDocument(deps.db, doc.userId, doc.id)) ?? doc;
   throw outcome === 'not-sent' ? unavailable(START_FAILED) : error;
+}
+
+/** Whether `document-<id>` has an open run (none at all is not open). */
+async function runIsOpen(deps: RouteDeps, workflowId: string): Promise<boolean> {
+  try {
+    const described = await temporalCall(deps.temporal, () => deps.temporal.workflow.getHandle(workflowId).describe());
+    return described.status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Hands a failed or completed document over again, moved back to pending first (guarded: of
+ * two concurrent calls one moves it). A pending or processing one is a 409 while its run is
+ * open; with none open (a start that was lost, a run that was terminated) it is handed over.
+ */
+async function reprocess(deps: RouteDeps, request: FastifyRequest, found: DocumentSummary): Promise<void> {
+  const workflowId = workflowIds.document(found.id);
+  // Twice at most: a run that ends between the move and the look at it leaves the document movable.
+  for (let attempt = 1; ; attempt++) {
+    const reopened = await transitionDocument(deps.db, found.id, ['failed', 'completed'], PENDING);
+    if (reopened) {
+      recordCommittedAnswer(request, 202, { workflowId });
+      await handOver(deps, request, reopened);
+      return;
+    }
+    if (await runIsOpen(deps, workflowId)) throw conflict('the document is being processed: reprocess it once it has completed or failed');
+    const current = await findOwnDocument(deps.db, found.userId, found.id);
+    if (!current) throw notFound('document');
+    if (current.processingStatus === 'pending' || current.processingStatus === 'processing') {
+      await handOver(deps, request, current);
+      return;
+    }
+    if (attempt >= 2) throw conflict('the document changed while it was being reprocessed: try again');
+  }
 }
 
 export async function documentRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
@@ -120,6 +162,7 @@ export async function documentRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     additionalProperties: false,
   } as const;
   const answer = { type: 'object', properties: { document: documentSchema, workflowId: { type: 'string' } }, required: ['document', 'workflowId'] } as const;
+  const started = { type: 'object', properties: { workflowId: { type: 'string', description: 'document-<documentId>' } }, required: ['workflowId'] } as const;
   const params = (name: string) => ({ type: 'object', properties: { [name]: uuid }, required: [name], additionalProperties: false }) as const;
 
   app.post<{ Params: { caseId: string }; Body: UploadBody }>(
@@ -137,16 +180,37 @@ export async function documentRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       let doc = stored.document;
       const workflowId = workflowIds.document(doc.id);
       if (!stored.created) {
-        if (doc.processingStatus !== 'failed' || doc.error !== START_FAILED) {
+        if (doc.processingStatus !== 'failed') {
           // A pending one may never have been started: a repeated start finds the run if it exists.
           if (doc.processingStatus === 'pending') doc = await handOver(deps, request, doc);
           return reply.code(200).send({ document: documentJson(doc), workflowId });
         }
-        doc = (await setPendingStatus(db, doc.id, 'failed', { processingStatus: 'pending', error: null })) ?? doc;
+        // A failed one (whatever failed it) is processed again: a new run of its id.
+        doc = (await transitionDocument(db, doc.id, ['failed'], PENDING)) ?? doc;
       }
       recordCommittedAnswer(request, 202, { document: documentJson(doc), workflowId });
       doc = await handOver(deps, request, doc);
       return reply.code(202).send({ document: documentJson(doc), workflowId });
+    },
+  );
+
+  app.post<{ Params: { documentId: string } }>(
+    '/v1/documents/:documentId/reprocess',
+    {
+      schema: {
+        tags,
+        description: 'Processes a failed or completed document again (a new run of document-<id>); 409 while it is being processed.',
+        params: params('documentId'),
+        headers: idempotencyHeaders,
+        response: withErrors({ 202: started }),
+      },
+      ...deps.startingPost,
+    },
+    async (request, reply) => {
+      const found = await findOwnDocument(db, request.user.id, request.params.documentId);
+      if (!found) throw notFound('document');
+      await reprocess(deps, request, found);
+      return reply.code(202).send({ workflowId: workflowIds.document(found.id) });
     },
   );
 

@@ -10,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documents } from '../../activities/db/schema/index.js';
+import { storeDocument } from '../../activities/documents/store.js';
 import { START_FAILED } from '../../api/routes/documents.js';
 import { caseIdKey, userIdKey } from '../../workflows/search-attributes.js';
 import { textPdf } from '../helpers/pdf.js';
@@ -116,13 +117,13 @@ describe('POST /v1/cases/:caseId/documents', () => {
   });
 });
 
-/** A client whose start fails with `failure`, after starting for real when `lands`. */
+/** A client whose signal-with-start (the hand-off) fails with `failure`, after landing for real when `lands`. */
 function failingStarts(real: Client, failure: () => Error, lands: boolean): Client {
-  const start: Client['workflow']['start'] = async (...args) => {
-    if (lands) await real.workflow.start(...args);
+  const signalWithStart: Client['workflow']['signalWithStart'] = async (...args) => {
+    if (lands) await real.workflow.signalWithStart(...args);
     throw failure();
   };
-  return { withDeadline: real.withDeadline.bind(real), workflow: { start } } as unknown as Client;
+  return { withDeadline: real.withDeadline.bind(real), workflow: { signalWithStart } } as unknown as Client;
 }
 
 describe('the hand-off', () => {
@@ -151,6 +152,86 @@ describe('the hand-off', () => {
       expect(again.statusCode).toBe(200);
       expect(await listedRunsOf(res.json().workflowId, 1)).toHaveLength(1);
     }
+  });
+});
+
+describe('processing a document again', () => {
+  const reprocess = (user: TestUser, documentId: string, headers: Record<string, string> = {}) =>
+    call(h.app, user, { method: 'POST', url: `/v1/documents/${documentId}/reprocess`, headers });
+  const setStatus = (documentId: string, processingStatus: 'completed' | 'failed', error: string | null = null) =>
+    h.database.db.update(documents).set({ processingStatus, error }).where(eq(documents.id, documentId));
+  /** No worker serves these queues: a run stays open until the test ends it, as if it had closed. */
+  const endRun = (workflowId: string) => h.env.client.workflow.getHandle(workflowId).terminate('ended by the test');
+  const statusOf = async (documentId: string) =>
+    (await h.database.db.select({ status: documents.processingStatus }).from(documents).where(eq(documents.id, documentId)))[0]?.status;
+
+  it('reprocess: 202 with document-<id> for a completed or failed document, a new run; 409 while one is open', async () => {
+    const { document, workflowId } = (await upload(h.alice, markdown())).json();
+    expect((await reprocess(h.alice, document.id)).statusCode).toBe(409);
+    for (const [ended, runs] of [['completed', 2], ['failed', 3]] as const) {
+      await endRun(workflowId);
+      await setStatus(document.id, ended, ended === 'failed' ? 'embedding failed: the service was down' : null);
+      const res = await reprocess(h.alice, document.id);
+      expect(res.statusCode, res.body).toBe(202);
+      expect(res.json()).toEqual({ workflowId });
+      expect(await statusOf(document.id)).toBe('pending');
+      expect(await listedRunsOf(workflowId, runs)).toHaveLength(runs);
+      const again = await reprocess(h.alice, document.id);
+      expect({ status: again.statusCode, code: again.json().code }).toEqual({ status: 409, code: 'CONFLICT' });
+    }
+  });
+
+  it('reprocess: two concurrent calls start one run', async () => {
+    const { document, workflowId } = (await upload(h.alice, markdown())).json();
+    await endRun(workflowId);
+    await setStatus(document.id, 'completed');
+    const answers = await Promise.all([reprocess(h.alice, document.id), reprocess(h.alice, document.id)]);
+    expect(answers.map((a) => a.statusCode)).toContain(202);
+    for (const a of answers) expect([202, 409]).toContain(a.statusCode);
+    await listedRunsOf(workflowId, 2);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await runsOf(workflowId)).toHaveLength(2);
+  });
+
+  it('reprocess: hands over a pending document whose start was lost', async () => {
+    const { document } = await storeDocument(h.database.db, { caseId, userId: h.alice.id, source: 'upload', title: `lost-${randomUUID()}.md`, contentType: 'text/markdown', content: '# Lost' });
+    const res = await reprocess(h.alice, document.id);
+    expect(res.statusCode, res.body).toBe(202);
+    expect(await listedRunsOf(res.json().workflowId, 1)).toHaveLength(1);
+  });
+
+  it('reprocess: an Idempotency-Key repeated answers as the first call did', async () => {
+    const { document, workflowId } = (await upload(h.alice, markdown())).json();
+    await endRun(workflowId);
+    await setStatus(document.id, 'failed', 'no extractable text');
+    const key = { 'idempotency-key': `reprocess-${randomUUID()}` };
+    const first = await reprocess(h.alice, document.id, key);
+    const second = await reprocess(h.alice, document.id, key);
+    expect([first.statusCode, second.statusCode]).toEqual([202, 202]);
+    expect(second.json()).toEqual(first.json());
+    expect(await listedRunsOf(workflowId, 2)).toHaveLength(2);
+  });
+
+  it('reprocess: 404 for a document that is not the caller’s, or none', async () => {
+    const { document } = (await upload(h.alice, markdown())).json();
+    expect((await reprocess(h.bob, document.id)).statusCode).toBe(404);
+    expect((await reprocess(h.alice, randomUUID())).statusCode).toBe(404);
+    expect((await reprocess(h.alice, 'nope')).json()).toMatchObject({ statusCode: 400, field: 'documentId' });
+  });
+
+  it('a re-upload of a failed document (whatever failed it) starts it again; of a completed one, nothing', async () => {
+    const body = markdown();
+    const { document, workflowId } = (await upload(h.alice, body)).json();
+    await endRun(workflowId);
+    await setStatus(document.id, 'failed', 'embedding failed: the service was down');
+    const retried = await upload(h.alice, body);
+    expect(retried.statusCode, retried.body).toBe(202);
+    expect(retried.json().document).toMatchObject({ id: document.id, processingStatus: 'pending', error: null });
+    expect(await listedRunsOf(workflowId, 2)).toHaveLength(2);
+    await endRun(workflowId);
+    await setStatus(document.id, 'completed');
+    expect((await upload(h.alice, body)).statusCode).toBe(200);
+    expect(await statusOf(document.id)).toBe('completed');
   });
 });
 

@@ -4,6 +4,8 @@
  * it. The retry resumes after batch k: the second worker embeds only what was not stored
  * (fewer calls than a restart from zero), and the document ends with one chunk per ordinal,
  * one completion event and no drafts left. The embedder is counted in the child processes.
+ * The same holds for a reprocess (issue 16): its run, killed mid-embedding, completes on a
+ * new worker with the chunks replaced once and one completion event per run.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +14,10 @@ import { and, count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chunkDrafts } from '../../activities/db/schema/index.js';
 import type { EmbedCheckpoint } from '../../activities/documents/embed.js';
-import { chunksOf, documentEvents, documentRow, seedCase, settledDocument, submitDocument } from '../helpers/documents.js';
+import { eventually } from '../helpers/chat.js';
+import {
+  chunksOf, documentEvents, documentRow, reprocessDocument, seedCase, settledDocument, submitDocument,
+} from '../helpers/documents.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { killChild, startNode, stopChild, waitFor, type Child } from '../helpers/child-process.js';
 import { testBundle } from '../helpers/stack.js';
@@ -108,5 +113,34 @@ describe('worker SIGKILL during a large document’s embedding', () => {
     const [drafts] = await stack.db.select({ n: count() }).from(chunkDrafts).where(and(eq(chunkDrafts.documentId, documentId)));
     expect(drafts?.n).toBe(0);
     expect((await documentEvents(stack.db, documentId)).map((e) => e.type)).toEqual(['WORKFLOW_COMPLETED', 'DOCUMENT_ADDED']);
+    await stopChild(second, 5_000);
   }, 240_000);
+
+  it('a reprocess killed mid-embedding completes on a new worker, replacing the chunks once', async () => {
+    const caseId = await seedCase(stack.db, stack.userId);
+    const owner = { db: stack.db, client: stack.client, queues: stack.queues, caseId, userId: stack.userId };
+    const fast = await startWorker(0);
+    const { documentId, workflowId } = await submitDocument(owner, { title: 'reprocessed.txt', contentType: 'text/plain', content: TEXT });
+    const before = await chunksOf(stack.db, (await settledDocument(stack.db, documentId, 120_000)).id);
+    await stopChild(fast, 5_000);
+
+    const slow = await startWorker(EMBED_DELAY_MS);
+    await reprocessDocument(owner, documentId);
+    const checkpoint = await waitFor('a heartbeat of the reprocess that names a batch', () => serverCheckpoint(workflowId), 60_000, slow);
+    await killChild(slow);
+    console.log(`[document-kill] reprocess killed after ${embedCalls(slow)} embed calls; the heartbeat names batch ${checkpoint.lastBatch}`);
+    const finisher = await startWorker(50);
+    const doc = await eventually(() => documentRow(stack.db, documentId), (d) => d.processingStatus === 'completed' || d.processingStatus === 'failed', 150_000);
+    expect({ status: doc.processingStatus, error: doc.error }).toEqual({ status: 'completed', error: null });
+    expect(embedCalls(finisher)).toBeGreaterThan(0);
+    const stored = await chunksOf(stack.db, documentId);
+    expect(stored.map((c) => c.ordinal)).toEqual(before.map((c) => c.ordinal));
+    expect(stored.map((c) => c.text)).toEqual(before.map((c) => c.text));
+    expect(doc.chunkCount).toBe(stored.length);
+    const [drafts] = await stack.db.select({ n: count() }).from(chunkDrafts).where(eq(chunkDrafts.documentId, documentId));
+    expect(drafts?.n).toBe(0);
+    const events = await documentEvents(stack.db, documentId);
+    expect(events.map((e) => e.type)).toEqual(['WORKFLOW_COMPLETED', 'DOCUMENT_ADDED', 'WORKFLOW_COMPLETED']);
+    expect(new Set(events.filter((e) => e.type === 'WORKFLOW_COMPLETED').map((e) => e.runId)).size).toBe(2);
+  }, 300_000);
 });

@@ -5,7 +5,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../activities/db/client.js';
 import { cases, chunks, documents, events, runProgress, type DocumentRow } from '../../activities/db/schema/index.js';
 import { startProcessDocument, type StartOptions } from '../../activities/documents/start.js';
-import { storeDocument, type NewDocument } from '../../activities/documents/store.js';
+import { storeDocument, transitionDocument, type NewDocument } from '../../activities/documents/store.js';
 import { workflowIds, type QueueNames } from '../../workflows/types.js';
 import { eventually } from './chat.js';
 
@@ -26,6 +26,18 @@ export async function submitDocument(
   const input = { documentId: document.id, caseId: o.caseId, userId: o.userId, correlationId: randomUUID(), queues: o.queues };
   const workflowId = await startProcessDocument(o.client, input, { deadline: Date.now() + 10_000, overrides });
   return { documentId: document.id, workflowId };
+}
+
+/** Processes a document again as the reprocess route does: back to pending (guarded), then the hand-off. */
+export async function reprocessDocument(
+  o: { db: Db; client: Client; queues: QueueNames; caseId: string; userId: string },
+  documentId: string,
+  overrides?: StartOptions['overrides'],
+): Promise<string> {
+  const moved = await transitionDocument(o.db, documentId, ['failed', 'completed'], { processingStatus: 'pending', error: null });
+  if (!moved) throw new Error(`document ${documentId} is not failed or completed`);
+  const input = { documentId, caseId: o.caseId, userId: o.userId, correlationId: randomUUID(), queues: o.queues };
+  return startProcessDocument(o.client, input, { deadline: Date.now() + 10_000, overrides });
 }
 
 export async function documentRow(db: Db, documentId: string): Promise<DocumentRow> {

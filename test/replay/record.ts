@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import { eq } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
@@ -30,8 +31,13 @@ import { storeUserMessage } from '../../api/chat-handoff.js';
 import { cancelReplySignal } from '../../workflows/messages.js';
 import { workflowIds } from '../../workflows/types.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
-import { seedCase, submitDocument } from '../helpers/documents.js';
+import type { Activities } from '../../activities/index.js';
+import { documents } from '../../activities/db/schema/index.js';
+import { startProcessDocument } from '../../activities/documents/start.js';
+import { withActivityFaults } from '../helpers/activity-faults.js';
+import { documentRow, reprocessDocument, seedCase, submitDocument } from '../helpers/documents.js';
 import { imageOnlyPdf } from '../helpers/pdf.js';
+import { storeDocument } from '../../activities/documents/store.js';
 import { devServerArgs, findTemporalCli, freePort, waitForTemporal } from '../helpers/temporal-server.js';
 import { ARTICLE_PAGE, html, startSite } from '../helpers/url-site.js';
 
@@ -62,6 +68,29 @@ function scriptedLlm(): Llm {
   };
 }
 
+/** Database outages aimed at one document: its named activity fails its first `calls` calls (after `delayMs`) as unreachable. */
+const outages = new Map<string, Map<string, { calls: number; delayMs?: number }>>();
+/** Run once inside a document's index step, after it committed (the document is completed, its run still open). */
+const afterIndexCommit = new Map<string, () => Promise<void>>();
+
+function scriptedDocuments(acts: Activities): Activities {
+  const outage = async (name: string, args: unknown[]) => {
+    const plan = outages.get((args[0] as { documentId?: string } | undefined)?.documentId ?? '')?.get(name);
+    if (!plan || plan.calls === 0) return;
+    plan.calls -= 1;
+    await new Promise((r) => setTimeout(r, plan.delayMs ?? 0));
+    throw ApplicationFailure.retryable('the database is unreachable (ECONNREFUSED)', 'DatabaseUnavailable');
+  };
+  const indexDocumentChunks: Activities['indexDocumentChunks'] = async (req) => {
+    const result = await acts.indexDocumentChunks(req);
+    const hook = afterIndexCommit.get(req.documentId);
+    afterIndexCommit.delete(req.documentId);
+    await hook?.();
+    return result;
+  };
+  return withActivityFaults({ ...acts, indexDocumentChunks }, { calls: new Map(), commitThenThrowOnce: new Set() }, outage);
+}
+
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const port = await freePort();
 const server = spawn(findTemporalCli(), devServerArgs({ port, headless: true }), { stdio: 'ignore' });
@@ -83,11 +112,11 @@ try {
     namespace: 'default',
     queues,
     kinds: QUEUE_KINDS,
-    activities: createActivities({
+    activities: scriptedDocuments(createActivities({
       db: database.db, llm: scriptedLlm(), embedder: createLocalEmbedder(64), temporal: client,
       config: { queues, chat: { redeliveryAfterMs: REDELIVERY_AFTER_MS }, documents: RECORDED_DOCUMENT_SIZES, fetch: fetchConfig },
       clock: () => new Date(), fetcher,
-    }),
+    })),
     workflowBundle: await bundleWorkflows(),
     shutdownGraceMs: 1000,
   });
@@ -149,6 +178,25 @@ try {
   const failed = await submitDocument(submitted, { title: 'scan.pdf', contentType: 'application/pdf', content: await imageOnlyPdf() });
   await client.workflow.getHandle(failed.workflowId).result().catch(() => undefined);
   await save('process-document-failed', failed.workflowId);
+  // A start repeated after the run ended: the document is not waiting, and the run does nothing.
+  await startProcessDocument(client, { documentId: done.documentId, caseId, userId: user.id, queues }, { deadline: Date.now() + 10_000 });
+  await client.workflow.getHandle(done.workflowId).result();
+  await save('process-document-skipped', done.workflowId);
+  // Two short database outages further apart than the (shortened) hold: each is held on its own.
+  const held = await storeDocument(database.db, { caseId, userId: user.id, source: 'upload', title: 'held.md', contentType: 'text/markdown', content: `# Held\n\n${plan}` });
+  outages.set(held.document.id, new Map([['extractDocumentText', { calls: 1 }], ['embedDocumentChunks', { calls: 1, delayMs: 2_200 }]]));
+  const heldRun = await startProcessDocument(client, { documentId: held.document.id, caseId, userId: user.id, queues }, {
+    deadline: Date.now() + 10_000, overrides: { outageHoldMs: 2_000 },
+  });
+  await client.workflow.getHandle(heldRun).result().catch(() => undefined);
+  await save('process-document-two-outages', heldRun);
+  // A reprocess that meets the run as it closes: the run continues as new, and the next one processes it.
+  const closing = await storeDocument(database.db, { caseId, userId: user.id, source: 'upload', title: 'closing.md', contentType: 'text/markdown', content: `# Closing\n\n${plan}` });
+  afterIndexCommit.set(closing.document.id, async () => void (await reprocessDocument(submitted, closing.document.id)));
+  const closingRun = await startProcessDocument(client, { documentId: closing.document.id, caseId, userId: user.id, queues }, { deadline: Date.now() + 10_000 });
+  const { runId: continuedRunId } = await client.workflow.getHandle(closingRun).describe();
+  await client.workflow.getHandle(closingRun).result();
+  await save('process-document-requested-again', closingRun, continuedRunId);
   // fetchUrlAndIngest: a page that becomes a document (its processDocument child awaited, so it
   // ends before the workers do), and a private address refused at once.
   const ingestUrl = async (url: string) => {
@@ -161,6 +209,12 @@ try {
   const page: { documentId: string } = await client.workflow.getHandle(fetched.workflowId).result();
   await client.workflow.getHandle(workflowIds.document(page.documentId)).result();
   await save('fetch-url-and-ingest', fetched.workflowId);
+  // The same page after its document failed: the document is processed again (a new run of its id).
+  await database.db.update(documents).set({ processingStatus: 'failed', error: 'embedding failed: the service was down' }).where(eq(documents.id, page.documentId));
+  const refetched = await ingestUrl(site.url('/article'));
+  await client.workflow.getHandle(refetched.workflowId, refetched.runId).result();
+  await eventually(() => documentRow(database.db, page.documentId), (d) => d.processingStatus === 'completed');
+  await save('fetch-url-and-ingest-restarted', refetched.workflowId, refetched.runId);
   const blocked = await ingestUrl('http://10.0.0.1/');
   await client.workflow.getHandle(blocked.workflowId).result().catch(() => undefined);
   await save('fetch-url-and-ingest-blocked', blocked.workflowId);

@@ -51,7 +51,14 @@ beforeAll(() => installTestRuntime());
 describe('replay of recorded histories against the production bundle', () => {
   it('has every workflow recorded, and conversations that continued as new, were cancelled and failed', () => {
     const names = histories.map((h) => h.name);
-    for (const name of ['conversation-run-1', 'generate-chat-title', 'generate-signal-embeddings', 'redeliver-messages', 'process-document', 'process-document-failed', 'fetch-url-and-ingest', 'fetch-url-and-ingest-blocked']) expect(names).toContain(name);
+    const expected = [
+      'conversation-run-1', 'generate-chat-title', 'generate-signal-embeddings', 'redeliver-messages',
+      'process-document', 'process-document-failed', 'process-document-skipped', 'process-document-two-outages',
+      'process-document-requested-again', 'fetch-url-and-ingest', 'fetch-url-and-ingest-blocked', 'fetch-url-and-ingest-restarted',
+      // The old behaviour: the second outage failed the document at once.
+      'recorded-before-document-outage-window-per-outage/process-document-two-outages',
+    ];
+    for (const name of expected) expect(names).toContain(name);
     const conversations = histories.filter((h) => h.name.includes('conversation-run-'));
     const all = conversations.flatMap((h) => eventTypes(h.history));
     expect(all).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');

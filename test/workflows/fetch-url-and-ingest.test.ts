@@ -18,7 +18,7 @@ import { documents, runProgress } from '../../activities/db/schema/index.js';
 import { normaliseSubmittedUrl, startFetchUrlAndIngest, type UrlStartOptions } from '../../activities/web/ingest-start.js';
 import type { BaseConnectorFactory } from '../../activities/web/index.js';
 import { workflowIds, type FetchUrlAndIngestResult } from '../../workflows/types.js';
-import { seedUser } from '../helpers/chat.js';
+import { eventually, seedUser } from '../helpers/chat.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { chunksOf, documentEvents, documentRow, seedCase, settledDocument } from '../helpers/documents.js';
 import { textPdf } from '../helpers/pdf.js';
@@ -53,6 +53,7 @@ beforeAll(async () => {
   const pdf = await textPdf(['The quarterly report covers the bakery lease and its ovens.']);
   site = await startSite({
     '/article': html(ARTICLE_PAGE),
+    '/revisited': html(ARTICLE_PAGE),
     '/notes.md': typed('text/markdown; charset=utf-8', '# Flour notes\n\nRye flour prices rose in spring; wheat held steady.'),
     '/report.pdf': typed('application/pdf', pdf),
     '/flaky': failing(503, 2, html('<html><head><title>Back again</title></head><body><p>The oven supplier answered at last.</p></body></html>')),
@@ -126,6 +127,25 @@ describe('fetchUrlAndIngest', () => {
     for await (const r of client.workflow.list({ query: `WorkflowId = "${workflowIds.document(first.documentId)}"` })) runs.push(r.runId);
     expect(runs).toHaveLength(1);
     expect((await documentEvents(database.db, first.documentId)).map((e) => e.type)).toEqual(['WORKFLOW_COMPLETED', 'DOCUMENT_ADDED']);
+  });
+
+  it('processes a failed document again when its URL is submitted again (a new run of document-<id>)', async () => {
+    const first: FetchUrlAndIngestResult = await (await start(site.url('/revisited'))).handle.result();
+    await settledDocument(database.db, first.documentId);
+    // As a transient outage would leave it: the run failed, the content is fine.
+    await database.db.update(documents).set({ processingStatus: 'failed', error: 'embedding failed: the service was down' }).where(eq(documents.id, first.documentId));
+    const again = await (await start(site.url('/revisited'))).handle.result();
+    expect(again).toEqual({ documentId: first.documentId, created: false });
+    const doc = await eventually(() => documentRow(database.db, first.documentId), (d) => d.processingStatus === 'completed', 30_000);
+    expect(doc.error).toBeNull();
+    expect((await documentEvents(database.db, first.documentId)).map((e) => e.type)).toEqual(['WORKFLOW_COMPLETED', 'DOCUMENT_ADDED', 'WORKFLOW_COMPLETED']);
+    const runsOf = async () => {
+      const runs = [];
+      for await (const r of client.workflow.list({ query: `WorkflowId = "${workflowIds.document(first.documentId)}"` })) runs.push(r.runId);
+      return runs;
+    };
+    // Visibility is eventually consistent.
+    expect(await eventually(runsOf, (runs) => runs.length >= 2, 10_000)).toHaveLength(2);
   });
 
   it('stores markdown as it came and hands a PDF to the pipeline as a PDF', async () => {

@@ -11,6 +11,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eq } from 'drizzle-orm';
 import { documents } from '../../activities/db/schema/index.js';
+import { startProcessDocument } from '../../activities/documents/start.js';
 import { storeDocument } from '../../activities/documents/store.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import type { Embedder } from '../../activities/llm/types.js';
@@ -19,11 +20,13 @@ import { workflowIds, type ProcessDocumentInput } from '../../workflows/types.js
 import { seedUser } from '../helpers/chat.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import {
-  chunksOf, documentEvents, documentProgress, documentRow, searchOrdinals, seedCase, settledDocument, submitDocument, type Upload,
+  chunksOf, documentEvents, documentProgress, documentRow, reprocessDocument, searchOrdinals, seedCase, settledDocument, submitDocument,
+  type Upload,
 } from '../helpers/documents.js';
 import { brokenPdf, encryptedPdf, imageOnlyPdf, textPdf } from '../helpers/pdf.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
 import { connectTestEnv, testQueues } from '../helpers/temporal.js';
+import { withActivityFaults } from '../helpers/activity-faults.js';
 import { ARTICLE_HTML } from '../fixtures/documents.js';
 
 const DIMENSIONS = 64;
@@ -40,6 +43,20 @@ let caseId: string;
 /** Documents whose index step commits, then throws once (a worker dying before it reports). */
 const failAfterIndexCommit = new Set<string>();
 const indexCalls = new Map<string, number>();
+/** Run once inside a document's index step, after it committed and before it reports (the run is still open). */
+const afterIndexCommit = new Map<string, () => Promise<void>>();
+/** Outages aimed at one document: its named activity finds the database unreachable on its first `calls` calls, after `delayMs`. */
+const outages = new Map<string, Map<string, { calls: number; delayMs?: number }>>();
+const faults = { calls: new Map<string, number>(), commitThenThrowOnce: new Set<string>() };
+
+async function outageOf(name: string, args: unknown[]): Promise<void> {
+  const documentId = (args[0] as { documentId?: string } | undefined)?.documentId;
+  const outage = documentId === undefined ? undefined : outages.get(documentId)?.get(name);
+  if (!outage || outage.calls === 0) return;
+  outage.calls -= 1;
+  if (outage.delayMs) await new Promise((r) => setTimeout(r, outage.delayMs));
+  throw ApplicationFailure.retryable('the database is unreachable (ECONNREFUSED)', 'DatabaseUnavailable');
+}
 
 /** The local embedder, except for chunks that ask to fail or to hang until cancelled. */
 function scriptedEmbedder(): Embedder {
@@ -68,15 +85,18 @@ beforeAll(async () => {
   caseId = await seedCase(database.db, userId);
   workers = await startTestWorkers({
     env, db: database.db, queues, embedder: scriptedEmbedder(), documents: SIZES,
-    wrapActivities: (acts) => ({
+    wrapActivities: (acts) => withActivityFaults({
       ...acts,
       async indexDocumentChunks(req) {
         indexCalls.set(req.documentId, (indexCalls.get(req.documentId) ?? 0) + 1);
         const result = await acts.indexDocumentChunks(req);
+        const hook = afterIndexCommit.get(req.documentId);
+        afterIndexCommit.delete(req.documentId);
+        await hook?.();
         if (failAfterIndexCommit.delete(req.documentId)) throw new Error('the worker died after the index committed');
         return result;
       },
-    }),
+    }, faults, outageOf),
   });
 });
 
@@ -86,8 +106,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-const submit = (upload: Upload, overrides?: Pick<ProcessDocumentInput, 'timeLimitMs'>) =>
-  submitDocument({ db: database.db, client, queues, caseId, userId }, upload, overrides);
+const owner = () => ({ db: database.db, client, queues, caseId, userId });
+const submit = (upload: Upload, overrides?: Pick<ProcessDocumentInput, 'timeLimitMs'>) => submitDocument(owner(), upload, overrides);
 
 async function expectCompleted(upload: Upload, words: { present: string[]; absent?: string[] }) {
   const { documentId, workflowId } = await submit(upload);
@@ -208,10 +228,7 @@ describe('processDocument: idempotent writes', () => {
   it('processing again replaces the chunks in one go, with no duplicate and DOCUMENT_ADDED once', async () => {
     const first = await expectCompleted({ title: 'v1.txt', contentType: 'text/plain', content: story('Version one', 'okapi') }, { present: ['okapi'] });
     await database.db.update(documents).set({ content: story('Version two', 'pangolin').repeat(2) }).where(eq(documents.id, first.documentId));
-    const input: ProcessDocumentInput = { documentId: first.documentId, caseId, userId, queues };
-    await client.workflow.execute<typeof processDocument>('processDocument', {
-      workflowId: workflowIds.document(first.documentId), taskQueue: queues.ingest, args: [input], workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    });
+    await client.workflow.getHandle(await reprocessDocument(owner(), first.documentId)).result();
     const stored = await chunksOf(database.db, first.documentId);
     expect(stored.length).toBeGreaterThan(first.stored.length);
     expect(stored.map((c) => c.ordinal)).toEqual(stored.map((_, i) => i));
@@ -236,4 +253,81 @@ describe('processDocument: idempotent writes', () => {
     expect((await documentEvents(database.db, document.id)).map((e) => e.type)).toEqual(['WORKFLOW_COMPLETED', 'DOCUMENT_ADDED']);
     expect((await documentRow(database.db, document.id)).processingStatus).toBe('completed');
   }, 60_000);
+});
+
+describe('processDocument: processing a document again', () => {
+  const runsOf = async (workflowId: string) => {
+    const runs = [];
+    for await (const r of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(r.runId);
+    return runs;
+  };
+
+  it('a start repeated after its run ended finds the document taken and does nothing', async () => {
+    const { documentId, workflowId, stored } = await expectCompleted(
+      { title: 'once.txt', contentType: 'text/plain', content: story('Once', 'numbat') }, { present: ['numbat'] },
+    );
+    const progressBefore = await documentProgress(database.db, documentId);
+    const input: ProcessDocumentInput = { documentId, caseId, userId, queues };
+    await startProcessDocument(client, input, { deadline: Date.now() + 10_000 });
+    expect(await client.workflow.getHandle(workflowId).result()).toEqual({ documentId, skipped: 'completed' });
+    expect(await chunksOf(database.db, documentId)).toEqual(stored);
+    expect(await documentProgress(database.db, documentId)).toEqual(progressBefore);
+    expect((await documentEvents(database.db, documentId)).map((e) => e.type)).toEqual(['WORKFLOW_COMPLETED', 'DOCUMENT_ADDED']);
+  });
+
+  it('a reprocess that meets the run as it closes is served by the next run, not lost', async () => {
+    const upload = { title: 'closing.txt', contentType: 'text/plain', content: story('Closing', 'quoll') };
+    const { document } = await storeDocument(database.db, { caseId, userId, source: 'upload', ...upload });
+    // The document is completed, its run not yet closed: the reprocess's signal reaches that run.
+    afterIndexCommit.set(document.id, async () => void (await reprocessDocument(owner(), document.id)));
+    const workflowId = await startProcessDocument(client, { documentId: document.id, caseId, userId, queues }, { deadline: Date.now() + 10_000 });
+    await client.workflow.getHandle(workflowId).result();
+    const doc = await documentRow(database.db, document.id);
+    expect({ status: doc.processingStatus, error: doc.error }).toEqual({ status: 'completed', error: null });
+    const events = await documentEvents(database.db, document.id);
+    expect(events.map((e) => e.type)).toEqual(['WORKFLOW_COMPLETED', 'DOCUMENT_ADDED', 'WORKFLOW_COMPLETED']);
+    expect(new Set(events.filter((e) => e.type === 'WORKFLOW_COMPLETED').map((e) => e.runId)).size).toBe(2);
+    expect(await runsOf(workflowId)).toHaveLength(2);
+  });
+});
+
+describe('processDocument: an unreachable database holds the step (Decision 28)', () => {
+  /** Short, so the test waits seconds; the second outage below starts after it has passed. */
+  const HOLD_MS = 2_000;
+
+  async function startWithOutages(upload: Upload, plan: Record<string, { calls: number; delayMs?: number }>) {
+    const { document } = await storeDocument(database.db, { caseId, userId, source: 'upload', ...upload });
+    outages.set(document.id, new Map(Object.entries(plan)));
+    const workflowId = await startProcessDocument(client, { documentId: document.id, caseId, userId, queues }, {
+      deadline: Date.now() + 10_000, overrides: { outageHoldMs: HOLD_MS },
+    });
+    return { documentId: document.id, handle: client.workflow.getHandle<typeof processDocument>(workflowId) };
+  }
+
+  it('gives each outage its own window: two short outages further apart than the hold complete the document', async () => {
+    const { documentId, handle } = await startWithOutages(
+      { title: 'two-outages.txt', contentType: 'text/plain', content: story('Outages', 'wallaby') },
+      // The first at once; the second begins more than HOLD_MS after the first (1 s held, then 2.2 s).
+      { extractDocumentText: { calls: 1 }, embedDocumentChunks: { calls: 1, delayMs: 2_200 } },
+    );
+    await handle.result();
+    const doc = await documentRow(database.db, documentId);
+    expect({ status: doc.processingStatus, error: doc.error }).toEqual({ status: 'completed', error: null });
+    expect((await documentEvents(database.db, documentId)).map((e) => e.type)).toEqual(['WORKFLOW_COMPLETED', 'DOCUMENT_ADDED']);
+  }, 30_000);
+
+  it('fails the document with the reason once one outage outlasts its window; reprocessed, it completes', async () => {
+    const { documentId, handle } = await startWithOutages(
+      { title: 'long-outage.txt', contentType: 'text/plain', content: story('Outage', 'dingo') },
+      { embedDocumentChunks: { calls: 100 } },
+    );
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    const doc = await settledDocument(database.db, documentId);
+    expect({ status: doc.processingStatus, error: doc.error }).toEqual({ status: 'failed', error: 'the database was unreachable for 2 s' });
+    // The outage is over: processing it again is a new run of the same id, and it completes.
+    outages.delete(documentId);
+    await client.workflow.getHandle(await reprocessDocument(owner(), documentId)).result();
+    expect(await searchOrdinals(database.db, documentId, 'dingo')).not.toEqual([]);
+    expect((await documentEvents(database.db, documentId)).map((e) => e.type)).toEqual(['WORKFLOW_COMPLETED', 'DOCUMENT_ADDED']);
+  }, 30_000);
 });

@@ -3,8 +3,9 @@
  * `processDocument` as a child that outlives this run. One activity fetches, reads and stores
  * the page (the page goes to Postgres; only ids come back), so the history holds ids only.
  * The same URL with the same content in a case creates nothing new: the existing document is
- * the answer, and its processing is not started twice (`document-<id>` is never reused, so the
- * pipeline's DOCUMENT_ADDED and WORKFLOW_COMPLETED are emitted once).
+ * the answer, and its processing is not started again (REJECT_DUPLICATE), unless it `failed`:
+ * then it goes back to `pending` and is handed over again, a new run of `document-<id>`
+ * (Decision 26 as amended). DOCUMENT_ADDED stays once per document; WORKFLOW_COMPLETED is per run.
  */
 import {
   ActivityFailure,
@@ -13,22 +14,23 @@ import {
   isCancellation,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   startChild,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../../activities/index.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
-import { DOCUMENT_EXECUTION_TIMEOUT, TASK_TIME_LIMIT, urlFetchStep } from '../policies.js';
+import { DOCUMENT_EXECUTION_TIMEOUT, documentWrite, TASK_TIME_LIMIT, urlFetchStep } from '../policies.js';
 import { searchAttributes } from '../search-attributes.js';
 import { describeLimit, finalFailure } from '../failures.js';
+import { DOCUMENT_PATCHES } from './patches.js';
 import {
   workflowIds,
   type FetchUrlAndIngestInput,
   type FetchUrlAndIngestResult,
   type ProcessDocumentInput,
 } from '../types.js';
-
 
 const acts = proxyActivities<Activities>(urlFetchStep);
 
@@ -57,6 +59,14 @@ async function ingest(input: FetchUrlAndIngestInput): Promise<FetchUrlAndIngestR
     ]),
   );
   const child: ProcessDocumentInput = { documentId: fetched.documentId, caseId, userId, correlationId, queues: input.queues };
+  // Checked in this order so that histories from before the patch (no `status`) never reach it.
+  if (!fetched.created && fetched.status === 'failed' && patched(DOCUMENT_PATCHES.restartFailedUrlDocument)) {
+    // Its last run has closed, or is closing: the activity's signal-with-start reaches either.
+    await holdThroughOutage(newHold(input.outageHoldMs), 'reopenFailedDocument', () =>
+      acts.reopenFailedDocument.executeWithOptions({ ...documentWrite, summary: `Process the failed document ${fetched.documentId} again` }, [child]),
+    );
+    return { documentId: fetched.documentId, created: false };
+  }
   try {
     await startChild('processDocument', {
       workflowId: workflowIds.document(fetched.documentId),

@@ -4,21 +4,31 @@
  * text, chunks and vectors stay in Postgres. Every way out but success leaves the document
  * `failed` with a reason (a step's failure, the in-workflow time limit, a cancellation),
  * through a cleanup that runs even when the run is cancelled.
+ *
+ * A run takes the document only while it waits (`pending`, or `processing` left by a run that
+ * was terminated): a start repeated after its run ended finds it taken and does nothing, so
+ * `document-<id>` may start again after a closed run (a reprocess, a failed document submitted
+ * again) without a retried request processing it twice.
  */
 import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
+  setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
+import { documentRequestedSignal } from '../messages.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { documentEmbedding, documentExtraction, documentWrite, TASK_TIME_LIMIT } from '../policies.js';
 import type { ProcessDocumentInput, ProcessDocumentResult } from '../types.js';
 import { describeLimit, finalFailure } from '../failures.js';
+import { DOCUMENT_PATCHES } from './patches.js';
 
 const acts = proxyActivities<Activities>(documentWrite);
 
@@ -34,6 +44,24 @@ const STEP_NAMES: Record<string, string> = {
 };
 
 export async function processDocument(input: ProcessDocumentInput): Promise<ProcessDocumentResult> {
+  let requests = 0;
+  setHandler(documentRequestedSignal, () => void (requests += 1));
+  // Requests delivered with the start are served by the claim, this run's first command.
+  const served = requests;
+  let outcome: { result: ProcessDocumentResult } | { error: unknown };
+  try {
+    outcome = { result: await processOnce(input) };
+  } catch (error) {
+    outcome = { error };
+  }
+  // A later one may have found the document just ended (a reprocess meeting this run as it
+  // closed): the next run takes the document if it waits, and does nothing otherwise.
+  if (requests > served) await continueAsNew<typeof processDocument>(input);
+  if ('error' in outcome) throw outcome.error;
+  return outcome.result;
+}
+
+async function processOnce(input: ProcessDocumentInput): Promise<ProcessDocumentResult> {
   const limit = input.timeLimitMs ?? TASK_TIME_LIMIT;
   try {
     return await CancellationScope.withTimeout(limit, () => pipeline(input));
@@ -56,12 +84,16 @@ export async function processDocument(input: ProcessDocumentInput): Promise<Proc
 
 async function pipeline(input: ProcessDocumentInput): Promise<ProcessDocumentResult> {
   const { documentId } = input;
-  const hold = newHold(input.outageHoldMs);
+  const hold = newHold(input.outageHoldMs, patched(DOCUMENT_PATCHES.outageWindowPerOutage) ? 'per-outage' : 'shared');
   const extracted = await holdThroughOutage(hold, 'extract', () =>
     acts.extractDocumentText.executeWithOptions({ ...documentExtraction, summary: `Extract the text of document ${documentId}` }, [
       { documentId, seq: EXTRACTED_SEQ },
     ]),
   );
+  if ('skipped' in extracted) {
+    log.info('the document does not wait for a run: nothing to do', { documentId, status: extracted.skipped });
+    return { documentId, skipped: extracted.skipped };
+  }
   const embedded = await holdThroughOutage(hold, 'embed', () =>
     acts.embedDocumentChunks.executeWithOptions(
       { ...documentEmbedding, summary: `Chunk and embed ${extracted.characters} characters` },
