@@ -68,7 +68,7 @@ describe('fetchUrlDocument retried within its run', () => {
     expect(fetcher.calls()).toBe(1);
     // Another run of the same URL with the same content finds the document: that is `created: false`.
     const later = await attempt(fetcher, url, randomUUID(), 1);
-    expect(later).toEqual({ documentId: (first as FetchUrlOutcome).documentId, created: false });
+    expect(later).toEqual({ documentId: (first as FetchUrlOutcome).documentId, created: false, status: 'pending' });
     expect(await urlDocuments(url)).toHaveLength(1);
   });
 
