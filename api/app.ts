@@ -16,7 +16,7 @@ import type { AgentDescriptor } from '../workflows/agents/catalog.js';
 import type { QueueNames } from '../workflows/types.js';
 import { createAuthHook, ensureDevKey, type AuthUser } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
-import { createIdempotency, type IdempotencyHooks } from './idempotency.js';
+import { createIdempotency, type IdempotencyHooks, type IdempotencyOptions } from './idempotency.js';
 import { rejectNulCharacters } from './input-guards.js';
 import { useStrictJsonBodies } from './json-body.js';
 import { createStartingPostLimiter, type StartingPostLimiter } from './rate-limit.js';
@@ -40,6 +40,8 @@ export interface AppConfig {
   bodyLimitBytes: number;
   /** Starting POSTs a user may make per minute, over all routes (429 past it). */
   rateLimitPerMinute: number;
+  /** `Idempotency-Key` timings (and the crash test's hook); absent: the defaults of `createIdempotency`. */
+  idempotency?: IdempotencyOptions;
   /** The agents the gateway can start: the static catalog unless a test passes fixture agents. */
   agents?: readonly AgentDescriptor[];
   /** The progress stream's poll and heartbeat intervals; absent: DEFAULT_PROGRESS_STREAM. */
@@ -113,7 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   useStrictJsonBodies(app);
   app.decorateRequest('user', null as unknown as AuthUser);
-  app.decorateRequest('committedAnswer', null);
+  app.decorateRequest('idempotencyClaim', null);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   app.addHook('onRequest', createAuthHook(deps.db));
@@ -123,7 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const startingPost: StartingPostHooks = {
     onRequest: await createStartingPostLimiter(app, deps.config.rateLimitPerMinute),
-    ...createIdempotency(deps.db),
+    ...createIdempotency(deps.db, deps.config.idempotency),
   };
   const routeDeps: RouteDeps = { ...deps, startingPost };
   await app.register(healthRoutes, routeDeps);

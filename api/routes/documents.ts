@@ -19,7 +19,7 @@ import { DOCUMENT_DEFAULTS } from '../../workers/config.js';
 import { workflowIds, type ProcessDocumentInput } from '../../workflows/types.js';
 import type { RouteDeps } from '../app.js';
 import { badRequest, nonBlank, notFound, TEMPORAL_CALL_DEADLINE_MS, unavailable } from '../errors.js';
-import { recordCommittedAnswer, withdrawCommittedAnswer } from '../idempotency.js';
+import { commitAnswer, withdrawAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
 import { classifySignalFailure } from '../signal-delivery.js';
 import { uuid, withErrors } from './chat-schemas.js';
@@ -96,10 +96,13 @@ async function handOver(deps: RouteDeps, request: FastifyRequest, doc: DocumentS
     log.warn({ err: error }, 'processDocument start unconfirmed: the document stays pending (a retried start is safe)');
     return doc;
   }
-  const failed = await setPendingStatus(deps.db, doc.id, 'pending', { processingStatus: 'failed', error: START_FAILED });
+  // Nothing will process it: in the same transaction the key gives up its answer, free for the client's retry, which starts it again.
+  const failed = await deps.db.transaction(async (tx) => {
+    const row = await setPendingStatus(tx, doc.id, 'pending', { processingStatus: 'failed', error: START_FAILED });
+    if (row) await withdrawAnswer(tx, request);
+    return row;
+  });
   log.error({ err: error }, 'processDocument certainly not started; document marked failed');
-  // Nothing will process it: the key is free for the client's retry, which starts it again.
-  withdrawCommittedAnswer(request);
   // A run took it meanwhile (an earlier attempt landed after all): it is not failed.
   if (!failed) return (await findOwnDocument(deps.db, doc.userId, doc.id)) ?? doc;
   throw outcome === 'not-sent' ? unavailable(START_FAILED) : error;
@@ -133,18 +136,25 @@ export async function documentRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       const userId = request.user.id;
       await assertOwnCase(db, userId, request.params.caseId);
       const upload = readUpload(request.body, maxBytes);
-      const stored = await storeDocument(db, { caseId: request.params.caseId, userId, source: 'upload', title: request.body.title.trim(), ...upload });
-      let doc = stored.document;
-      const workflowId = workflowIds.document(doc.id);
-      if (!stored.created) {
-        if (doc.processingStatus !== 'failed' || doc.error !== START_FAILED) {
-          // A pending one may never have been started: a repeated start finds the run if it exists.
-          if (doc.processingStatus === 'pending') doc = await handOver(deps, request, doc);
-          return reply.code(200).send({ document: documentJson(doc), workflowId });
+      // The store and its answer commit together (`commitAnswer`), so a gateway that dies
+      // after the store leaves the 202 for the retry, not a 200 for a document it made itself.
+      const { existing, document } = await db.transaction(async (tx) => {
+        const stored = await storeDocument(tx, { caseId: request.params.caseId, userId, source: 'upload', title: request.body.title.trim(), ...upload });
+        let doc = stored.document;
+        if (!stored.created) {
+          if (doc.processingStatus !== 'failed' || doc.error !== START_FAILED) return { existing: true, document: doc };
+          doc = (await setPendingStatus(tx, doc.id, 'failed', { processingStatus: 'pending', error: null })) ?? doc;
         }
-        doc = (await setPendingStatus(db, doc.id, 'failed', { processingStatus: 'pending', error: null })) ?? doc;
+        await commitAnswer(tx, request, 202, { document: documentJson(doc), workflowId: workflowIds.document(doc.id) });
+        return { existing: false, document: doc };
+      });
+      let doc = document;
+      const workflowId = workflowIds.document(doc.id);
+      if (existing) {
+        // A pending one may never have been started: a repeated start finds the run if it exists.
+        if (doc.processingStatus === 'pending') doc = await handOver(deps, request, doc);
+        return reply.code(200).send({ document: documentJson(doc), workflowId });
       }
-      recordCommittedAnswer(request, 202, { document: documentJson(doc), workflowId });
       doc = await handOver(deps, request, doc);
       return reply.code(202).send({ document: documentJson(doc), workflowId });
     },

@@ -13,7 +13,7 @@ import type { Db } from '../../activities/db/client.js';
 import { messages, type MessageRow } from '../../activities/db/schema/index.js';
 import { workflowIds } from '../../workflows/types.js';
 import type { RouteDeps } from '../app.js';
-import { recordCommittedAnswer, withdrawCommittedAnswer } from '../idempotency.js';
+import { commitAnswer, withdrawAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
 import { handOverMessage, storeUserMessage, type StoredMessage } from '../chat-handoff.js';
 import { nonBlank, unavailable } from '../errors.js';
@@ -26,14 +26,21 @@ const SLOW_POLL_MS = 50;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Fails the message only while it is pending: one the conversation took meanwhile (the redelivery) keeps its state. */
-async function markFailed(db: Db, message: MessageRow, error: string): Promise<boolean> {
-  const failed = await db
-    .update(messages)
-    .set({ status: 'failed', metadata: { ...message.metadata, error } })
-    .where(and(eq(messages.id, message.id), eq(messages.status, 'pending')))
-    .returning({ id: messages.id });
-  return failed.length > 0;
+/**
+ * Fails the message only while it is pending: one the conversation took meanwhile (the
+ * redelivery) keeps its state. A failed message is one nothing will answer: in the same
+ * transaction the key gives up its answer, so it is free for the client's resend.
+ */
+async function markFailed(db: Db, request: FastifyRequest, message: MessageRow, error: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const failed = await tx
+      .update(messages)
+      .set({ status: 'failed', metadata: { ...message.metadata, error } })
+      .where(and(eq(messages.id, message.id), eq(messages.status, 'pending')))
+      .returning({ id: messages.id });
+    if (failed.length > 0) await withdrawAnswer(tx, request);
+    return failed.length > 0;
+  });
 }
 
 interface Delivery {
@@ -54,14 +61,12 @@ async function deliver(deps: RouteDeps, request: FastifyRequest, stored: StoredM
   }
   const notSent = handOff.outcome === 'not-sent';
   const reason = notSent ? 'the workflow service was unavailable: send the message again' : 'the message could not be handed to its conversation';
-  if (!(await markFailed(deps.db, stored.message, reason))) {
+  if (!(await markFailed(deps.db, request, stored.message, reason))) {
     const [current] = await deps.db.select().from(messages).where(eq(messages.id, stored.message.id));
     log.warn({ err: handOff.error, status: current?.status }, 'signal-with-start failed, but the message left pending meanwhile: not failed');
     return { message: current ?? stored.message, confirmed: false };
   }
   log.error({ err: handOff.error }, 'signal-with-start certainly not delivered; message marked failed');
-  // A failed message is one nothing will answer: the key is free for the client's resend.
-  withdrawCommittedAnswer(request);
   throw notSent ? unavailable(reason) : handOff.error;
 }
 
@@ -115,9 +120,10 @@ export async function messageRoutes(app: FastifyInstance, deps: RouteDeps): Prom
     },
     async (request, reply) => {
       const limits = { maxPendingPerThread: config.chat.maxPendingPerThread };
-      const stored = await storeUserMessage(db, request.user.id, request.params.threadId, request.body.content, limits);
-      const workflowId = workflowIds.conversation(stored.message.threadId);
-      recordCommittedAnswer(request, 202, { message: messageJson(stored.message), workflowId });
+      const workflowId = workflowIds.conversation(request.params.threadId);
+      const stored = await storeUserMessage(db, request.user.id, request.params.threadId, request.body.content, limits, (tx, s) =>
+        commitAnswer(tx, request, 202, { message: messageJson(s.message), workflowId }),
+      );
       const delivery = await deliver(deps, request, stored);
       request.log.info(
         { workflowId, messageId: stored.message.id, correlationId: stored.message.metadata.correlationId, turn: stored.turn, confirmed: delivery.confirmed },
