@@ -44,8 +44,8 @@ export interface AppConfig {
   idempotency?: IdempotencyOptions;
   /** The agents the gateway can start: the static catalog unless a test passes fixture agents. */
   agents?: readonly AgentDescriptor[];
-  /** The progress stream's poll and heartbeat intervals; absent: DEFAULT_PROGRESS_STREAM. */
-  progress?: ProgressStreamConfig;
+  /** The progress stream's intervals and per-user cap; what is absent: DEFAULT_PROGRESS_STREAM's. */
+  progress?: Partial<ProgressStreamConfig>;
   /** DOCUMENT_MAX_BYTES and the rest; absent: the config module's defaults. */
   documents?: Pick<Config['documents'], 'maxBytes'>;
   /** When set, the dev user (admin) is ensured to own this key at startup (Decision 4). */

@@ -96,6 +96,7 @@ async function main(): Promise<void> {
       bodyLimitBytes: config.bodyLimitBytes,
       rateLimitPerMinute: config.rateLimitPerMinute,
       idempotency: { staleMs: config.idempotencyStaleMs, afterCommit: faultExitAfterCommit() },
+      progress: { streamsPerUser: config.progressStreamsPerUser },
       documents: config.documents,
     },
     logger,

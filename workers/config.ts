@@ -70,6 +70,7 @@ const envSchema = z.object({
   CHAT_MAX_PENDING_PER_THREAD: positiveInt.default(50),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(120),
   IDEMPOTENCY_STALE_MS: positiveInt.default(5 * 60 * 1000),
+  PROGRESS_STREAMS_PER_USER: positiveInt.default(10),
   EMBEDDED_PG_IDLE_IN_TRANSACTION_MS: positiveInt.default(30_000),
   CASEWORK_SCHEDULES: z.enum(['on', 'off']).default('on'),
   SCHEDULES_TIME_ZONE: z.string().min(1).default('UTC'),
@@ -139,6 +140,8 @@ export interface Config {
   rateLimitPerMinute: number;
   /** An `Idempotency-Key` claim in flight longer than this belongs to a gateway that died: it is taken over. */
   idempotencyStaleMs: number;
+  /** Progress streams one user may hold open on one gateway. */
+  progressStreamsPerUser: number;
   /** The embedded database terminates a connection idle in a transaction longer than this. */
   embeddedIdleInTransactionMs: number;
   schedules: { enabled: boolean; timeZone: string; catchupWindowMs: number };
@@ -236,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     idempotencyStaleMs: e.IDEMPOTENCY_STALE_MS,
+    progressStreamsPerUser: e.PROGRESS_STREAMS_PER_USER,
     embeddedIdleInTransactionMs: e.EMBEDDED_PG_IDLE_IN_TRANSACTION_MS,
     schedules: {
       enabled: e.CASEWORK_SCHEDULES === 'on',
