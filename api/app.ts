@@ -3,6 +3,7 @@
  * nothing from the environment, so tests build it with their own database, Temporal
  * client and config, and `server.ts` is the only composition root.
  */
+import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
@@ -11,7 +12,7 @@ import type { Logger } from 'pino';
 import type postgres from 'postgres';
 import type { Db } from '../activities/db/client.js';
 import type { Embedder } from '../activities/llm/types.js';
-import type { Config } from '../workers/config.js';
+import type { Config, SearchConfig } from '../workers/config.js';
 import type { AgentDescriptor } from '../workflows/agents/catalog.js';
 import type { QueueNames } from '../workflows/types.js';
 import { createAuthHook, ensureDevKey, type AuthUser } from './auth.js';
@@ -42,6 +43,8 @@ export interface AppConfig {
   rateLimitPerMinute: number;
   /** `Idempotency-Key` timings (and the crash test's hook); absent: the defaults of `createIdempotency`. */
   idempotency?: IdempotencyOptions;
+  /** The search route's own per-user budget and the vector bytes one search holds; what is absent: SEARCH_DEFAULTS'. */
+  search?: Partial<SearchConfig>;
   /** The agents the gateway can start: the static catalog unless a test passes fixture agents. */
   agents?: readonly AgentDescriptor[];
   /** The progress stream's intervals and per-user cap; what is absent: DEFAULT_PROGRESS_STREAM's. */
@@ -105,6 +108,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.config.bodyLimitBytes,
     // Workflow ids may be 255 characters (the route's schema says so); Fastify's default is 100.
     routerOptions: { maxParamLength: 256 },
+    // Unique across gateways and restarts (Fastify counts from req-1): a search's ledger key is its request id.
+    genReqId: () => randomUUID(),
     ajv: {
       // Unknown fields are a 400 naming them, and a wrong type is never coerced into a right one.
       customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false },

@@ -97,6 +97,7 @@ async function main(): Promise<void> {
       rateLimitPerMinute: config.rateLimitPerMinute,
       idempotency: { staleMs: config.idempotencyStaleMs, afterCommit: faultExitAfterCommit() },
       progress: { streamsPerUser: config.progressStreamsPerUser },
+      search: config.search,
       documents: config.documents,
     },
     logger,

@@ -39,7 +39,7 @@ export interface ApiHarness {
 
 export const defaultChat: Config['chat'] = { syncResponses: false, syncTimeoutMs: 2_000, messageMaxChars: 1_000, redeliveryAfterMs: 30_000, maxPendingPerThread: 50 };
 export const TEST_BODY_LIMIT = 64 * 1024;
-/** High enough that no test but the rate-limit one meets it; that one builds a sibling with a low limit. */
+/** High enough that no test but the rate-limit ones meets it (starting POSTs, searches); those build a sibling with a low limit. */
 export const TEST_RATE_LIMIT_PER_MINUTE = 100_000;
 
 async function makeUser(database: TestDatabase, label: string, admin: boolean): Promise<TestUser> {
@@ -60,7 +60,14 @@ export async function startApi(config: Partial<AppConfig> = {}): Promise<ApiHarn
       temporal,
       // The local embedder, at the dimensions test/helpers/retrieval.ts stores chunks with.
       embedder: createLocalEmbedder(TEST_DIMENSIONS),
-      config: { queues, chat: defaultChat, bodyLimitBytes: TEST_BODY_LIMIT, rateLimitPerMinute: TEST_RATE_LIMIT_PER_MINUTE, ...overrides },
+      config: {
+        queues,
+        chat: defaultChat,
+        bodyLimitBytes: TEST_BODY_LIMIT,
+        rateLimitPerMinute: TEST_RATE_LIMIT_PER_MINUTE,
+        search: { rateLimitPerMinute: TEST_RATE_LIMIT_PER_MINUTE },
+        ...overrides,
+      },
       logger: false,
     });
     apps.push(app);
