@@ -5,10 +5,12 @@
  * message that may have been delivered is never failed: the answer is 202 with it pending,
  * and the redelivery job re-sends it if the conversation never saw it. Only a hand-off
  * that certainly sent nothing fails the message (503 for a closed client, 500 for a
- * request the server refused). In sync mode the gateway then polls for the reply.
+ * request the server refused). In sync mode the gateway then polls for the reply, until
+ * the HTTP client disconnects.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq } from 'drizzle-orm';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../activities/db/client.js';
 import { messages, type MessageRow } from '../../activities/db/schema/index.js';
 import { workflowIds } from '../../workflows/types.js';
@@ -24,7 +26,6 @@ const FAST_POLL_MS = 5;
 const FAST_POLL_FOR_MS = 3_000;
 const SLOW_POLL_MS = 50;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Fails the message only while it is pending: one the conversation took meanwhile (the
@@ -80,13 +81,22 @@ async function findReply(db: Db, message: MessageRow): Promise<MessageRow | unde
   return reply;
 }
 
-/** Polls the user message until its status leaves `pending`; undefined on timeout. */
-async function waitForAnswer(db: Db, messageId: string, timeoutMs: number) {
+/** Aborted when the client's connection closes before its answer was sent. */
+function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const gone = new AbortController();
+  if (request.raw.socket?.destroyed) gone.abort();
+  else reply.raw.once('close', () => gone.abort());
+  return gone.signal;
+}
+
+/** Polls the user message until its status leaves `pending`; undefined on timeout or once the client left. */
+async function waitForAnswer(db: Db, messageId: string, timeoutMs: number, gone: AbortSignal) {
   const started = Date.now();
   const deadline = started + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !gone.aborted) {
     const delay = Date.now() - started < FAST_POLL_FOR_MS ? FAST_POLL_MS : SLOW_POLL_MS;
-    await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+    await sleep(Math.min(delay, Math.max(0, deadline - Date.now())), undefined, { signal: gone }).catch(() => undefined);
+    if (gone.aborted) return undefined;
     const [row] = await db.select().from(messages).where(eq(messages.id, messageId));
     if (row && row.status !== 'pending') return { message: row, reply: await findReply(db, row) };
   }
@@ -132,7 +142,8 @@ export async function messageRoutes(app: FastifyInstance, deps: RouteDeps): Prom
       const pendingAnswer = { message: messageJson(delivery.message), workflowId };
       // An unconfirmed hand-off has spent its time budget already; the client polls the message.
       if (!config.chat.syncResponses || !delivery.confirmed) return reply.code(202).send(pendingAnswer);
-      const answer = await waitForAnswer(db, stored.message.id, config.chat.syncTimeoutMs);
+      // A client that leaves stops the polling; the key still keeps the 202 for its retry.
+      const answer = await waitForAnswer(db, stored.message.id, config.chat.syncTimeoutMs, clientGone(request, reply));
       if (!answer) return reply.code(202).send(pendingAnswer);
       return reply.code(200).send({ message: messageJson(answer.message), reply: answer.reply ? messageJson(answer.reply) : null });
     },
