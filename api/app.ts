@@ -3,6 +3,7 @@
  * nothing from the environment, so tests build it with their own database, Temporal
  * client and config, and `server.ts` is the only composition root.
  */
+import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
@@ -11,12 +12,12 @@ import type { Logger } from 'pino';
 import type postgres from 'postgres';
 import type { Db } from '../activities/db/client.js';
 import type { Embedder } from '../activities/llm/types.js';
-import type { Config } from '../workers/config.js';
+import type { Config, SearchConfig } from '../workers/config.js';
 import type { AgentDescriptor } from '../workflows/agents/catalog.js';
 import type { QueueNames } from '../workflows/types.js';
 import { createAuthHook, ensureDevKey, type AuthUser } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
-import { createIdempotency, type IdempotencyHooks } from './idempotency.js';
+import { createIdempotency, type IdempotencyHooks, type IdempotencyOptions } from './idempotency.js';
 import { rejectNulCharacters } from './input-guards.js';
 import { useStrictJsonBodies } from './json-body.js';
 import { createStartingPostLimiter, type StartingPostLimiter } from './rate-limit.js';
@@ -40,10 +41,14 @@ export interface AppConfig {
   bodyLimitBytes: number;
   /** Starting POSTs a user may make per minute, over all routes (429 past it). */
   rateLimitPerMinute: number;
+  /** `Idempotency-Key` timings (and the crash test's hook); absent: the defaults of `createIdempotency`. */
+  idempotency?: IdempotencyOptions;
+  /** The search route's own per-user budget and the vector bytes one search holds; what is absent: SEARCH_DEFAULTS'. */
+  search?: Partial<SearchConfig>;
   /** The agents the gateway can start: the static catalog unless a test passes fixture agents. */
   agents?: readonly AgentDescriptor[];
-  /** The progress stream's poll and heartbeat intervals; absent: DEFAULT_PROGRESS_STREAM. */
-  progress?: ProgressStreamConfig;
+  /** The progress stream's intervals and per-user cap; what is absent: DEFAULT_PROGRESS_STREAM's. */
+  progress?: Partial<ProgressStreamConfig>;
   /** DOCUMENT_MAX_BYTES and the rest; absent: the config module's defaults. */
   documents?: Pick<Config['documents'], 'maxBytes'>;
   /** When set, the dev user (admin) is ensured to own this key at startup (Decision 4). */
@@ -103,6 +108,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.config.bodyLimitBytes,
     // Workflow ids may be 255 characters (the route's schema says so); Fastify's default is 100.
     routerOptions: { maxParamLength: 256 },
+    // Unique across gateways and restarts (Fastify counts from req-1): a search's ledger key is its request id.
+    genReqId: () => randomUUID(),
     ajv: {
       // Unknown fields are a 400 naming them, and a wrong type is never coerced into a right one.
       customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false },
@@ -113,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   useStrictJsonBodies(app);
   app.decorateRequest('user', null as unknown as AuthUser);
-  app.decorateRequest('committedAnswer', null);
+  app.decorateRequest('idempotencyClaim', null);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   app.addHook('onRequest', createAuthHook(deps.db));
@@ -123,7 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const startingPost: StartingPostHooks = {
     onRequest: await createStartingPostLimiter(app, deps.config.rateLimitPerMinute),
-    ...createIdempotency(deps.db),
+    ...createIdempotency(deps.db, deps.config.idempotency),
   };
   const routeDeps: RouteDeps = { ...deps, startingPost };
   await app.register(healthRoutes, routeDeps);

@@ -47,13 +47,17 @@ async function assertRoomForPending(tx: Tx, threadId: string, maxPending: number
   }
 }
 
-/** Stores a pending user message and bumps the turn; 404 unless the thread is the user's. */
+/**
+ * Stores a pending user message and bumps the turn; 404 unless the thread is the user's.
+ * `beforeCommit` runs last in the same transaction (the route records its answer there).
+ */
 export async function storeUserMessage(
   db: Db,
   userId: string,
   threadId: string,
   content: string,
   limits: StoreLimits = {},
+  beforeCommit?: (tx: Tx, stored: StoredMessage) => Promise<void>,
 ): Promise<StoredMessage> {
   return db.transaction(async (tx) => {
     // The update locks the thread row until commit, so concurrent messages to one thread
@@ -69,7 +73,9 @@ export async function storeUserMessage(
       .insert(messages)
       .values({ threadId, role: 'user', content, status: 'pending', metadata: { correlationId: randomUUID() } })
       .returning();
-    return { message: message!, turn: thread.turn, caseId: thread.caseId };
+    const stored = { message: message!, turn: thread.turn, caseId: thread.caseId };
+    await beforeCommit?.(tx, stored);
+    return stored;
   });
 }
 

@@ -1,13 +1,16 @@
 /**
- * Keyset paging for the list routes (API.md): `limit` (1-500) and an opaque cursor `after`
- * in, `nextAfter` out, null on the last page; without `limit` a route answers every row,
- * as before paging existed. A cursor is base64url of `{ list, key }`: the list it came from
+ * Keyset paging for the list routes (API.md): `limit` (1-500, default 100: no list answers
+ * an unbounded page) and an opaque cursor `after` in, `nextAfter` out, null on the last
+ * page (`/v1/events` keeps its own default and id cursor). A cursor is base64url of `{ list, key }`: the list it came from
  * (a cursor of another list is a 400, not a misread page) and the sort key of the page's
  * last row as PostgreSQL renders it: a message's `seq`; otherwise the creation time to the
  * microsecond and the id (a JS Date keeps milliseconds, and a rounded key repeats rows).
  */
 import { asc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { HttpError, namedPattern } from './errors.js';
+
+/** Rows a list answers when the request names no `limit`. */
+export const DEFAULT_PAGE_LIMIT = 100;
 
 export interface PageQuery {
   limit?: string;
@@ -16,7 +19,7 @@ export interface PageQuery {
 
 /** Query strings are not coerced, so `limit` arrives as a checked digit string (as on `/v1/events`). */
 export const pageQueryProperties = {
-  limit: { type: 'string', description: '1-500; absent: every row', ...namedPattern('^([1-9][0-9]?|[1-4][0-9]{2}|500)$', 'must be an integer from 1 to 500') },
+  limit: { type: 'string', description: `1-500, default ${DEFAULT_PAGE_LIMIT}`, ...namedPattern('^([1-9][0-9]?|[1-4][0-9]{2}|500)$', 'must be an integer from 1 to 500') },
   after: {
     type: 'string',
     minLength: 1,
@@ -97,14 +100,14 @@ function decodeCursor(cursor: string): { list: string; key: string } | undefined
 }
 
 export interface PageRequest {
-  /** Rows to answer; undefined: all. */
-  limit?: number;
+  /** Rows to answer. */
+  limit: number;
   /** The condition for rows after the cursor, to AND into the route's own. */
   after?: SQL;
 }
 
 export function readPage(keyset: Keyset, query: PageQuery): PageRequest {
-  const limit = query.limit === undefined ? undefined : Number(query.limit);
+  const limit = query.limit === undefined ? DEFAULT_PAGE_LIMIT : Number(query.limit);
   if (query.after === undefined) return { limit };
   const cursor = decodeCursor(query.after);
   const after = cursor?.list === keyset.list ? keyset.after(cursor.key) : undefined;
@@ -116,11 +119,11 @@ export function readPage(keyset: Keyset, query: PageQuery): PageRequest {
 
 /** One row more than the page, so the last page is known to be the last. */
 export function limited<Q extends { limit(n: number): Q }>(query: Q, page: PageRequest): Q {
-  return page.limit === undefined ? query : query.limit(page.limit + 1);
+  return query.limit(page.limit + 1);
 }
 
 export function pageOf<R extends { cursorKey: string }>(keyset: Keyset, page: PageRequest, rows: R[]): { rows: R[]; nextAfter: string | null } {
-  if (page.limit === undefined || rows.length <= page.limit) return { rows, nextAfter: null };
+  if (rows.length <= page.limit) return { rows, nextAfter: null };
   const kept = rows.slice(0, page.limit);
   return { rows: kept, nextAfter: encodeCursor(keyset.list, kept[kept.length - 1]!.cursorKey) };
 }

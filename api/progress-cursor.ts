@@ -13,7 +13,8 @@ export interface ProgressPosition {
 }
 
 /** Temporal run ids are UUIDs; anything else is not ours (and would be an InvalidArgument upstream). */
-const DECODED = /^1:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):(0|[1-9][0-9]{0,9})$/i;
+/** seq -1: before the run's first row (the `end` of a run that wrote none). */
+const DECODED = /^1:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):(-1|0|[1-9][0-9]{0,9})$/i;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 export function encodeEventId(position: ProgressPosition): string {

@@ -68,6 +68,16 @@ function stopOnSignals(stop: () => Promise<void>, logger: Logger): void {
   process.on('SIGTERM', onSignal);
 }
 
+/**
+ * The gateway crash test (test/fault/idempotency-crash.test.ts) sets FAULT_EXIT_AFTER_COMMIT=1:
+ * the process then kills itself the moment a route committed its effect, before the answer
+ * is stored or sent. Read here only, never by the app; unset in every real deployment.
+ */
+function faultExitAfterCommit(): (() => void) | undefined {
+  if (process.env.FAULT_EXIT_AFTER_COMMIT !== '1') return undefined;
+  return () => process.kill(process.pid, 'SIGKILL');
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel, base: { service: 'gateway' } });
@@ -85,6 +95,9 @@ async function main(): Promise<void> {
       chat: config.chat,
       bodyLimitBytes: config.bodyLimitBytes,
       rateLimitPerMinute: config.rateLimitPerMinute,
+      idempotency: { staleMs: config.idempotencyStaleMs, afterCommit: faultExitAfterCommit() },
+      progress: { streamsPerUser: config.progressStreamsPerUser },
+      search: config.search,
       documents: config.documents,
     },
     logger,

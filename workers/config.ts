@@ -37,6 +37,20 @@ export const DOCUMENT_DEFAULTS: DocumentConfig = {
   embedBatchSize: 64,
 };
 
+/** The search route's bounds (README: Configuration); retrieval's other callers use the same vector bytes. */
+export interface SearchConfig {
+  /** Searches one user may make per minute on one gateway (each embeds its query). */
+  rateLimitPerMinute: number;
+  /** Vector bytes (dimensions × 4 × rows) one search reads and holds. */
+  maxVectorBytes: number;
+}
+
+export const SEARCH_DEFAULTS: SearchConfig = {
+  rateLimitPerMinute: 60,
+  // 16 384 vectors of 256 dimensions (so the 10 000-vector count binds there), 2 730 of 1536.
+  maxVectorBytes: 16 * 1024 * 1024,
+};
+
 export const QUEUE_KINDS = ['chat', 'ingest', 'research', 'maintenance'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 
@@ -69,6 +83,10 @@ const envSchema = z.object({
   CHAT_REDELIVERY_AFTER_MS: positiveInt.default(30_000),
   CHAT_MAX_PENDING_PER_THREAD: positiveInt.default(50),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(120),
+  IDEMPOTENCY_STALE_MS: positiveInt.default(5 * 60 * 1000),
+  PROGRESS_STREAMS_PER_USER: positiveInt.default(10),
+  SEARCH_RATE_LIMIT_PER_MINUTE: positiveInt.default(SEARCH_DEFAULTS.rateLimitPerMinute),
+  SEARCH_MAX_VECTOR_BYTES: positiveInt.default(SEARCH_DEFAULTS.maxVectorBytes),
   EMBEDDED_PG_IDLE_IN_TRANSACTION_MS: positiveInt.default(30_000),
   CASEWORK_SCHEDULES: z.enum(['on', 'off']).default('on'),
   SCHEDULES_TIME_ZONE: z.string().min(1).default('UTC'),
@@ -136,6 +154,11 @@ export interface Config {
   };
   /** Starting POSTs per authenticated user per minute. */
   rateLimitPerMinute: number;
+  /** An `Idempotency-Key` claim in flight longer than this belongs to a gateway that died: it is taken over. */
+  idempotencyStaleMs: number;
+  /** Progress streams one user may hold open on one gateway. */
+  progressStreamsPerUser: number;
+  search: SearchConfig;
   /** The embedded database terminates a connection idle in a transaction longer than this. */
   embeddedIdleInTransactionMs: number;
   schedules: { enabled: boolean; timeZone: string; catchupWindowMs: number };
@@ -232,6 +255,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxPendingPerThread: e.CHAT_MAX_PENDING_PER_THREAD,
     },
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    idempotencyStaleMs: e.IDEMPOTENCY_STALE_MS,
+    progressStreamsPerUser: e.PROGRESS_STREAMS_PER_USER,
+    search: { rateLimitPerMinute: e.SEARCH_RATE_LIMIT_PER_MINUTE, maxVectorBytes: e.SEARCH_MAX_VECTOR_BYTES },
     embeddedIdleInTransactionMs: e.EMBEDDED_PG_IDLE_IN_TRANSACTION_MS,
     schedules: {
       enabled: e.CASEWORK_SCHEDULES === 'on',

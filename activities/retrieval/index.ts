@@ -6,8 +6,8 @@
  *   full-text — `websearch_to_tsquery('english', q)` against the GIN-indexed `tsvector`,
  *               ranked by `ts_rank_cd`, the best `candidates` rows;
  *   vector    — the query embedded once, cosine in process over at most `maxVectors`
- *               vectors per case and kind (Decision 7: `real[]`, no pgvector), the best
- *               `candidates`.
+ *               vectors per case and kind, and at most `maxVectorBytes` of them
+ *               (Decision 7: `real[]`, no pgvector), the best `candidates`.
  * Identical on the PostgreSQL server and the embedded database: plain SQL and JS.
  *
  * Cost at 10 000 chunks (measured on the 2-core dev box, under load): 256 dimensions
@@ -19,6 +19,7 @@
  * vector over its newest documents' chunks only (the result says so), while full-text
  * always covers every chunk.
  */
+import { SEARCH_DEFAULTS } from '../../workers/config.js';
 import type { Db } from '../db/client.js';
 import type { Embedder } from '../llm/types.js';
 import { chunkSource } from './chunk-source.js';
@@ -33,6 +34,8 @@ export const RETRIEVAL_DEFAULTS: RetrievalSettings = {
   candidates: 100,
   // ~0.2 s of vector work at the local embedder's 256 dimensions (above); a case past it is told.
   maxVectors: 10_000,
+  // SEARCH_MAX_VECTOR_BYTES' default (16 MiB): maxVectors binds at 256 dimensions, this from 420 on.
+  maxVectorBytes: SEARCH_DEFAULTS.maxVectorBytes,
   rrfK: RRF_K,
 };
 
@@ -53,7 +56,7 @@ export async function retrieve(
   if ((query === '' && !request.queryVector) || k === 0) return { passages: [], vectors: { read: 0, limitReached: false } };
   const sources: RetrievalSource[] = [...new Set(request.kinds ?? PASSAGE_KINDS)].map((kind) => SOURCES[kind]);
   const queryVector = request.queryVector ?? (await embedder.embed([query], request.call))[0]!;
-  const bounds = { limit: settings.candidates, maxVectors: settings.maxVectors };
+  const bounds = { limit: settings.candidates, maxVectors: vectorRows(settings, queryVector.length) };
   const [fullTexts, scans] = await Promise.all([
     Promise.all(sources.map((s) => (query === '' ? [] : s.fullText(db, request.caseId, query, settings.candidates)))),
     Promise.all(sources.map((s) => s.vector(db, request.caseId, queryVector, bounds))),
@@ -70,6 +73,14 @@ export async function retrieve(
     passages,
     vectors: { read: scans.reduce((n, s) => n + s.read, 0), limitReached: scans.some((s) => s.limitReached) },
   };
+}
+
+/** float4 */
+const BYTES_PER_DIMENSION = 4;
+
+/** The rows the vector side may read: `maxVectors`, or fewer when that many would pass `maxVectorBytes`. */
+export function vectorRows(settings: Pick<RetrievalSettings, 'maxVectors' | 'maxVectorBytes'>, dimensions: number): number {
+  return Math.min(settings.maxVectors, Math.floor(settings.maxVectorBytes / (Math.max(1, dimensions) * BYTES_PER_DIMENSION)));
 }
 
 /** The fused candidates as passages, in fused order; one that vanished meanwhile (its document re-processed) is left out. */

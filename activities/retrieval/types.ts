@@ -66,6 +66,12 @@ export interface RetrievalSettings {
   candidates: number;
   /** Vectors read per case and kind for the in-process cosine (the newest documents' first). */
   maxVectors: number;
+  /**
+   * Vector bytes one call reads per kind, counted as float4 (dimensions × 4 × rows): with
+   * `maxVectors`, whichever allows fewer rows binds, so wide vectors cannot multiply the
+   * memory a call holds (the binary form in flight is about twice this).
+   */
+  maxVectorBytes: number;
   /** The constant of reciprocal rank fusion. */
   rrfK: number;
 }
@@ -75,7 +81,7 @@ export interface VectorScan {
   candidates: Candidate[];
   /** Vectors read and compared. */
   read: number;
-  /** True when the case has more vectors of the query's dimensions than `maxVectors`. */
+  /** True when the case has more vectors of the query's dimensions than the bounds let it read. */
   limitReached: boolean;
 }
 
@@ -91,6 +97,6 @@ export interface RetrievalSource<P extends Passage = Passage> {
 
 export interface RetrievalResult {
   passages: Passage[];
-  /** What the vector side read: a case past `maxVectors` is searched by vector only in part. */
+  /** What the vector side read: a case past `maxVectors` or `maxVectorBytes` is searched by vector only in part. */
   vectors: { read: number; limitReached: boolean };
 }

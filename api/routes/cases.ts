@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { cases } from '../../activities/db/schema/index.js';
 import type { RouteDeps } from '../app.js';
 import { attachThread, caseCounts, findOwnCase, readCase, tellConversation } from '../case-store.js';
-import { recordCommittedAnswer } from '../idempotency.js';
+import { commitAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
 import { limited, pageOf, pageQuery, pageSchema, readPage, timeIdKeyset, type PageQuery } from '../pagination.js';
 import { caseJson, caseOverviewJson, caseOverviewSchema, caseParams, caseSchema, createCaseBody, type CaseParams, type CreateCaseBody } from './case-schemas.js';
@@ -46,15 +46,15 @@ export async function caseRoutes(app: FastifyInstance, deps: RouteDeps): Promise
     async (request, reply) => {
       const { threadId, ...fields } = request.body;
       const userId = request.user.id;
-      const caseId = await db.transaction(async (tx) => {
+      const answer = await db.transaction(async (tx) => {
         const [created] = await tx.insert(cases).values({ userId, ...fields }).returning({ id: cases.id });
         if (threadId) await attachThread(tx, userId, threadId, created!.id);
-        return created!.id;
+        const { row, counts } = await readCase(tx, userId, created!.id);
+        const json = caseJson(row, counts);
+        await commitAnswer(tx, request, 201, json);
+        return json;
       });
-      const { row, counts } = await readCase(db, userId, caseId);
-      const answer = caseJson(row, counts);
-      recordCommittedAnswer(request, 201, answer);
-      if (threadId) await tellAfterCreate(deps, request, threadId, caseId);
+      if (threadId) await tellAfterCreate(deps, request, threadId, answer.id);
       return reply.code(201).send(answer);
     },
   );

@@ -22,7 +22,7 @@ import { DOCUMENT_DEFAULTS } from '../../workers/config.js';
 import { workflowIds, type ProcessDocumentInput } from '../../workflows/types.js';
 import type { RouteDeps } from '../app.js';
 import { badRequest, conflict, nonBlank, notFound, TEMPORAL_CALL_DEADLINE_MS, temporalCall, unavailable } from '../errors.js';
-import { recordCommittedAnswer, withdrawCommittedAnswer } from '../idempotency.js';
+import { commitAnswer, withdrawAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
 import { classifySignalFailure } from '../signal-delivery.js';
 import { uuid, withErrors } from './chat-schemas.js';
@@ -101,10 +101,13 @@ async function handOver(deps: RouteDeps, request: FastifyRequest, doc: DocumentS
     log.warn({ err: error }, 'processDocument start unconfirmed: the document stays pending (a retried start is safe)');
     return doc;
   }
-  const failed = await transitionDocument(deps.db, doc.id, ['pending'], { processingStatus: 'failed', error: START_FAILED });
+  // Nothing will process it: in the same transaction the key gives up its answer, free for the client's retry, which starts it again.
+  const failed = await deps.db.transaction(async (tx) => {
+    const row = await transitionDocument(tx, doc.id, ['pending'], { processingStatus: 'failed', error: START_FAILED });
+    if (row) await withdrawAnswer(tx, request);
+    return row;
+  });
   log.error({ err: error }, 'processDocument certainly not started; document marked failed');
-  // Nothing will process it: the key is free for the client's retry, which starts it again.
-  withdrawCommittedAnswer(request);
   // A run took it meanwhile (an earlier attempt landed after all): it is not failed.
   if (!failed) return (await findOwnDocument(deps.db, doc.userId, doc.id)) ?? doc;
   throw outcome === 'not-sent' ? unavailable(START_FAILED) : error;
@@ -130,9 +133,12 @@ async function reprocess(deps: RouteDeps, request: FastifyRequest, found: Docume
   const workflowId = workflowIds.document(found.id);
   // Twice at most: a run that ends between the move and the look at it leaves the document movable.
   for (let attempt = 1; ; attempt++) {
-    const reopened = await transitionDocument(deps.db, found.id, ['failed', 'completed'], PENDING);
+    const reopened = await deps.db.transaction(async (tx) => {
+      const row = await transitionDocument(tx, found.id, ['failed', 'completed'], PENDING);
+      if (row) await commitAnswer(tx, request, 202, { workflowId });
+      return row;
+    });
     if (reopened) {
-      recordCommittedAnswer(request, 202, { workflowId });
       await handOver(deps, request, reopened);
       return;
     }
@@ -176,19 +182,26 @@ export async function documentRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       const userId = request.user.id;
       await assertOwnCase(db, userId, request.params.caseId);
       const upload = readUpload(request.body, maxBytes);
-      const stored = await storeDocument(db, { caseId: request.params.caseId, userId, source: 'upload', title: request.body.title.trim(), ...upload });
-      let doc = stored.document;
-      const workflowId = workflowIds.document(doc.id);
-      if (!stored.created) {
-        if (doc.processingStatus !== 'failed') {
-          // A pending one may never have been started: a repeated start finds the run if it exists.
-          if (doc.processingStatus === 'pending') doc = await handOver(deps, request, doc);
-          return reply.code(200).send({ document: documentJson(doc), workflowId });
+      // The store and its answer commit together (`commitAnswer`), so a gateway that dies
+      // after the store leaves the 202 for the retry, not a 200 for a document it made itself.
+      const { existing, document } = await db.transaction(async (tx) => {
+        const stored = await storeDocument(tx, { caseId: request.params.caseId, userId, source: 'upload', title: request.body.title.trim(), ...upload });
+        let doc = stored.document;
+        if (!stored.created) {
+          if (doc.processingStatus !== 'failed') return { existing: true, document: doc };
+          // A failed one (whatever failed it) is processed again: a new run of its id.
+          doc = (await transitionDocument(tx, doc.id, ['failed'], PENDING)) ?? doc;
         }
-        // A failed one (whatever failed it) is processed again: a new run of its id.
-        doc = (await transitionDocument(db, doc.id, ['failed'], PENDING)) ?? doc;
+        await commitAnswer(tx, request, 202, { document: documentJson(doc), workflowId: workflowIds.document(doc.id) });
+        return { existing: false, document: doc };
+      });
+      let doc = document;
+      const workflowId = workflowIds.document(doc.id);
+      if (existing) {
+        // A pending one may never have been started: a repeated start finds the run if it exists.
+        if (doc.processingStatus === 'pending') doc = await handOver(deps, request, doc);
+        return reply.code(200).send({ document: documentJson(doc), workflowId });
       }
-      recordCommittedAnswer(request, 202, { document: documentJson(doc), workflowId });
       doc = await handOver(deps, request, doc);
       return reply.code(202).send({ document: documentJson(doc), workflowId });
     },

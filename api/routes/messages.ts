@@ -5,15 +5,17 @@
  * message that may have been delivered is never failed: the answer is 202 with it pending,
  * and the redelivery job re-sends it if the conversation never saw it. Only a hand-off
  * that certainly sent nothing fails the message (503 for a closed client, 500 for a
- * request the server refused). In sync mode the gateway then polls for the reply.
+ * request the server refused). In sync mode the gateway then polls for the reply, until
+ * the HTTP client disconnects.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq } from 'drizzle-orm';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../../activities/db/client.js';
 import { messages, type MessageRow } from '../../activities/db/schema/index.js';
 import { workflowIds } from '../../workflows/types.js';
 import type { RouteDeps } from '../app.js';
-import { recordCommittedAnswer, withdrawCommittedAnswer } from '../idempotency.js';
+import { commitAnswer, withdrawAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
 import { handOverMessage, storeUserMessage, type StoredMessage } from '../chat-handoff.js';
 import { nonBlank, unavailable } from '../errors.js';
@@ -24,16 +26,22 @@ const FAST_POLL_MS = 5;
 const FAST_POLL_FOR_MS = 3_000;
 const SLOW_POLL_MS = 50;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Fails the message only while it is pending: one the conversation took meanwhile (the redelivery) keeps its state. */
-async function markFailed(db: Db, message: MessageRow, error: string): Promise<boolean> {
-  const failed = await db
-    .update(messages)
-    .set({ status: 'failed', metadata: { ...message.metadata, error } })
-    .where(and(eq(messages.id, message.id), eq(messages.status, 'pending')))
-    .returning({ id: messages.id });
-  return failed.length > 0;
+/**
+ * Fails the message only while it is pending: one the conversation took meanwhile (the
+ * redelivery) keeps its state. A failed message is one nothing will answer: in the same
+ * transaction the key gives up its answer, so it is free for the client's resend.
+ */
+async function markFailed(db: Db, request: FastifyRequest, message: MessageRow, error: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const failed = await tx
+      .update(messages)
+      .set({ status: 'failed', metadata: { ...message.metadata, error } })
+      .where(and(eq(messages.id, message.id), eq(messages.status, 'pending')))
+      .returning({ id: messages.id });
+    if (failed.length > 0) await withdrawAnswer(tx, request);
+    return failed.length > 0;
+  });
 }
 
 interface Delivery {
@@ -54,14 +62,12 @@ async function deliver(deps: RouteDeps, request: FastifyRequest, stored: StoredM
   }
   const notSent = handOff.outcome === 'not-sent';
   const reason = notSent ? 'the workflow service was unavailable: send the message again' : 'the message could not be handed to its conversation';
-  if (!(await markFailed(deps.db, stored.message, reason))) {
+  if (!(await markFailed(deps.db, request, stored.message, reason))) {
     const [current] = await deps.db.select().from(messages).where(eq(messages.id, stored.message.id));
     log.warn({ err: handOff.error, status: current?.status }, 'signal-with-start failed, but the message left pending meanwhile: not failed');
     return { message: current ?? stored.message, confirmed: false };
   }
   log.error({ err: handOff.error }, 'signal-with-start certainly not delivered; message marked failed');
-  // A failed message is one nothing will answer: the key is free for the client's resend.
-  withdrawCommittedAnswer(request);
   throw notSent ? unavailable(reason) : handOff.error;
 }
 
@@ -75,13 +81,22 @@ async function findReply(db: Db, message: MessageRow): Promise<MessageRow | unde
   return reply;
 }
 
-/** Polls the user message until its status leaves `pending`; undefined on timeout. */
-async function waitForAnswer(db: Db, messageId: string, timeoutMs: number) {
+/** Aborted when the client's connection closes before its answer was sent. */
+function clientGone(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const gone = new AbortController();
+  if (request.raw.socket?.destroyed) gone.abort();
+  else reply.raw.once('close', () => gone.abort());
+  return gone.signal;
+}
+
+/** Polls the user message until its status leaves `pending`; undefined on timeout or once the client left. */
+async function waitForAnswer(db: Db, messageId: string, timeoutMs: number, gone: AbortSignal) {
   const started = Date.now();
   const deadline = started + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !gone.aborted) {
     const delay = Date.now() - started < FAST_POLL_FOR_MS ? FAST_POLL_MS : SLOW_POLL_MS;
-    await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+    await sleep(Math.min(delay, Math.max(0, deadline - Date.now())), undefined, { signal: gone }).catch(() => undefined);
+    if (gone.aborted) return undefined;
     const [row] = await db.select().from(messages).where(eq(messages.id, messageId));
     if (row && row.status !== 'pending') return { message: row, reply: await findReply(db, row) };
   }
@@ -115,9 +130,10 @@ export async function messageRoutes(app: FastifyInstance, deps: RouteDeps): Prom
     },
     async (request, reply) => {
       const limits = { maxPendingPerThread: config.chat.maxPendingPerThread };
-      const stored = await storeUserMessage(db, request.user.id, request.params.threadId, request.body.content, limits);
-      const workflowId = workflowIds.conversation(stored.message.threadId);
-      recordCommittedAnswer(request, 202, { message: messageJson(stored.message), workflowId });
+      const workflowId = workflowIds.conversation(request.params.threadId);
+      const stored = await storeUserMessage(db, request.user.id, request.params.threadId, request.body.content, limits, (tx, s) =>
+        commitAnswer(tx, request, 202, { message: messageJson(s.message), workflowId }),
+      );
       const delivery = await deliver(deps, request, stored);
       request.log.info(
         { workflowId, messageId: stored.message.id, correlationId: stored.message.metadata.correlationId, turn: stored.turn, confirmed: delivery.confirmed },
@@ -126,7 +142,8 @@ export async function messageRoutes(app: FastifyInstance, deps: RouteDeps): Prom
       const pendingAnswer = { message: messageJson(delivery.message), workflowId };
       // An unconfirmed hand-off has spent its time budget already; the client polls the message.
       if (!config.chat.syncResponses || !delivery.confirmed) return reply.code(202).send(pendingAnswer);
-      const answer = await waitForAnswer(db, stored.message.id, config.chat.syncTimeoutMs);
+      // A client that leaves stops the polling; the key still keeps the 202 for its retry.
+      const answer = await waitForAnswer(db, stored.message.id, config.chat.syncTimeoutMs, clientGone(request, reply));
       if (!answer) return reply.code(202).send(pendingAnswer);
       return reply.code(200).send({ message: messageJson(answer.message), reply: answer.reply ? messageJson(answer.reply) : null });
     },

@@ -2,13 +2,21 @@
  * `GET /v1/cases/:caseId/search?q=&k=`: retrieval (activities/retrieval, Decision 24) over
  * one of the caller's cases: the top `k` passages (default 10, at most 50), full-text and
  * vector fused. A foreign or unknown case is the same 404.
+ *
+ * A search embeds its query, so it is metered and bounded like the pipelines' model calls:
+ * a per-user budget of its own (`rateLimitPerMinute`, 429 past it), the embedding's usage in
+ * the token ledger (a gateway call has no activity: its key is `search:<userId>`, the request
+ * id, activity `search`, attempt 1), and the vectors one search holds capped in bytes.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { FastifyInstance } from 'fastify';
-import { retrieve, type Passage, type RetrievalResult } from '../../activities/retrieval/index.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { retrieve, RETRIEVAL_DEFAULTS, type Passage, type RetrievalRequest, type RetrievalResult } from '../../activities/retrieval/index.js';
+import { meterAttempt } from '../../activities/usage.js';
+import { SEARCH_DEFAULTS, type SearchConfig } from '../../workers/config.js';
 import type { RouteDeps } from '../app.js';
 import { findOwnCase } from '../case-store.js';
 import { namedPattern, nonBlank, unavailable } from '../errors.js';
+import { perUserRateLimit } from '../rate-limit.js';
 import { caseParams, type CaseParams } from './case-schemas.js';
 import { nullable, uuid, withErrors } from './chat-schemas.js';
 
@@ -82,17 +90,30 @@ async function orUnavailable(search: Promise<RetrievalResult>): Promise<Retrieva
   }
 }
 
+/** Retrieval with the query's embedding metered: written to the ledger after it, or alone if the search fails. */
+async function meteredSearch(deps: RouteDeps, request: FastifyRequest, search: Omit<RetrievalRequest, 'call'>, config: SearchConfig) {
+  const userId = request.user.id;
+  const meter = meterAttempt(deps.db, userId, { workflowId: `search:${userId}`, runId: request.id, activityId: 'search', attempt: 1 });
+  const settings = { ...RETRIEVAL_DEFAULTS, maxVectorBytes: config.maxVectorBytes };
+  const result = await meter.call((call) => orUnavailable(retrieve(deps.db, deps.embedder, { ...search, call }, settings)));
+  // A search stores nothing: its ledger row is the only write.
+  await meter.inTransaction(async () => undefined);
+  return result;
+}
+
 export async function searchRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { db, embedder } = deps;
+  const { db } = deps;
+  const config = { ...SEARCH_DEFAULTS, ...deps.config.search };
+  const rateLimit = perUserRateLimit(app, config.rateLimitPerMinute, 'searches');
 
   app.get<{ Params: CaseParams; Querystring: SearchQuery }>(
     '/v1/cases/:caseId/search',
-    { schema: { tags: ['search'], params: caseParams, querystring, response: withErrors({ 200: answerSchema }) } },
+    { schema: { tags: ['search'], params: caseParams, querystring, response: withErrors({ 200: answerSchema }) }, onRequest: rateLimit },
     async (request) => {
       const { caseId } = request.params;
       await findOwnCase(db, request.user.id, caseId);
       const { q, k } = request.query;
-      const result = await orUnavailable(retrieve(db, embedder, { caseId, query: q, k: k === undefined ? SEARCH_DEFAULT_K : Number(k) }));
+      const result = await meteredSearch(deps, request, { caseId, query: q, k: k === undefined ? SEARCH_DEFAULT_K : Number(k) }, config);
       if (result.vectors.limitReached) request.log.info({ caseId, vectorsRead: result.vectors.read }, 'search: the case has more vectors than the vector side reads');
       return { passages: result.passages.map(passageJson) };
     },

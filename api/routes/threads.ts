@@ -10,7 +10,7 @@ import { messages, signals, threads, type ThreadRow } from '../../activities/db/
 import type { Db } from '../../activities/db/client.js';
 import type { RouteDeps } from '../app.js';
 import { findOwnCase } from '../case-store.js';
-import { recordCommittedAnswer } from '../idempotency.js';
+import { commitAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
 import { notFound } from '../errors.js';
 import { limited, pageOf, pageQuery, pageSchema, readPage, seqKeyset, timeIdKeyset, type PageQuery } from '../pagination.js';
@@ -46,9 +46,12 @@ export async function threadRoutes(app: FastifyInstance, deps: RouteDeps): Promi
     async (request, reply) => {
       const { title, caseId } = request.body ?? {};
       if (caseId) await findOwnCase(db, request.user.id, caseId);
-      const [row] = await db.insert(threads).values({ userId: request.user.id, title, caseId }).returning();
-      const created = threadJson(row!);
-      recordCommittedAnswer(request, 201, created);
+      const created = await db.transaction(async (tx) => {
+        const [row] = await tx.insert(threads).values({ userId: request.user.id, title, caseId }).returning();
+        const answer = threadJson(row!);
+        await commitAnswer(tx, request, 201, answer);
+        return answer;
+      });
       return reply.code(201).send(created);
     },
   );

@@ -2,6 +2,7 @@
  * What the gateway does when a dependency is down (Temporal closed or unreachable,
  * Postgres unreachable), and sync mode, where a test stands in for the worker.
  */
+import { request as httpRequest } from 'node:http';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { Client, Connection } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
@@ -10,7 +11,8 @@ import { createDb } from '../../activities/db/client.js';
 import { messages } from '../../activities/db/schema/index.js';
 import { buildApp } from '../../api/app.js';
 import { freePort } from '../helpers/temporal-server.js';
-import { call, createThread, defaultChat, startApi, TEST_RATE_LIMIT_PER_MINUTE, type ApiHarness } from './harness.js';
+import { eventually } from '../helpers/chat.js';
+import { call, countingDb, createThread, defaultChat, startApi, TEST_RATE_LIMIT_PER_MINUTE, type ApiHarness } from './harness.js';
 
 let h: ApiHarness;
 
@@ -119,6 +121,27 @@ describe('sync mode', () => {
       message: { content: 'question', status: 'complete' },
       reply: { role: 'assistant', content: 'the answer', status: 'complete', threadId: thread.id },
     });
+  });
+
+  it('stops polling for the reply when the client disconnects', async () => {
+    const counted = countingDb(h.database.db);
+    const sync = await h.buildSibling({ db: counted.db, config: { chat: { ...defaultChat, syncResponses: true, syncTimeoutMs: 20_000 } } });
+    const thread = await createThread(h.app, h.alice);
+    const url = new URL(`/v1/threads/${thread.id}/messages`, await sync.listen({ port: 0, host: '127.0.0.1' }));
+    const req = httpRequest(url, { method: 'POST', agent: false, headers: { authorization: `Bearer ${h.alice.key}`, 'content-type': 'application/json' } });
+    req.on('error', () => {});
+    req.end(JSON.stringify({ content: 'is anyone there?' }));
+    await eventually(() => h.database.db.select().from(messages).where(eq(messages.threadId, thread.id)), (rows) => rows.length === 1);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const waiting = counted.selects();
+    await sleep(200);
+    expect(counted.selects(), 'it polls while the client waits').toBeGreaterThan(waiting + 5);
+
+    req.destroy();
+    await sleep(200);
+    const afterLeaving = counted.selects();
+    await sleep(500);
+    expect(counted.selects() - afterLeaving, 'polls after the client left').toBe(0);
   });
 
   it('answers 202 as in async mode when no reply comes in time', async () => {

@@ -9,6 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppConfig } from '../../api/app.js';
 import { createUserWithKey } from '../../api/auth.js';
+import type { Db } from '../../activities/db/client.js';
 import { cases, events, threads } from '../../activities/db/schema/index.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import type { Config } from '../../workers/config.js';
@@ -31,14 +32,14 @@ export interface ApiHarness {
   alice: TestUser;
   /** An admin: admins too see only their own things. */
   bob: TestUser;
-  /** Another gateway on the same database and queues (a different Temporal client or config). */
-  buildSibling(overrides: { temporal?: Client; config?: Partial<AppConfig> }): Promise<FastifyInstance>;
+  /** Another gateway on the same database and queues (a different Temporal client, database handle or config). */
+  buildSibling(overrides: { temporal?: Client; db?: Db; config?: Partial<AppConfig> }): Promise<FastifyInstance>;
   close(): Promise<void>;
 }
 
 export const defaultChat: Config['chat'] = { syncResponses: false, syncTimeoutMs: 2_000, messageMaxChars: 1_000, redeliveryAfterMs: 30_000, maxPendingPerThread: 50 };
 export const TEST_BODY_LIMIT = 64 * 1024;
-/** High enough that no test but the rate-limit one meets it; that one builds a sibling with a low limit. */
+/** High enough that no test but the rate-limit ones meets it (starting POSTs, searches); those build a sibling with a low limit. */
 export const TEST_RATE_LIMIT_PER_MINUTE = 100_000;
 
 async function makeUser(database: TestDatabase, label: string, admin: boolean): Promise<TestUser> {
@@ -52,14 +53,21 @@ export async function startApi(config: Partial<AppConfig> = {}): Promise<ApiHarn
   const env = await connectTestEnv();
   const queues = testQueues('api');
   const apps: FastifyInstance[] = [];
-  const build = async (temporal: Client, overrides: Partial<AppConfig>) => {
+  const build = async (temporal: Client, overrides: Partial<AppConfig>, db: Db = database.db) => {
     const app = await buildApp({
-      db: database.db,
+      db,
       sql: database.sql,
       temporal,
       // The local embedder, at the dimensions test/helpers/retrieval.ts stores chunks with.
       embedder: createLocalEmbedder(TEST_DIMENSIONS),
-      config: { queues, chat: defaultChat, bodyLimitBytes: TEST_BODY_LIMIT, rateLimitPerMinute: TEST_RATE_LIMIT_PER_MINUTE, ...overrides },
+      config: {
+        queues,
+        chat: defaultChat,
+        bodyLimitBytes: TEST_BODY_LIMIT,
+        rateLimitPerMinute: TEST_RATE_LIMIT_PER_MINUTE,
+        search: { rateLimitPerMinute: TEST_RATE_LIMIT_PER_MINUTE },
+        ...overrides,
+      },
       logger: false,
     });
     apps.push(app);
@@ -73,7 +81,7 @@ export async function startApi(config: Partial<AppConfig> = {}): Promise<ApiHarn
     queues,
     alice: await makeUser(database, 'alice', false),
     bob: await makeUser(database, 'bob', true),
-    buildSibling: (o) => build(o.temporal ?? env.client, { ...config, ...o.config }),
+    buildSibling: (o) => build(o.temporal ?? env.client, { ...config, ...o.config }, o.db),
     async close() {
       for (const a of apps) await a.close();
       await env.teardown();
@@ -115,4 +123,22 @@ export async function insertEvent(
 export async function threadTurns(database: TestDatabase, threadId: string): Promise<number> {
   const [row] = await database.db.select({ turns: threads.userTurns }).from(threads).where(eq(threads.id, threadId));
   return row?.turns ?? -1;
+}
+
+/** A database handle whose `select` calls are counted: what a gateway keeps reading while nobody asks. */
+export function countingDb(db: Db): { db: Db; selects: () => number } {
+  let selects = 0;
+  const counted = new Proxy(db, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (prop === 'select' && typeof value === 'function') {
+        return (...args: unknown[]) => {
+          selects++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { db: counted, selects: () => selects };
 }

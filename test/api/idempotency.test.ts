@@ -8,8 +8,8 @@ import Fastify, { type FastifyReply } from 'fastify';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { idempotencyKeys, messages } from '../../activities/db/schema/index.js';
-import { createIdempotency, recordCommittedAnswer } from '../../api/idempotency.js';
+import { idempotencyKeys, messages, threads } from '../../activities/db/schema/index.js';
+import { commitAnswer, createIdempotency, type IdempotencyOptions } from '../../api/idempotency.js';
 import { canonicalJson } from '../../api/idempotency-key.js';
 import { call, createThread, startApi, threadTurns, type ApiHarness } from './harness.js';
 import { deadlineExceeded, faultyClient } from './fake-temporal.js';
@@ -136,16 +136,22 @@ describe('createIdempotency', () => {
     await app.close();
   });
 
-  it('a 5xx after the route recorded its committed effect keeps that effect\'s answer for the retry', async () => {
+  /** A bare app whose requests are alice's, with the hooks on `path`. */
+  function keyedApp(options: IdempotencyOptions = {}) {
     const app = Fastify();
-    const hooks = createIdempotency(h.database.db);
-    let runs = 0;
+    app.decorateRequest('idempotencyClaim', null);
     app.addHook('onRequest', async (request) => {
       request.user = { id: h.alice.id, name: h.alice.name, isAdmin: false };
     });
+    return { app, hooks: createIdempotency(h.database.db, options) };
+  }
+
+  it('a 5xx after the route committed its effect keeps that effect\'s answer for the retry', async () => {
+    const { app, hooks } = keyedApp();
+    let runs = 0;
     app.post('/committed', { ...hooks }, async (request) => {
       runs++;
-      recordCommittedAnswer(request, 202, { run: runs });
+      await h.database.db.transaction((tx) => commitAnswer(tx, request, 202, { run: runs }));
       throw new Error('failed after the commit');
     });
     const request = { method: 'POST' as const, url: '/committed', payload: { a: 1 }, headers: withKey('committed-1') };
@@ -155,6 +161,73 @@ describe('createIdempotency', () => {
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(retry.json()).toEqual({ run: 1 });
     expect(runs).toBe(1);
+    await app.close();
+  });
+
+  it('a 5xx after a transaction that rolled back frees the key: the answer it named was never committed', async () => {
+    const { app, hooks } = keyedApp();
+    let runs = 0;
+    app.post('/rolled-back', { ...hooks }, async (request, reply) => {
+      if (++runs > 1) return reply.code(202).send({ run: runs });
+      await h.database.db.transaction(async (tx) => {
+        await commitAnswer(tx, request, 202, { run: runs });
+        throw new Error('the transaction fails after naming its answer');
+      });
+    });
+    const request = { method: 'POST' as const, url: '/rolled-back', payload: { a: 1 }, headers: withKey('rolled-back-1') };
+    expect((await app.inject(request)).statusCode).toBe(500);
+    const retry = await app.inject(request);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    expect(retry.json()).toEqual({ run: 2 });
+    await app.close();
+  });
+
+  it('a claim whose owner committed and then died is adopted once stale: its committed answer is replayed, nothing runs twice', async () => {
+    const { app, hooks } = keyedApp({ waitMs: 5_000, staleMs: 100 });
+    let runs = 0;
+    app.post('/dies', { ...hooks }, async (request, reply) => {
+      const run = ++runs;
+      await h.database.db.transaction((tx) => commitAnswer(tx, request, 202, { run }));
+      // The owner "dies": it answers nothing until long after the duplicate came.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return reply.code(200).send({ run, late: true });
+    });
+    const request = { method: 'POST' as const, url: '/dies', payload: { a: 1 }, headers: withKey('dies-1') };
+    const owner = app.inject(request);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const duplicate = await app.inject(request);
+    expect(duplicate.statusCode).toBe(202);
+    expect(duplicate.headers['idempotent-replayed']).toBe('true');
+    expect(duplicate.json()).toEqual({ run: 1 });
+    expect((await owner).json()).toEqual({ run: 1, late: true });
+    expect((await app.inject(request)).json()).toEqual({ run: 1 });
+    expect(runs).toBe(1);
+    await app.close();
+  });
+
+  it('an owner whose stale claim was taken over cannot commit under it: its transaction fails and writes nothing', async () => {
+    const { app, hooks } = keyedApp({ waitMs: 5_000, staleMs: 100 });
+    const title = `lost-claim-${Date.now()}`;
+    let runs = 0;
+    app.post('/lost', { ...hooks }, async (request, reply) => {
+      const run = ++runs;
+      if (run === 1) await new Promise((resolve) => setTimeout(resolve, 700));
+      const created = await h.database.db.transaction(async (tx) => {
+        const [row] = await tx.insert(threads).values({ userId: h.alice.id, title }).returning({ id: threads.id });
+        await commitAnswer(tx, request, 201, { id: row!.id, run });
+        return { id: row!.id, run };
+      });
+      return reply.code(201).send(created);
+    });
+    const request = { method: 'POST' as const, url: '/lost', payload: { a: 1 }, headers: withKey('lost-1') };
+    const stale = app.inject(request);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const takeover = await app.inject(request);
+    expect(takeover.json()).toMatchObject({ run: 2 });
+    expect((await stale).statusCode).toBe(409);
+    const rows = await h.database.db.select({ id: threads.id }).from(threads).where(eq(threads.title, title));
+    expect(rows).toEqual([{ id: takeover.json().id }]);
+    expect((await app.inject(request)).json()).toEqual(takeover.json());
     await app.close();
   });
 

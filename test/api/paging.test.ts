@@ -1,9 +1,10 @@
 /**
- * Every list route pages the same way (API.md): `limit` 1-500 and the opaque cursor
- * `after` in, `nextAfter` out (null on the last page); without `limit`, every row.
+ * Every list route pages the same way (API.md): `limit` 1-500 (default 100) and the opaque
+ * cursor `after` in, `nextAfter` out (null on the last page).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentSuggestions, messages, signals, threads } from '../../activities/db/schema/index.js';
+import { agentSuggestions, cases, messages, signals, threads } from '../../activities/db/schema/index.js';
+import { DEFAULT_PAGE_LIMIT } from '../../api/pagination.js';
 import { createUserWithKey } from '../../api/auth.js';
 import { uniqueId } from '../helpers/temporal.js';
 import { call, createThread, insertCase, startApi, type ApiHarness, type TestUser } from './harness.js';
@@ -112,5 +113,39 @@ describe('bad paging input', () => {
       expect(res.json().message, url).toContain(field);
     }
     expect((await get(`${signalsUrl}?limit=500`)).statusCode).toBe(200);
+  });
+});
+
+describe('without limit', () => {
+  it('every list answers at most 100 rows and the cursor of the rest', async () => {
+    const name = uniqueId('dave');
+    const { userId, key } = await createUserWithKey(h.database.db, { name, admin: false });
+    const dave: TestUser = { id: userId, name, key };
+    const { db } = h.database;
+    const many = DEFAULT_PAGE_LIMIT + 20;
+    const [busy] = await db.insert(threads).values({ userId, title: 'long' }).returning({ id: threads.id });
+    const threadId = busy!.id;
+    await db.insert(threads).values(Array.from({ length: many - 1 }, () => ({ userId })));
+    await db.insert(cases).values(Array.from({ length: many }, (_, i) => ({ userId, title: `case ${i}` })));
+    await db.insert(messages).values(Array.from({ length: many }, (_, i) => ({ threadId, role: 'user' as const, content: `m${i}`, status: 'complete' as const })));
+    await db.insert(signals).values(Array.from({ length: many }, (_, i) => ({ threadId, type: 'goal', text: `s${i}`, textHash: `s${i}`, confidence: 0.5 })));
+    await db.insert(agentSuggestions).values(Array.from({ length: many }, (_, i) => ({ threadId, kind: 'agent' as const, agentType: 'research', confidence: 0.9, reason: 'r', turn: i + 1 })));
+    const all: [string, string][] = [
+      ['/v1/threads', 'threads'],
+      ['/v1/cases', 'cases'],
+      [`/v1/threads/${threadId}/messages`, 'messages'],
+      [`/v1/threads/${threadId}/signals`, 'signals'],
+      [`/v1/threads/${threadId}/suggestions`, 'suggestions'],
+    ];
+    for (const [url, listKey] of all) {
+      const first = await get(url, dave);
+      expect(first.statusCode, url).toBe(200);
+      const page = first.json();
+      expect(page[listKey], url).toHaveLength(DEFAULT_PAGE_LIMIT);
+      expect(typeof page.nextAfter, url).toBe('string');
+      const rest = (await get(`${url}?after=${page.nextAfter}`, dave)).json();
+      expect(rest[listKey], url).toHaveLength(many - DEFAULT_PAGE_LIMIT);
+      expect(rest.nextAfter, url).toBeNull();
+    }
   });
 });

@@ -8,6 +8,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { runProgress } from '../../activities/db/schema/index.js';
+import type { ProgressStreamConfig } from '../../api/routes/progress.js';
 import { searchAttributes } from '../../workflows/search-attributes.js';
 import { uniqueId } from '../helpers/temporal.js';
 import { startApi, type ApiHarness, type TestUser } from './harness.js';
@@ -31,7 +32,7 @@ export const step = (runId: string, seq: number) => ({ step: `${runId.slice(0, 8
 
 export const progressCount = (n: number) => (messages: SseMessage[]) => messages.filter((m) => m.event === 'progress').length >= n;
 
-export async function startProgressHarness(progress: { pollIntervalMs: number; heartbeatMs: number }): Promise<ProgressHarness> {
+export async function startProgressHarness(progress: Partial<ProgressStreamConfig>): Promise<ProgressHarness> {
   const h = await startApi({ progress });
   const worker = await Worker.create({ connection: h.env.nativeConnection, taskQueue: h.queues.chat, workflowsPath });
   const running = worker.run();
@@ -68,7 +69,7 @@ export async function startProgressHarness(progress: { pollIntervalMs: number; h
   };
 }
 
-/** A Temporal client whose describe calls are counted: the stream describes its run on every poll. */
+/** A Temporal client whose describe calls are counted: what a stream costs Temporal. */
 export function countingClient(real: Client): { client: Client; describes: () => number } {
   let describes = 0;
   const bind = <T extends object>(target: T, prop: string | symbol) => {

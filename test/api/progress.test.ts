@@ -7,9 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProgress } from '../../activities/db/schema/index.js';
 import { eventually } from '../helpers/chat.js';
-import { call, type ApiHarness, type TestUser } from './harness.js';
+import { call, countingDb, type ApiHarness, type TestUser } from './harness.js';
 import { countingClient, progressCount, startProgressHarness, step, type ProgressHarness } from './progress-harness.js';
 import { progressData } from './sse-client.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let p: ProgressHarness;
 let h: ApiHarness;
@@ -48,20 +50,82 @@ describe('a client listening', () => {
   });
 
   it('sends heartbeat comments while idle, and stops polling when the client leaves', async () => {
-    const counted = countingClient(h.env.client);
-    const gateway = await h.buildSibling({ temporal: counted.client });
+    const counted = countingDb(h.database.db);
+    const gateway = await h.buildSibling({ db: counted.db });
     const relay = await p.startRelay(h.alice);
     const stream = await p.listen(h.alice, relay.workflowId, { app: gateway });
     await stream.waitFor((messages) => messages.filter((m) => m.comment === 'ping').length >= 2, 3_000);
     expect(stream.events()).toEqual([]);
-    expect(counted.describes()).toBeGreaterThan(2);
+    expect(counted.selects()).toBeGreaterThan(3);
 
     stream.close();
-    await new Promise((r) => setTimeout(r, 300));
-    const afterLeaving = counted.describes();
-    await new Promise((r) => setTimeout(r, 600));
-    expect(counted.describes()).toBe(afterLeaving);
+    await sleep(300);
+    const afterLeaving = counted.selects();
+    await sleep(600);
+    expect(counted.selects()).toBe(afterLeaving);
     await relay.terminate();
+  });
+});
+
+describe('what a stream costs', () => {
+  it('describes a quiet run at growing intervals and a busy one not at all, and still sees it close', async () => {
+    const counted = countingClient(h.env.client);
+    const config = { pollIntervalMs: 100, heartbeatMs: 200, statusIntervalMs: 800 };
+    const gateway = await h.buildSibling({ temporal: counted.client, config: { progress: config } });
+    const relay = await p.startRelay(h.alice);
+    const runId = await p.latestRunId(relay.workflowId);
+    const stream = await p.listen(h.alice, relay.workflowId, { app: gateway });
+    const quietMs = 3_000;
+    await sleep(quietMs);
+    const quiet = counted.describes();
+
+    // Rows faster than the polls: every poll finds some, so none describes.
+    for (let seq = 1; seq <= 20; seq++) {
+      await p.insertSteps(relay.workflowId, runId, [seq]);
+      await sleep(config.pollIntervalMs / 2);
+    }
+    await stream.waitFor(progressCount(20));
+    const busy = counted.describes() - quiet;
+    console.log(`[progress] describes: ${quiet} in ${quietMs} ms quiet (${((quiet * 1000) / quietMs).toFixed(1)}/s, polls ${1000 / config.pollIntervalMs}/s), ${busy} while 20 rows came`);
+    // Describing on every poll would be ~30 and ~10.
+    expect(quiet).toBeLessThanOrEqual(8);
+    expect(busy).toBeLessThanOrEqual(3);
+
+    const closing = Date.now();
+    await relay.terminate();
+    await stream.ended;
+    expect(Date.now() - closing).toBeLessThan(config.statusIntervalMs + 1_000);
+    expect(stream.events().at(-1)).toMatchObject({ event: 'end' });
+  });
+
+  it('holds at most streamsPerUser streams per user open: the next is a 429 with Retry-After, until one closes', async () => {
+    const capped = await h.buildSibling({ config: { progress: { pollIntervalMs: 100, heartbeatMs: 200, streamsPerUser: 2 } } });
+    const url = (workflowId: string) => `/v1/workflows/${workflowId}/progress`;
+    // A refused stream (unknown run) takes no slot.
+    for (let i = 0; i < 3; i++) expect((await call(capped, h.alice, { method: 'GET', url: url('relay-unknown') })).statusCode).toBe(404);
+    const [mine, bobs] = await Promise.all([p.startRelay(h.alice), p.startRelay(h.bob)]);
+    const open = [await p.listen(h.alice, mine.workflowId, { app: capped }), await p.listen(h.alice, mine.workflowId, { app: capped })];
+    expect(open.map((s) => s.status)).toEqual([200, 200]);
+
+    const over = await p.listen(h.alice, mine.workflowId, { app: capped });
+    expect(over.status).toBe(429);
+    await over.ended;
+    expect(JSON.parse(over.text())).toMatchObject({ statusCode: 429, code: 'TOO_MANY_STREAMS' });
+    expect(Number(over.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect((await p.listen(h.bob, bobs.workflowId, { app: capped })).status).toBe(200);
+
+    open[0]!.close();
+    const again = await eventually(
+      async () => {
+        const s = await p.listen(h.alice, mine.workflowId, { app: capped });
+        if (s.status !== 200) s.close();
+        return s;
+      },
+      (s) => s.status === 200,
+      3_000,
+    );
+    expect(again.status).toBe(200);
+    await Promise.all([mine.terminate(), bobs.terminate()]);
   });
 });
 
@@ -100,11 +164,42 @@ describe('resuming with Last-Event-ID', () => {
     const url = `/v1/workflows/${relay.workflowId}/progress`;
     const all = await call(h.app, h.alice, { method: 'GET', url });
     expect(all.statusCode).toBe(200);
-    const ids = [...all.body.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+    const ids = [...all.body.matchAll(/^id: (.+)\nevent: progress$/gm)].map((m) => m[1]);
     expect(ids).toHaveLength(3);
     expect(all.body).toMatch(/event: end\ndata: \{[^\n]*"status":"TERMINATED"/);
     const rest = await call(h.app, h.alice, { method: 'GET', url, headers: { 'last-event-id': ids[1]! } });
     expect([...rest.body.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]!))).toEqual([step(runId, 3), { status: 'TERMINATED', runId }]);
+  });
+});
+
+describe('a closed run', () => {
+  it('answers 204, no body, to a reconnect that has every event, so an EventSource stops reconnecting', async () => {
+    const relay = await p.startRelay(h.alice);
+    const runId = await p.latestRunId(relay.workflowId);
+    await p.insertSteps(relay.workflowId, runId, [1, 2]);
+    await relay.terminate();
+    const url = `/v1/workflows/${relay.workflowId}/progress`;
+    const all = await call(h.app, h.alice, { method: 'GET', url });
+    const ids = [...all.body.matchAll(/^id: (.+)\nevent: (\w+)$/gm)].map((m) => [m[2], m[1]]);
+    expect(ids.map(([event]) => event)).toEqual(['progress', 'progress', 'end']);
+    // The end carries the position after the last row, so a client that reconnects after it is told too.
+    expect(ids[2]![1]).toBe(ids[1]![1]);
+    const reconnect = await call(h.app, h.alice, { method: 'GET', url, headers: { 'last-event-id': ids[1]![1]! } });
+    expect(reconnect.statusCode).toBe(204);
+    expect(reconnect.body).toBe('');
+    const earlier = await call(h.app, h.alice, { method: 'GET', url, headers: { 'last-event-id': ids[0]![1]! } });
+    expect(earlier.statusCode).toBe(200);
+    expect([...earlier.body.matchAll(/^event: (\w+)$/gm)].map((m) => m[1])).toEqual(['progress', 'end']);
+  });
+
+  it('that wrote nothing: its end has an id all the same, and a reconnect with it is a 204', async () => {
+    const relay = await p.startRelay(h.alice);
+    await relay.terminate();
+    const url = `/v1/workflows/${relay.workflowId}/progress`;
+    const first = await call(h.app, h.alice, { method: 'GET', url });
+    const endId = /^id: (.+)\nevent: end$/m.exec(first.body)?.[1];
+    expect(endId, first.body).toBeDefined();
+    expect((await call(h.app, h.alice, { method: 'GET', url, headers: { 'last-event-id': endId! } })).statusCode).toBe(204);
   });
 });
 

@@ -1,6 +1,8 @@
 /** `GET /v1/cases/:caseId/search`: the caller's cases only, `q` and `k` checked, passages as retrieval ranks them. */
 import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenLedger } from '../../activities/db/schema/index.js';
 import { seedDocument } from '../helpers/retrieval.js';
 import { call, insertCase, startApi, type ApiHarness } from './harness.js';
 
@@ -100,5 +102,36 @@ describe('refusals', () => {
   it('answers 400 for a case id that is not a UUID, and 401 without a key', async () => {
     expect((await search('q=a', 'not-a-uuid')).json()).toMatchObject({ statusCode: 400, field: 'caseId' });
     expect((await h.app.inject({ method: 'GET', url: `/v1/cases/${caseId}/search?q=a` })).statusCode).toBe(401);
+  });
+});
+
+describe('what a search costs', () => {
+  it('meters its query embedding in the token ledger, one row per request, keyed by the user and the request id', async () => {
+    const ledgerOf = () => h.database.db.select().from(tokenLedger).where(eq(tokenLedger.workflowId, `search:${h.alice.id}`));
+    const before = await ledgerOf();
+    expect((await search('q=quokka+ferry')).statusCode).toBe(200);
+    expect((await search('q=quokka+ferry')).statusCode).toBe(200);
+    // A refused search embeds nothing.
+    expect((await search('q=a&k=0')).statusCode).toBe(400);
+    const rows = (await ledgerOf()).filter((r) => !before.some((b) => b.runId === r.runId));
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row).toMatchObject({ activityId: 'search', attempt: 1, call: 0, userId: h.alice.id, purpose: 'embedding', provider: 'local' });
+      expect(row.promptTokens).toBeGreaterThan(0);
+    }
+    expect(new Set(rows.map((r) => r.runId)).size).toBe(2);
+  });
+
+  it('has a per-user rate limit of its own: past it 429 with Retry-After, other users and starting POSTs untouched', async () => {
+    const limited = await h.buildSibling({ config: { search: { rateLimitPerMinute: 2 } } });
+    const on = (user = h.alice, forCase = caseId) => call(limited, user, { method: 'GET', url: `/v1/cases/${forCase}/search?q=quokka` });
+    expect([(await on()).statusCode, (await on()).statusCode]).toEqual([200, 200]);
+    const over = await on();
+    expect(over.statusCode).toBe(429);
+    expect(over.json()).toMatchObject({ statusCode: 429, code: 'RATE_LIMITED' });
+    expect(over.json().message).toContain('searches');
+    expect(Number(over.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect((await on(h.bob, bobCaseId)).statusCode).toBe(200);
+    expect((await call(limited, h.alice, { method: 'POST', url: '/v1/threads', payload: {} })).statusCode).toBe(201);
   });
 });

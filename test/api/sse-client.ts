@@ -4,7 +4,7 @@
  * it parsed, comments included, so a test can wait for what it expects and then look at
  * everything that came.
  */
-import { get, type ClientRequest, type IncomingMessage } from 'node:http';
+import { get, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 
 export interface SseMessage {
   id?: string;
@@ -17,6 +17,9 @@ export interface SseMessage {
 export interface SseConnection {
   status: number;
   contentType: string | null;
+  headers: IncomingHttpHeaders;
+  /** Everything received so far, as text (the body of an answer that is not a stream). */
+  text(): string;
   messages: SseMessage[];
   /** The messages with an `event:` field (progress, end), in arrival order. */
   events(): SseMessage[];
@@ -56,9 +59,11 @@ export async function openSse(baseUrl: string, path: string, key: string, lastEv
     for (const wake of waiters) wake();
   };
   let buffer = '';
+  let received = '';
   res.setEncoding('utf8');
   res.on('data', (chunk: string) => {
     buffer += chunk;
+    received += chunk;
     let cut: number;
     while ((cut = buffer.indexOf('\n\n')) >= 0) {
       const message = parseBlock(buffer.slice(0, cut));
@@ -74,6 +79,8 @@ export async function openSse(baseUrl: string, path: string, key: string, lastEv
   return {
     status: res.statusCode ?? 0,
     contentType: res.headers['content-type'] ?? null,
+    headers: res.headers,
+    text: () => received,
     messages,
     events: () => messages.filter((m) => m.event),
     async waitFor(check, timeoutMs = 10_000) {

@@ -85,6 +85,19 @@ describe('ties and bounds', () => {
     expect(result.passages.find((p) => p.documentId === oldest.documentId)?.scores.fullTextRank).not.toBeNull();
   });
 
+  it('holds at most maxVectorBytes of vectors (dimensions × 4 bytes × rows), however many maxVectors allows', async () => {
+    const c = await newCase();
+    const day = (n: number) => new Date(Date.UTC(2026, 0, n));
+    for (let n = 1; n <= 4; n++) await seedDocument(database.db, { ...c, createdAt: day(n) }, [`A heron, day ${n}.`]);
+    const rowBytes = TEST_DIMENSIONS * 4;
+    const settings = { ...RETRIEVAL_DEFAULTS, maxVectors: 1_000, maxVectorBytes: 3 * rowBytes + rowBytes / 2 };
+    const result = await retrieve(database.db, local, { caseId: c.caseId, query: 'heron', k: 10 }, settings);
+    expect(result.vectors).toEqual({ read: 3, limitReached: true });
+    // The same case, with room for all of them.
+    const roomy = await retrieve(database.db, local, { caseId: c.caseId, query: 'heron', k: 10 }, { ...settings, maxVectorBytes: 4 * rowBytes });
+    expect(roomy.vectors).toEqual({ read: 4, limitReached: false });
+  });
+
   it('skips vectors of other dimensions (made before the embedder changed), but not their words', async () => {
     const c = await newCase();
     const stale = await seedDocument(database.db, c, [{ text: 'A kiwi in the dark.', embedding: axis(0, 8) }]);

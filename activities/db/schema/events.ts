@@ -84,6 +84,7 @@ export const idempotencyKeys = pgTable(
     requestHash: text('request_hash').notNull(),
     /** null while the first request is in flight. */
     responseStatus: integer('response_status'),
+    /** The answer; while in flight, `{ committed: { status, body } }` once the route's effect committed (api/idempotency.ts). */
     responseBody: jsonb('response_body'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
