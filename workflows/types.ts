@@ -105,6 +105,16 @@ export interface SettleResult {
   skipped: string[];
 }
 
+/** What chat step 5 did with the range it read (activities/signals.ts). */
+export interface SignalExtractionResult {
+  /** The signals the range created: a detached run embeds them. */
+  signalIds: string[];
+  /** The range's end: the thread's extraction cursor now (it names the embedding run). */
+  cursor: number;
+  /** Set when the model's answer for the range could never be used: the cursor moved past it anyway, and this says why. */
+  failed?: string;
+}
+
 export interface ReplyResult extends SettleResult {
   /** The reply this call wrote; null when every id was settled before (a retried task). */
   replyId: string | null;
