@@ -154,6 +154,7 @@ function lengthHint(node: JsonSchemaNode): string | null {
   const max = typeof node.maxLength === 'number' ? node.maxLength : null;
   if (min !== null && max !== null) return `${min} to ${max} characters`;
   if (max !== null) return `at most ${max} characters`;
+  if (min === 1) return 'not empty';
   return min !== null ? `at least ${min} characters` : null;
 }
 
