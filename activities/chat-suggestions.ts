@@ -1,7 +1,7 @@
 /** Chat steps 1, 2 and 6: agent confirmation, agent inflection, structure readiness. */
-import { and, desc, eq, inArray, lte, ne, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lte, ne, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
-import { agentSuggestions, messages, signals, threads } from './db/schema/index.js';
+import { agentSuggestions, messages, signals, threads, type SuggestionRow } from './db/schema/index.js';
 import { emitEvent, type Tx } from './events.js';
 import { loadThread } from './chat-reply.js';
 import type { AgentCue, Llm } from './llm/llm.js';
@@ -54,32 +54,59 @@ async function offer(tx: Tx, threadId: string, dedupKey: string, content: string
     .onConflictDoNothing();
 }
 
+async function latestPending(db: Db, threadId: string): Promise<SuggestionRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(agentSuggestions)
+    .where(and(eq(agentSuggestions.threadId, threadId), eq(agentSuggestions.status, 'pending')))
+    .orderBy(desc(agentSuggestions.createdAt))
+    .limit(1);
+  return row;
+}
+
+/**
+ * Accepts the suggestion if one of the batch's messages says yes, and while it is still
+ * pending (a decline or an accept through the API may have come first: then it is theirs).
+ */
+async function acceptOnConfirmation(db: Db, suggestion: SuggestionRow, messageIds: string[]): Promise<boolean> {
+  const said = await db
+    .select({ id: messages.id, content: messages.content })
+    .from(messages)
+    .where(inArray(messages.id, messageIds))
+    .orderBy(asc(messages.seq));
+  const yes = said.find((m) => isConfirmation(m.content));
+  if (!yes) return false;
+  const accepted = await db
+    .update(agentSuggestions)
+    .set({ status: 'accepted', workflowId: workflowIds.agent(suggestion.agentType, suggestion.id), decidedByMessageId: yes.id, decidedAt: sql`now()` })
+    .where(and(eq(agentSuggestions.id, suggestion.id), eq(agentSuggestions.status, 'pending')))
+    .returning({ id: agentSuggestions.id });
+  return accepted.length > 0;
+}
+
 export function createSuggestionActivities({ db, llm }: { db: Db; llm: Pick<Llm, 'detectInflection'> }) {
   return {
-    /** Step 1. A retry finds the suggestion it accepted through `decidedByMessageId`. */
+    /**
+     * Step 1. An acceptance is recorded with the message that confirmed it (`decidedByMessageId`),
+     * and found again by it: a retried attempt, or a retried workflow task whose batch has grown
+     * since, finds the suggestion its batch accepted and dispatches it again (the run's id is
+     * the suggestion's, so at most one starts). That suggestion comes first: a newer pending
+     * one must not take the same "yes".
+     */
     async checkAgentConfirmation(req: { threadId: string; messageIds: string[] }): Promise<Confirmation | null> {
-      const lastId = req.messageIds[req.messageIds.length - 1] ?? '';
-      const [suggestion] = await db
+      const [acceptedByBatch] = await db
         .select()
         .from(agentSuggestions)
         .where(and(
           eq(agentSuggestions.threadId, req.threadId),
-          or(eq(agentSuggestions.status, 'pending'), and(eq(agentSuggestions.status, 'accepted'), eq(agentSuggestions.decidedByMessageId, lastId))),
+          eq(agentSuggestions.status, 'accepted'),
+          inArray(agentSuggestions.decidedByMessageId, req.messageIds),
         ))
         .orderBy(desc(agentSuggestions.createdAt))
         .limit(1);
+      const suggestion = acceptedByBatch ?? (await latestPending(db, req.threadId));
       if (!suggestion) return null;
-      if (suggestion.status === 'pending') {
-        const said = await db.select({ content: messages.content }).from(messages).where(inArray(messages.id, req.messageIds));
-        if (!said.some((m) => isConfirmation(m.content))) return null;
-        const workflowId = workflowIds.agent(suggestion.agentType, suggestion.id);
-        const accepted = await db
-          .update(agentSuggestions)
-          .set({ status: 'accepted', workflowId, decidedByMessageId: lastId, decidedAt: sql`now()` })
-          .where(and(eq(agentSuggestions.id, suggestion.id), eq(agentSuggestions.status, 'pending')))
-          .returning();
-        if (accepted.length === 0) return null;
-      }
+      if (suggestion.status === 'pending' && !(await acceptOnConfirmation(db, suggestion, req.messageIds))) return null;
       const thread = await loadThread(db, req.threadId);
       return {
         suggestionId: suggestion.id,

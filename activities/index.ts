@@ -12,6 +12,7 @@ import type { Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
 import { createRedeliveryActivities } from './redelivery.js';
 import { createSignalActivities } from './signals.js';
+import type { ExtractionBounds } from './signal-range.js';
 import type { SafeFetcher } from './web/fetcher.js';
 import { createUrlIngestActivities } from './web/ingest.js';
 import type { FetchConfig } from '../workers/config.js';
@@ -25,6 +26,8 @@ export interface ActivityConfig {
   documents?: DocumentSettings;
   /** The URL fetcher's limits and allowlist (FETCH_*); absent: the config module's defaults. */
   fetch?: FetchConfig;
+  /** The range chat step 5 reads in one call (SIGNAL_EXTRACTION_MAX_*); absent: the defaults. */
+  signalExtraction?: ExtractionBounds;
 }
 
 export interface ActivityDeps {

@@ -1,28 +1,34 @@
 /**
- * The redelivery job (issue 11, defect 8): a user message the gateway stored but never
- * signalled (a crash between its commit and its signal-with-start), or one a conversation
- * gave back unsettled, stays `pending`. This re-sends such messages to their conversation.
- * Re-sending is safe by construction: a conversation ignores message ids it has seen, and
- * asking it first (`unseenMessagesQuery`) keeps the re-sends, and their history, few.
+ * The redelivery job (issue 11, defect 8; issue 16): rows committed for a workflow that may
+ * never have received them stay `pending`; this hands them over again. One pass pages through
+ * every pending row past its grace time, oldest first, by keyset (created_at, seq), in pages of
+ * bounded size; each page's units (a thread, for chat messages) are handled a few at a time, a
+ * unit's failure is counted and the pass goes on. It heartbeats per unit with its cursor, so a
+ * retried attempt resumes where the last one was; when the run's time budget is up it stops
+ * between pages and reports where (`resumeAfter`), and the schedule's next run goes on from
+ * there. Each kind of row is a `PendingKind` (./redelivery-messages.ts); chat messages are the
+ * only one so far.
  */
 import { Context, log } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { and, asc, eq, lt, sql } from 'drizzle-orm';
+import type { Client } from '@temporalio/client';
 import type { Db } from './db/client.js';
-import { messages, threads } from './db/schema/index.js';
-import { signalConversation, type ConversationTarget } from './conversation-client.js';
-import { unseenMessagesQuery } from '../workflows/messages.js';
-import { workflowIds, type NewMessage, type QueueNames, type RedeliveryReport } from '../workflows/types.js';
+import { pendingMessages } from './redelivery-messages.js';
+import type { QueueNames, RedeliveryCursor, RedeliveryReport } from '../workflows/types.js';
 
-/** Messages per run, oldest first: one run stays well inside its heartbeat and time limits. */
-export const REDELIVERY_BATCH_LIMIT = 500;
-/**
- * How long a conversation has to answer the query. Longer than its 4 s workflow task
- * timeout: a reply's local activities hold the task open, and a query waits for the next
- * task (at most ~3.2 s, when the SDK heartbeats it).
- */
-export const UNSEEN_QUERY_TIMEOUT_MS = 8_000;
-const SIGNAL_TIMEOUT_MS = 10_000;
+export { UNSEEN_QUERY_TIMEOUT_MS } from './redelivery-messages.js';
+
+/** Rows per page: one page is a few seconds of work, between two checks of the budget. */
+export const REDELIVERY_PAGE_SIZE = 100;
+/** Units handled at once: a busy conversation answers its query only at its next task (~3 s). */
+export const REDELIVERY_CONCURRENCY = 4;
+
+/** One kind of row the job hands over again. */
+export interface PendingKind {
+  /** One page of rows pending since before `olderThan`, after `after`, in keyset order: the unit of each. */
+  page(after: RedeliveryCursor | null, olderThan: Date, size: number): Promise<{ unit: string; key: RedeliveryCursor }[]>;
+  /** Hands over what one unit's workflow has not received; a throw counts the unit as failed. */
+  resend(unit: string, olderThan: Date, run: { beat: () => void; signal: AbortSignal }): Promise<{ examined: number; resent: number }>;
+}
 
 export interface RedeliveryDeps {
   db: Db;
@@ -33,79 +39,64 @@ export interface RedeliveryDeps {
 
 export interface RedeliveryRequest {
   queues: QueueNames;
-  limit?: number;
+  pageSize?: number;
+  /** Start after this row; absent: at the oldest. */
+  resumeAfter?: RedeliveryCursor;
+  /** No page starts after this time (ms since epoch); the first always runs. Absent: no budget. */
+  stopBy?: number;
 }
 
-interface PendingMessage extends NewMessage {
-  target: ConversationTarget;
+/** What a pass carries in its heartbeats, so a retried attempt goes on from there. */
+interface Progress {
+  cursor: RedeliveryCursor | null;
+  report: RedeliveryReport;
 }
 
-/**
- * The user turn is not stored on the row: it is the count of the thread's user messages
- * up to this one, which is what `storeUserMessage` assigned (it bumps `threads.user_turns`
- * and inserts under the thread's row lock, so `seq` follows the turn), as long as user
- * messages are never deleted one by one (only with their thread). `chars` is counted in
- * code points, the gateway's in UTF-16 units: they differ only for astral characters, and
- * only feed the extraction batching threshold.
- */
-async function findPending(db: Db, olderThan: Date, limit: number): Promise<PendingMessage[]> {
-  const rows = await db
-    .select({
-      messageId: messages.id,
-      threadId: messages.threadId,
-      userId: threads.userId,
-      caseId: threads.caseId,
-      chars: sql<number>`char_length(${messages.content})::int`,
-      turn: sql<number>`(select count(*)::int from ${messages} as earlier
-        where earlier.thread_id = ${messages.threadId} and earlier.role = 'user' and earlier.seq <= ${messages.seq})`,
-    })
-    .from(messages)
-    .innerJoin(threads, eq(threads.id, messages.threadId))
-    .where(and(eq(messages.role, 'user'), eq(messages.status, 'pending'), lt(messages.createdAt, olderThan)))
-    // Oldest first along `messages_pending_user_idx` (created_at, partial on pending user rows).
-    .orderBy(asc(messages.createdAt), asc(messages.seq))
-    .limit(limit);
-  return rows.map(({ messageId, threadId, userId, caseId, chars, turn }) => ({
-    messageId,
-    turn,
-    chars,
-    target: { threadId, userId, caseId },
-  }));
-}
+const emptyReport = (): RedeliveryReport => ({ examined: 0, resent: 0, threads: 0, failedThreads: 0, complete: false });
 
-function byThread(pending: PendingMessage[]): Map<string, PendingMessage[]> {
-  const groups = new Map<string, PendingMessage[]>();
-  for (const m of pending) groups.set(m.target.threadId, [...(groups.get(m.target.threadId) ?? []), m]);
-  return groups;
-}
-
-interface Unseen {
-  unseen: string[];
-  why: string;
-  /** No answer within the bound: likely no chat worker at all. */
-  timedOut?: boolean;
+/** Runs `fn` over `items`, at most `limit` at once. */
+async function eachBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, worker));
 }
 
 /**
- * The ids the thread's conversation has not seen. With no open run (none, or it closed:
- * a closed run's pending messages are gone with it), or no answer in time (no worker, an
- * older conversation without the query), every id counts as unseen.
+ * One pass of one kind: every page after the cursor, until the end or the budget. Heartbeats
+ * carry the last finished page (its cursor and the counts up to it): a retried attempt redoes
+ * the page it was in, which is safe, and counts it once.
  */
-async function unseenIds(temporal: Client, threadId: string, ids: string[]): Promise<Unseen> {
-  const handle = temporal.workflow.getHandle(workflowIds.conversation(threadId));
-  // A real deadline for the RPCs, not `clock()`: a test may fix the clock of the world.
-  const deadline = Date.now() + UNSEEN_QUERY_TIMEOUT_MS;
-  try {
-    return await temporal.withDeadline(deadline, async () => {
-      const { status } = await handle.describe();
-      if (status.name !== 'RUNNING') return { unseen: ids, why: `conversation ${status.name.toLowerCase()}` };
-      const answer = await handle.query(unseenMessagesQuery, ids);
-      return { unseen: ids.filter((id) => answer.includes(id)), why: 'asked the conversation' };
-    });
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return { unseen: ids, why: 'no conversation' };
-    const why = `query failed: ${err instanceof Error ? err.message : String(err)}`;
-    return { unseen: ids, why, timedOut: Date.now() >= deadline };
+async function pass(kind: PendingKind, olderThan: Date, req: RedeliveryRequest, start: Progress): Promise<RedeliveryReport> {
+  const ctx = Context.current();
+  const report = { ...start.report };
+  let checkpoint = start;
+  const beat = () => ctx.heartbeat(checkpoint);
+  // A unit is handled once per pass: later pages skip the rows of a unit already handled.
+  const handled = new Set<string>();
+  const handle = async (unit: string) => {
+    handled.add(unit);
+    try {
+      const done = await kind.resend(unit, olderThan, { beat, signal: ctx.cancellationSignal });
+      report.examined += done.examined;
+      report.resent += done.resent;
+      report.threads++;
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) throw err;
+      report.failedThreads++;
+      log.warn('redelivery: unit failed, going on', { unit, error: err instanceof Error ? err.message : String(err) });
+    }
+    beat();
+  };
+  const size = req.pageSize ?? REDELIVERY_PAGE_SIZE;
+  for (let first = true; ; first = false) {
+    if (!first && req.stopBy !== undefined && Date.now() >= req.stopBy) return { ...report, resumeAfter: checkpoint.cursor ?? undefined };
+    const rows = await kind.page(checkpoint.cursor, olderThan, size);
+    await eachBounded([...new Set(rows.map((r) => r.unit))].filter((u) => !handled.has(u)), REDELIVERY_CONCURRENCY, handle);
+    checkpoint = { cursor: rows.at(-1)?.key ?? checkpoint.cursor, report: { ...report } };
+    beat();
+    if (rows.length < size) return { ...report, complete: true };
   }
 }
 
@@ -114,32 +105,12 @@ export function createRedeliveryActivities({ db, temporal, config, clock }: Rede
     /** Re-sends pending user messages older than `redeliveryAfterMs` that their conversation has not seen. */
     async redeliverPendingMessages(req: RedeliveryRequest): Promise<RedeliveryReport> {
       const ctx = Context.current();
-      ctx.heartbeat();
+      // A retried attempt goes on from its predecessor's last beat (throttled: maybe an earlier one).
+      const resumed = ctx.info.heartbeatDetails as Progress | undefined;
+      const start: Progress = resumed?.report ? resumed : { cursor: req.resumeAfter ?? null, report: emptyReport() };
+      ctx.heartbeat(start);
       const olderThan = new Date(clock().getTime() - config.chat.redeliveryAfterMs);
-      const groups = byThread(await findPending(db, olderThan, req.limit ?? REDELIVERY_BATCH_LIMIT));
-      const report: RedeliveryReport = { examined: 0, resent: 0, threads: groups.size };
-      // After one conversation did not answer in time, asking the others would cost the
-      // bound each (500 threads: over an hour) for nothing: re-sending is safe anyway.
-      let ask = true;
-      for (const [threadId, group] of groups) {
-        ctx.heartbeat({ threadId });
-        report.examined += group.length;
-        const ids = group.map((m) => m.messageId);
-        const { unseen, why, timedOut }: Unseen = ask
-          ? await unseenIds(temporal, threadId, ids)
-          : { unseen: ids, why: 'not asked: an earlier query timed out' };
-        if (timedOut) ask = false;
-        log.info('redelivery: thread checked', { threadId, pending: group.length, unseen: unseen.length, why });
-        for (const m of group.filter((p) => unseen.includes(p.messageId))) {
-          ctx.heartbeat({ threadId, messageId: m.messageId });
-          const message: NewMessage = { messageId: m.messageId, turn: m.turn, chars: m.chars };
-          await temporal.withAbortSignal(ctx.cancellationSignal, () =>
-            signalConversation(temporal, req.queues, m.target, message, { deadline: Date.now() + SIGNAL_TIMEOUT_MS }),
-          );
-          report.resent++;
-          log.info('redelivery: message re-sent', { threadId, messageId: m.messageId, turn: m.turn });
-        }
-      }
+      const report = await pass(pendingMessages(db, temporal, req.queues), olderThan, req, start);
       log.info('redelivery: done', { ...report });
       return report;
     },

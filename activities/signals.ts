@@ -1,6 +1,6 @@
 /** Chat step 5 (batched signal extraction) and `generateSignalEmbeddings`. */
 import { createHash } from 'node:crypto';
-import { and, asc, eq, gt, inArray, lte, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { events, messages, signals, threads } from './db/schema/index.js';
 import { emitEvent, type Queryable } from './events.js';
@@ -10,11 +10,14 @@ import type { ExtractedSignal, Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
 import { meterAttempt, type AttemptMeter } from './usage.js';
 import { keepAlive } from './heartbeat.js';
+import { EXTRACTION_BOUNDS, failedForGood, readRange, type ExtractionBounds, type ExtractionRange } from './signal-range.js';
+import type { SignalExtractionResult } from '../workflows/types.js';
 
 export interface SignalDeps {
   db: Db;
   llm: Pick<Llm, 'extractSignals'>;
   embedder: Embedder;
+  config: { signalExtraction?: ExtractionBounds };
 }
 
 /** Case, spacing and end punctuation do not make a signal new. */
@@ -35,19 +38,42 @@ async function messageSeq(db: Db, threadId: string, messageId: string): Promise<
 /** The business key of a range's SIGNALS_EXTRACTED event (DESIGN.md Decision 20). */
 const extractionKey = (threadId: string, toSeq: number) => `signals-extracted:${threadId}:${toSeq}`;
 
+/** What a stored extraction recorded in its event: enough to answer a retry the same way. */
+interface RecordedExtraction {
+  result: SignalExtractionResult;
+  /** The seq of the message the request that stored it named (absent on older events). */
+  uptoSeq?: number;
+}
+
 /**
- * The new signal ids the extraction of the range ending at `toSeq` committed, read from its
- * event; null when no extraction of that range committed. Found by the range end, not by
- * the cursor, so a retry still finds it after later turns moved the cursor further.
+ * The extraction of the range ending at `toSeq`, read from its event; null when no extraction
+ * of that range committed. Found by the range end, not by the cursor, so a retry still finds
+ * it after later turns moved the cursor further.
  */
-async function recordedExtraction(db: Queryable, threadId: string, toSeq: number): Promise<string[] | null> {
+async function recordedExtraction(db: Queryable, threadId: string, toSeq: number): Promise<RecordedExtraction | null> {
   const [event] = await db
     .select({ payload: events.payload })
     .from(events)
     .where(eq(events.idempotencyKey, extractionKey(threadId, toSeq)));
   if (!event) return null;
-  const ids = event.payload.signalIds;
-  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+  const { signalIds: ids, failed, reason, skipped, uptoSeq } = event.payload;
+  const signalIds = Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+  const result: SignalExtractionResult = { signalIds, cursor: toSeq };
+  if (failed === true) result.failed = skippedMessage(Number(skipped), String(reason));
+  return { result, uptoSeq: typeof uptoSeq === 'number' ? uptoSeq : undefined };
+}
+
+const skippedMessage = (count: number, reason: string) => `skipped ${count} message(s): ${reason}`;
+
+/**
+ * What an earlier attempt of this request stored, if any: the range ending at the request's
+ * message, or, when the bounds cut the range short, the range that moved the cursor where it
+ * is, if this request stored it.
+ */
+async function earlierAttempt(db: Db, threadId: string, cursor: number, uptoSeq: number): Promise<SignalExtractionResult | null> {
+  if (cursor >= uptoSeq) return (await recordedExtraction(db, threadId, uptoSeq))?.result ?? { signalIds: [], cursor: uptoSeq };
+  const last = cursor > 0 ? await recordedExtraction(db, threadId, cursor) : null;
+  return last?.uptoSeq === uptoSeq ? last.result : null;
 }
 
 interface MergedSignal extends ExtractedSignal {
@@ -71,16 +97,26 @@ function mergeByTextHash(found: ExtractedSignal[]): MergedSignal[] {
   return [...byHash.values()];
 }
 
-export function createSignalActivities({ db, llm, embedder }: SignalDeps) {
+/** A range's outcome: the signals found, or why it failed for good (nothing is stored then). */
+type Outcome = { found: ExtractedSignal[] } | { failed: string };
+
+export function createSignalActivities({ db, llm, embedder, config }: SignalDeps) {
+  const bounds = config.signalExtraction ?? EXTRACTION_BOUNDS;
+
   /**
-   * Stores what was extracted, moves the cursor and records the new ids in the range's
-   * event, in one transaction guarded by the cursor read before the LLM call: a retry after
-   * commit, or a concurrent duplicate, finds the cursor moved and returns what was recorded.
+   * Stores what was extracted (or that the range failed for good), moves the cursor past the
+   * range and records it in the range's event, in one transaction guarded by the cursor read
+   * before the LLM call: a retry after commit, or a concurrent duplicate, finds the cursor
+   * moved and returns what was recorded.
    */
-  async function storeExtraction(threadId: string, fromSeq: number, toSeq: number, found: ExtractedSignal[], meter: AttemptMeter) {
+  async function storeExtraction(threadId: string, range: ExtractionRange, outcome: Outcome, meter: AttemptMeter): Promise<SignalExtractionResult> {
+    const { fromSeq, toSeq, uptoSeq } = range;
     return meter.inTransaction(async (tx) => {
       const [locked] = await tx.select().from(threads).where(eq(threads.id, threadId)).for('update');
-      if (!locked || locked.extractionCursor !== fromSeq) return (await recordedExtraction(tx, threadId, toSeq)) ?? [];
+      if (!locked || locked.extractionCursor !== fromSeq) {
+        return (await recordedExtraction(tx, threadId, toSeq))?.result ?? { signalIds: [], cursor: toSeq };
+      }
+      const found = 'found' in outcome ? outcome.found : [];
       const rows = mergeByTextHash(found).map((s) => ({
         threadId,
         caseId: locked.caseId,
@@ -100,45 +136,46 @@ export function createSignalActivities({ db, llm, embedder }: SignalDeps) {
         .returning({ id: signals.id, inserted: sql<boolean>`(xmax = 0)` });
       const signalIds = stored.filter((s) => s.inserted).map((s) => s.id);
       await tx.update(threads).set({ extractionCursor: toSeq, updatedAt: sql`now()` }).where(eq(threads.id, threadId));
+      const failure = 'failed' in outcome ? { failed: true, reason: outcome.failed, skipped: range.texts.length } : {};
       await emitEvent(tx, {
         type: 'SIGNALS_EXTRACTED',
         userId: locked.userId,
         threadId,
         caseId: locked.caseId,
-        payload: { found: found.length, distinct: rows.length, new: signalIds.length, fromSeq, toSeq, signalIds },
+        payload: { found: found.length, distinct: rows.length, new: signalIds.length, fromSeq, toSeq, uptoSeq, signalIds, ...failure },
         idempotencyKey: extractionKey(threadId, toSeq),
       });
-      return signalIds;
+      return 'failed' in outcome
+        ? { signalIds, cursor: toSeq, failed: skippedMessage(range.texts.length, outcome.failed) }
+        : { signalIds, cursor: toSeq };
     });
   }
 
   return {
     /**
-     * Reads the user messages since the thread's cursor, up to `uptoMessageId`, in one LLM
-     * call. The answer depends only on the range's end: every attempt of a request returns
-     * the signals its range created, and `cursor` is that end (it names the embedding run).
+     * Reads the user messages since the thread's cursor, up to `uptoMessageId` and within the
+     * bounds, in one LLM call. The answer depends only on the request: every attempt returns
+     * what its range stored, and `cursor` is that range's end (it names the embedding run). A
+     * range whose answer can never be used is moved past, and the result says so (`failed`).
      */
-    async extractThreadSignals(req: { threadId: string; uptoMessageId: string }): Promise<{ signalIds: string[]; cursor: number }> {
+    async extractThreadSignals(req: { threadId: string; uptoMessageId: string }): Promise<SignalExtractionResult> {
       const thread = await loadThread(db, req.threadId);
-      const toSeq = await messageSeq(db, req.threadId, req.uptoMessageId);
-      if (thread.extractionCursor >= toSeq) {
-        return { signalIds: (await recordedExtraction(db, req.threadId, toSeq)) ?? [], cursor: toSeq };
-      }
-      const batch = await db
-        .select({ content: messages.content })
-        .from(messages)
-        .where(and(
-          eq(messages.threadId, req.threadId),
-          eq(messages.role, 'user'),
-          ne(messages.status, 'failed'),
-          gt(messages.seq, thread.extractionCursor),
-          lte(messages.seq, toSeq),
-        ))
-        .orderBy(asc(messages.seq));
+      const uptoSeq = await messageSeq(db, req.threadId, req.uptoMessageId);
+      const earlier = await earlierAttempt(db, req.threadId, thread.extractionCursor, uptoSeq);
+      if (earlier) return earlier;
+      const range = await readRange(db, req.threadId, thread.extractionCursor, uptoSeq, bounds);
       const meter = meterAttempt(db, thread.userId);
-      const found = batch.length === 0 ? [] : await meter.call((call) => llm.extractSignals(batch.map((m) => m.content), call));
-      const signalIds = await storeExtraction(req.threadId, thread.extractionCursor, toSeq, found, meter);
-      return { signalIds, cursor: toSeq };
+      let outcome: Outcome = { found: [] };
+      if (range.texts.length > 0) {
+        try {
+          outcome = { found: await meter.call((call) => llm.extractSignals(range.texts, call)) };
+        } catch (err) {
+          const failed = failedForGood(err);
+          if (failed === null) throw err;
+          outcome = { failed };
+        }
+      }
+      return storeExtraction(req.threadId, range, outcome, meter);
     },
 
     /** Embeds signals that have no vector yet; running it twice changes nothing. */

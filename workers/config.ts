@@ -82,6 +82,8 @@ const envSchema = z.object({
   CHAT_MESSAGE_MAX_CHARS: positiveInt.default(20_000),
   CHAT_REDELIVERY_AFTER_MS: positiveInt.default(30_000),
   CHAT_MAX_PENDING_PER_THREAD: positiveInt.default(50),
+  SIGNAL_EXTRACTION_MAX_MESSAGES: positiveInt.default(20),
+  SIGNAL_EXTRACTION_MAX_CHARS: positiveInt.default(20_000),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(120),
   IDEMPOTENCY_STALE_MS: positiveInt.default(5 * 60 * 1000),
   PROGRESS_STREAMS_PER_USER: positiveInt.default(10),
@@ -152,6 +154,8 @@ export interface Config {
     /** More pending user messages than this in one thread: 429. */
     maxPendingPerThread: number;
   };
+  /** The range chat step 5 (signal extraction) reads in one LLM call. */
+  signalExtraction: { maxMessages: number; maxChars: number };
   /** Starting POSTs per authenticated user per minute. */
   rateLimitPerMinute: number;
   /** An `Idempotency-Key` claim in flight longer than this belongs to a gateway that died: it is taken over. */
@@ -254,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       redeliveryAfterMs: e.CHAT_REDELIVERY_AFTER_MS,
       maxPendingPerThread: e.CHAT_MAX_PENDING_PER_THREAD,
     },
+    signalExtraction: { maxMessages: e.SIGNAL_EXTRACTION_MAX_MESSAGES, maxChars: e.SIGNAL_EXTRACTION_MAX_CHARS },
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     idempotencyStaleMs: e.IDEMPOTENCY_STALE_MS,
     progressStreamsPerUser: e.PROGRESS_STREAMS_PER_USER,
@@ -341,5 +346,6 @@ export function activityConfigOf(config: Config) {
     chat: { redeliveryAfterMs: config.chat.redeliveryAfterMs },
     documents: config.documents,
     fetch: config.fetch,
+    signalExtraction: config.signalExtraction,
   };
 }

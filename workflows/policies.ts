@@ -6,6 +6,7 @@ import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow
 
 /** The seed's global task time limit. */
 export const TASK_TIME_LIMIT = '30 minutes';
+export const TASK_TIME_LIMIT_MS = 30 * 60_000;
 
 /**
  * An unreachable database is not one of a step's attempts (Decision 28): the activity
@@ -89,8 +90,9 @@ export const documentWrite: ActivityOptions = { ...documentStep, startToCloseTim
 export const DOCUMENT_EXECUTION_TIMEOUT = '35 minutes';
 
 /**
- * The redelivery job: the maintenance policy, and a heartbeat per message so a worker that
- * dies mid-run is noticed in 30 s, not 30 min (each step between beats is bounded by 10 s).
+ * The redelivery job: the maintenance policy, and a heartbeat per thread and per message so a
+ * worker that dies mid-run is noticed in 30 s, not 30 min (each step between beats is bounded
+ * by 10 s); a retried attempt goes on from the last page its beats recorded.
  */
 export const chatRedelivery: ActivityOptions = { ...maintenance, heartbeatTimeout: '30 seconds' };
 

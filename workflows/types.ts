@@ -105,6 +105,16 @@ export interface SettleResult {
   skipped: string[];
 }
 
+/** What chat step 5 did with the range it read (activities/signals.ts). */
+export interface SignalExtractionResult {
+  /** The signals the range created: a detached run embeds them. */
+  signalIds: string[];
+  /** The range's end: the thread's extraction cursor now (it names the embedding run). */
+  cursor: number;
+  /** Set when the model's answer for the range could never be used: the cursor moved past it anyway, and this says why. */
+  failed?: string;
+}
+
 export interface ReplyResult extends SettleResult {
   /** The reply this call wrote; null when every id was settled before (a retried task). */
   replyId: string | null;
@@ -128,27 +138,48 @@ export interface AgentDispatchInput {
   params?: Record<string, unknown>;
 }
 
-/** The redelivery job's input (the schedule `<prefix>chat-redelivery` starts it every minute). */
 /** Every workflow that does bounded work takes this: its own time limit, shorter in tests. */
 export interface BoundedWorkInput {
   /** Default TASK_TIME_LIMIT (the seed's 30 minutes), enforced in the workflow (Decision 2). */
   timeLimitMs?: number;
 }
 
+/** The redelivery job's input (the schedule `<prefix>chat-redelivery` starts it every minute). */
 export interface RedeliverMessagesInput extends BoundedWorkInput {
   queues: QueueNames;
-  /** At most this many messages per run, oldest first (default 500). */
-  limit?: number;
+  /** Pending rows read per page (default 100). */
+  pageSize?: number;
+  /**
+   * Start after this row. Absent: where the schedule's previous run stopped at its time
+   * budget (its result's `resumeAfter`), or else at the oldest pending row.
+   */
+  resumeAfter?: RedeliveryCursor;
 }
 
-/** What one redelivery run did. */
+/** A row of the job's pass over pending rows, in its keyset order (created_at, then seq). */
+export interface RedeliveryCursor {
+  /** The row's created_at as PostgreSQL renders it in UTC, to the microsecond. */
+  createdAt: string;
+  seq: number;
+}
+
+/**
+ * What one redelivery run did. Runs recorded before the job paged (issue 16) reported only
+ * `examined`, `resent` and `threads`.
+ */
 export interface RedeliveryReport {
-  /** Pending user messages older than CHAT_REDELIVERY_AFTER_MS that the run looked at. */
+  /** Pending user messages older than CHAT_REDELIVERY_AFTER_MS of the threads it handled. */
   examined: number;
   /** Of those, the ones re-sent because their conversation had not seen them. */
   resent: number;
-  /** Threads the examined messages belong to. */
+  /** Threads handled: asked, and re-sent what their conversation had not seen. */
   threads: number;
+  /** Threads whose check or re-send failed (not in the counts above): the run went on, and a later run tries them again. */
+  failedThreads: number;
+  /** False when the run stopped at its time budget before it had read every pending row. */
+  complete: boolean;
+  /** When not complete: the last row it handled, where the next run goes on. */
+  resumeAfter?: RedeliveryCursor;
 }
 
 export interface GenerateSignalEmbeddingsInput extends BoundedWorkInput {

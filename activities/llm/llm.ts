@@ -2,18 +2,25 @@
  * What activities ask of a model, one purpose per member (DESIGN.md Decision 17), each in
  * its own file under ./purposes/ with a `local` implementation (deterministic rules,
  * offline: honest about not being a model) and an OpenAI-compatible one over `LlmClient`.
- * A new purpose is a file there, a member here, and its name in `LlmPurpose`.
+ * A new purpose is a file there, a member here, and its name in `LlmPurpose`; one that asks
+ * for structured output lists its schema in `STRUCTURED_OUTPUTS`.
  */
-import { localInflectionDetector, openAiInflectionDetector, type InflectionDetector } from './purposes/inflection.js';
+import { inflectionOutput, localInflectionDetector, openAiInflectionDetector, type InflectionDetector } from './purposes/inflection.js';
 import { localChatReplier, openAiChatReplier, type ChatReplier } from './purposes/reply.js';
-import { localSignalExtractor, openAiSignalExtractor, type SignalExtractor } from './purposes/signal-extraction.js';
-import { localTitler, openAiTitler, type Titler } from './purposes/title.js';
+import { localSignalExtractor, openAiSignalExtractor, signalsOutput, type SignalExtractor } from './purposes/signal-extraction.js';
+import { localTitler, openAiTitler, titleOutput, type Titler } from './purposes/title.js';
 import type { LlmClient } from './types.js';
 
 export type { AgentCue, Inflection, InflectionDetector } from './purposes/inflection.js';
 export type { ChatReplier, ReplyInput } from './purposes/reply.js';
 export { SIGNAL_TYPES, type ExtractedSignal, type SignalExtractor, type SignalType } from './purposes/signal-extraction.js';
 export type { Titler } from './purposes/title.js';
+
+/**
+ * Every purpose's structured output, as sent: one unit test checks each against OpenAI's
+ * strict mode (./strict-schema.ts), so a schema strict mode would refuse fails there first.
+ */
+export const STRUCTURED_OUTPUTS = [signalsOutput, titleOutput, inflectionOutput] as const;
 
 export interface Llm {
   /** Who answers; a reply's metadata names it. */

@@ -12,6 +12,7 @@ import type { ResponseFormatJSONSchema } from 'openai/resources/shared';
 import { z } from 'zod';
 import { llmFailure, outputInvalid, rethrowAsTemporalFailure } from './errors.js';
 import { elapsedMs, tokenCount } from './metering.js';
+import { strictModeViolations, withoutUnsupportedBounds } from './strict-schema.js';
 import type { CompletionRequest, LlmClient, TokenUsage } from './types.js';
 
 export interface OpenAiConnection {
@@ -116,60 +117,31 @@ function parseStructured<T>(text: string, schema: z.ZodType<T>, schemaName: stri
 
 /**
  * zod 4's `toJSONSchema` (draft-7, as openai's own zod helper uses) already closes objects with
- * `additionalProperties: false`, and lists every field without `.optional()` as required. That
- * is exactly what strict mode needs, so such schemas are sent strict. A schema with optional
- * fields is not strict-compatible (strict needs every field required; openai's helper throws),
- * and turning them into required-nullable fields would change what `safeParse` accepts, so those
- * go `strict: false`: the schema still guides the model and `safeParse` still checks the result.
+ * `additionalProperties: false`, and lists every field without `.optional()` as required, as
+ * strict mode needs. Bounds outside strict mode's subset (`minLength`, `maxLength`: see
+ * ./strict-schema.ts) are dropped from what is sent and checked by `schema` after the call. A
+ * schema strict mode would still refuse (optional fields: turning them into required-nullable
+ * ones would change what `safeParse` accepts) goes `strict: false`: it still guides the model,
+ * and `safeParse` still checks the result.
  */
 export function jsonSchemaFormat(schema: z.ZodType, schemaName: string): ResponseFormatJSONSchema {
-  const jsonSchema = toJsonSchema(schema, schemaName);
+  const jsonSchema = withoutUnsupportedBounds(toJsonSchema(schema, schemaName));
   return {
     type: 'json_schema',
     json_schema: {
       name: schemaName.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64),
       schema: jsonSchema,
-      strict: isStrictCompatible(jsonSchema),
+      strict: strictModeViolations(jsonSchema).length === 0,
     },
   };
 }
 
-type JsonSchemaNode = Record<string, unknown>;
-
-function toJsonSchema(schema: z.ZodType, schemaName: string): JsonSchemaNode {
+function toJsonSchema(schema: z.ZodType, schemaName: string): Record<string, unknown> {
   try {
-    const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-7' }) as JsonSchemaNode;
+    const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { target: 'draft-7' }) as Record<string, unknown>;
     return rest;
   } catch (err) {
     // Transforms, dates and the like have no JSON Schema: a programming error, not worth a retry.
     throw llmFailure('LlmBadRequest', `schema ${schemaName} cannot be expressed as JSON Schema: ${String(err)}`);
   }
-}
-
-const STRICT_UNSUPPORTED = ['oneOf', 'allOf', 'not', 'if', 'patternProperties', 'dependentRequired'];
-
-function isStrictCompatible(node: JsonSchemaNode, isRoot = true): boolean {
-  if (isRoot && node.type !== 'object') return false;
-  if (STRICT_UNSUPPORTED.some((keyword) => keyword in node)) return false;
-  if (node.type === 'object' || 'properties' in node) {
-    const keys = Object.keys((node.properties as JsonSchemaNode | undefined) ?? {});
-    const required = new Set((node.required as string[] | undefined) ?? []);
-    if (node.additionalProperties !== false || keys.some((k) => !required.has(k))) return false;
-  }
-  return childSchemas(node).every((child) => isStrictCompatible(child, false));
-}
-
-function childSchemas(node: JsonSchemaNode): JsonSchemaNode[] {
-  const asNodes = (value: unknown): JsonSchemaNode[] =>
-    Array.isArray(value) ? value.filter(isNode) : isNode(value) ? [value] : [];
-  const maps = [node.properties, node.$defs, node.definitions].filter(isNode);
-  return [
-    ...maps.flatMap((map) => Object.values(map).filter(isNode)),
-    ...asNodes(node.items),
-    ...asNodes(node.anyOf),
-  ];
-}
-
-function isNode(value: unknown): value is JsonSchemaNode {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -109,16 +109,23 @@ async function decline(db: Db, suggestion: SuggestionRow): Promise<SuggestionRow
 }
 
 /**
- * Starts the suggested workflow, then records the acceptance: a suggestion is never
- * marked accepted without its run. The id is the one the chat's "yes" path uses, so
- * both paths (and retries) meet at one run.
+ * Marks the suggestion accepted while it is still pending, then starts its workflow: of an
+ * accept and a decline at once, one wins and the other is a 409, and a declined suggestion
+ * never starts anything. A start that fails (503) leaves the suggestion accepted without its
+ * run, and does not keep the Idempotency-Key: accepting again starts it, as accepting an
+ * accepted suggestion always does (a run already started is left alone). The id is the one
+ * the chat's "yes" path uses, so both paths (and retries) meet at one run.
  */
 async function accept(deps: RouteDeps, thread: ThreadRow, suggestion: SuggestionRow): Promise<string> {
   if (suggestion.status === 'declined') throw conflict('this suggestion was declined');
-  if (suggestion.status === 'accepted' && suggestion.workflowId) return suggestion.workflowId;
   const descriptor = resolveAgent(suggestion.kind === 'structure' ? STRUCTURE_AGENT_TYPE : suggestion.agentType, deps.config.agents);
   if (!descriptor) throw conflict(`no workflow is registered for agent type "${suggestion.agentType}", so it cannot be started`);
   const workflowId = workflowIds.agent(suggestion.agentType, suggestion.id);
+  if (suggestion.status === 'pending' && !(await claimAccepted(deps.db, suggestion.id, workflowId))) {
+    // Decided meanwhile: a decline wins; another accept (or the chat's "yes") is this one.
+    const now = await findSuggestion(deps.db, thread.id, suggestion.id);
+    if (now.status !== 'accepted') throw conflict('this suggestion was declined meanwhile');
+  }
   const input: AgentDispatchInput = {
     userId: thread.userId,
     threadId: thread.id,
@@ -140,9 +147,15 @@ async function accept(deps: RouteDeps, thread: ThreadRow, suggestion: Suggestion
       typedSearchAttributes: searchAttributes({ ...input, agentType: descriptor.type }),
     }),
   );
-  await deps.db
+  return workflowId;
+}
+
+/** Whether this request moved the suggestion from pending to accepted. */
+async function claimAccepted(db: Db, suggestionId: string, workflowId: string): Promise<boolean> {
+  const claimed = await db
     .update(agentSuggestions)
     .set({ status: 'accepted', workflowId, decidedAt: new Date() })
-    .where(eq(agentSuggestions.id, suggestion.id));
-  return workflowId;
+    .where(and(eq(agentSuggestions.id, suggestionId), eq(agentSuggestions.status, 'pending')))
+    .returning({ id: agentSuggestions.id });
+  return claimed.length > 0;
 }

@@ -1,4 +1,5 @@
 /** Accepting and declining suggestions: the accepted one starts its registered workflow. */
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentSuggestions } from '../../activities/db/schema/index.js';
@@ -78,6 +79,32 @@ describe('accept', () => {
     const res = await call(drafting, h.alice, { method: 'POST', url: url(id, 'accept') });
     expect(res.statusCode).toBe(202);
     expect((await h.env.client.workflow.getHandle(res.json().workflowId).describe()).type).toBe('apiTestDraftCase');
+  });
+});
+
+describe('accept and decline at once', () => {
+  it('end with exactly one outcome, and a declined suggestion never starts its agent (many rounds)', async () => {
+    const outcomes = { accepted: 0, declined: 0 };
+    for (let round = 0; round < 20; round++) {
+      const id = await suggest('apitest');
+      const [accepted, declined] = await Promise.all([
+        call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') }),
+        call(h.app, h.alice, { method: 'POST', url: url(id, 'decline') }),
+      ]);
+      const [row] = await h.database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, id));
+      const run = h.env.client.workflow.getHandle(`agent-apitest-${id}`);
+      if (row!.status === 'accepted') {
+        expect([accepted.statusCode, declined.statusCode]).toEqual([202, 409]);
+        expect((await run.describe()).type).toBe('apiTestAgent');
+        outcomes.accepted++;
+      } else {
+        expect(row!.status).toBe('declined');
+        expect([accepted.statusCode, declined.statusCode]).toEqual([409, 200]);
+        await expect(run.describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+        outcomes.declined++;
+      }
+    }
+    expect(outcomes.accepted + outcomes.declined).toBe(20);
   });
 });
 

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { strictModeViolations } from '../../activities/llm/strict-schema.js';
 
 export interface FakeReply {
   status?: number;
@@ -61,6 +62,8 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     fake.requests.push({ path, body, headers: req.headers });
     if (req.method === 'POST' && path === '/v1/chat/completions') {
+      const refused = strictSchemaRefusal(body);
+      if (refused) return send(res, { status: 400, content: refused }, () => ({}));
       const reply = chatQueue.shift() ?? fake.onChat(body);
       return send(res, reply, () => chatCompletion(reply, body));
     }
@@ -126,6 +129,17 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   } catch {
     return text;
   }
+}
+
+/**
+ * What OpenAI answers a `strict: true` response format whose schema is outside strict mode's
+ * subset: a 400 before any model runs (the checker is the one the client sends by).
+ */
+function strictSchemaRefusal(body: any): string | null {
+  const format = body?.response_format;
+  if (format?.type !== 'json_schema' || format.json_schema?.strict !== true) return null;
+  const [first] = strictModeViolations(format.json_schema.schema ?? {});
+  return first ? `Invalid schema for response_format '${format.json_schema.name}': at '${first.path || '/'}', ${first.problem}.` : null;
 }
 
 const ERROR_CODES: Record<number, string> = { 401: 'invalid_api_key', 404: 'model_not_found', 429: 'rate_limit_exceeded' };

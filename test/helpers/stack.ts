@@ -2,6 +2,7 @@
  * A worker for a test file: the real workflows (or a test's own workflows index) and the
  * real activities over the file's own database and queues.
  */
+import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type Activities, type ActivityConfig } from '../../activities/index.js';
@@ -47,6 +48,8 @@ export interface TestWorkerOptions {
   fetcherDeps?: FetcherDeps;
   /** Replace or wrap activities (fault injection). */
   wrapActivities?: (acts: Activities) => Activities;
+  /** The client activities reach Temporal with (fault injection around signals); default: the env's. */
+  temporal?: Client;
 }
 
 export interface RunningWorkers {
@@ -61,7 +64,7 @@ export async function startTestWorkers(options: TestWorkerOptions): Promise<Runn
     db: options.db,
     llm: options.llm ?? createLocalLlm(),
     embedder: options.embedder ?? createLocalEmbedder(64),
-    temporal: options.env.client,
+    temporal: options.temporal ?? options.env.client,
     config: {
       queues: options.queues, chat: { redeliveryAfterMs: options.redeliveryAfterMs ?? 30_000 }, documents: options.documents, fetch: fetchConfig,
     },

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { MAX_RETRY_DELAY_MS, toTemporalFailure } from '../../activities/llm/errors.js';
 import { createOpenAiClient, newOpenAiSdk } from '../../activities/llm/openai-client.js';
 import { createOpenAiEmbedder } from '../../activities/llm/openai-embedder.js';
+import { openAiSignalExtractor } from '../../activities/llm/purposes/signal-extraction.js';
 import type { LlmClient } from '../../activities/llm/types.js';
 import { fakeEmbedding, startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai.js';
 
@@ -90,6 +91,48 @@ describe('createOpenAiClient: successful calls', () => {
     const result = await llm.completeJson({ ...ask, schema: WithOptional, schemaName: 'with optional' });
     expect(result.value).toEqual({ title: 'x', tags: [] });
     expect(fake.requests[0]?.body.response_format.json_schema).toMatchObject({ name: 'with_optional', strict: false });
+  });
+});
+
+describe('createOpenAiClient: strict schemas', () => {
+  const Bounded = z.object({ name: z.string().max(5), score: z.number().min(0).max(1) });
+
+  it('the fake refuses a strict schema outside strict mode\'s subset with a 400, as OpenAI does', async () => {
+    const sdk = newOpenAiSdk({ baseUrl: fake.baseUrl, apiKey: API_KEY, timeoutMs: 5_000 });
+    const schema = { type: 'object', properties: { name: { type: 'string', maxLength: 5 } }, required: ['name'], additionalProperties: false };
+    const err = await sdk.chat.completions
+      .create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_schema', json_schema: { name: 'x', schema, strict: true } } })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 400 });
+    expect((err as Error).message).toContain("'maxLength' is not supported");
+  });
+
+  it('drops length bounds from the schema it sends, says them in the description, and checks them after the call', async () => {
+    fake.enqueueChat({ json: { name: 'abc', score: 0.5 } }, { json: { name: 'abcdef', score: 0.5 } });
+    expect((await llm.completeJson({ ...ask, schema: Bounded, schemaName: 'bounded' })).value).toEqual({ name: 'abc', score: 0.5 });
+    const format = fake.requests[0]?.body.response_format.json_schema;
+    expect(format).toMatchObject({ strict: true, schema: { properties: { name: { type: 'string', description: 'at most 5 characters' }, score: { minimum: 0, maximum: 1 } } } });
+    expect(format.schema.properties.name.maxLength).toBeUndefined();
+    const failure = await failureOf(llm.completeJson({ ...ask, schema: Bounded, schemaName: 'bounded' }));
+    expectFailure(failure, 'LlmOutputInvalid', true);
+    expect(failure.message).toContain('name');
+  });
+
+  it('signal extraction keeps a signal longer than 300 characters, cut, and drops an empty one, instead of failing', async () => {
+    const long = `We assume ${'the market keeps growing and '.repeat(12)}rents stay flat.`;
+    expect(long.length).toBeGreaterThan(300);
+    fake.enqueueChat({
+      json: { signals: [
+        { type: 'assumption', text: long, confidence: 0.8 },
+        { type: 'goal', text: '   ', confidence: 0.9 },
+        { type: 'goal', text: 'Open a bakery in Leeds', confidence: 0.9 },
+      ] },
+    });
+    const found = await openAiSignalExtractor(llm)(['We want to open a bakery in Leeds.']);
+    expect(found.map((s) => s.type)).toEqual(['assumption', 'goal']);
+    expect(found[0]!.text.length).toBeLessThanOrEqual(300);
+    expect(found[0]!.text).toMatch(/^We assume the market keeps growing.*…$/);
+    expect(found[1]).toEqual({ type: 'goal', text: 'Open a bakery in Leeds', confidence: 0.9 });
   });
 });
 

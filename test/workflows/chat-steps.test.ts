@@ -1,8 +1,10 @@
 /** Each step of the chat pipeline: thresholds, dispatch, degradation, failure, idempotency. */
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import type { Activities } from '../../activities/index.js';
 import { agentSuggestions, events, messages, signals } from '../../activities/db/schema/index.js';
@@ -130,6 +132,44 @@ describe('step 2 and step 1: inflection every 3 turns, then dispatch on "yes"', 
     expect(result).toBe(`researched for ${thread.id}`);
     const [accepted] = await database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, suggestion!.id));
     expect(accepted).toMatchObject({ status: 'accepted', workflowId });
+  });
+});
+
+/** The workflow ids of the children a run started (or tried to: an id already used fails the start). */
+async function childStarts(run: WorkflowHandle): Promise<string[]> {
+  const { events: all } = await run.fetchHistory();
+  return (all ?? []).flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []);
+}
+
+describe('step 1 in a retried workflow task whose batch grew', () => {
+  it('still dispatches the agent its first attempt accepted', async () => {
+    const { thread, send } = await newThread();
+    const [suggestion] = await database.db
+      .insert(agentSuggestions)
+      .values({ threadId: thread.id, kind: 'agent', agentType: 'research', confidence: 0.9, reason: 'seeded', turn: 0 })
+      .returning();
+    const agentId = workflowIds.agent('research', suggestion!.id);
+    await send('yes');
+    await env.client.workflow.getHandle(agentId).result();
+    await send('Also look at the prices.');
+    // A retried first task (a worker lost between step 1's commit and the task's completion,
+    // while the second message arrived) runs step 1 again over both messages: a reset of the
+    // run to its first task does exactly that, the later signal reapplied before it.
+    const conversation = env.client.workflow.getHandle(workflowIds.conversation(thread.id));
+    const { runId } = await conversation.describe();
+    const { events: history } = await conversation.fetchHistory();
+    const firstTask = (history ?? []).find((e) => e.workflowTaskCompletedEventAttributes)!;
+    const { runId: retried } = await env.client.workflowService.resetWorkflowExecution({
+      namespace: env.namespace ?? 'default',
+      workflowExecution: { workflowId: workflowIds.conversation(thread.id), runId },
+      reason: 'test: the first task retried with a grown batch',
+      workflowTaskFinishEventId: firstTask.eventId,
+      requestId: randomUUID(),
+    });
+    const rerun = env.client.workflow.getHandle(workflowIds.conversation(thread.id), retried ?? undefined);
+    await eventually(() => childStarts(rerun), (ids) => ids.includes(agentId), 15_000);
+    const [accepted] = await database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, suggestion!.id));
+    expect(accepted).toMatchObject({ status: 'accepted', workflowId: agentId });
   });
 });
 

@@ -4,12 +4,13 @@
  * starts the job. Each test uses its own prefix and deletes its schedules.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScheduleNotFoundError } from '@temporalio/client';
+import { ScheduleNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { storeUserMessage } from '../../api/chat-handoff.js';
 import { loadConfig } from '../../workers/config.js';
 import { deleteSchedules, scheduleIds, upsertSchedules, type UpsertResult } from '../../workers/schedules.js';
-import type { RedeliveryReport } from '../../workflows/types.js';
-import { eventually } from '../helpers/chat.js';
+import type { RedeliveryCursor, RedeliveryReport } from '../../workflows/types.js';
+import { eventually, seedThread, seedUser } from '../helpers/chat.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startTestWorkers } from '../helpers/stack.js';
 import { connectTestEnv, uniqueId } from '../helpers/temporal.js';
@@ -87,10 +88,58 @@ describe('schedules', () => {
       const run = env.client.workflow.getHandle(started.workflowId, started.firstExecutionRunId);
       expect((await run.describe()).type).toBe('redeliverMessages');
       const report: RedeliveryReport = await run.result();
-      expect(report).toEqual({ examined: 0, resent: 0, threads: 0 });
+      expect(report).toEqual({ examined: 0, resent: 0, threads: 0, failedThreads: 0, complete: true });
+    } finally {
+      await workers.stop();
+      await deleteSchedules(env.client, config.queuePrefix);
+    }
+  });
+
+  it("a run that stopped at its budget is continued by the schedule's next run", async () => {
+    const config = configFor();
+    const workers = await startTestWorkers({
+      env,
+      db: database.db,
+      queues: config.queues,
+      redeliveryAfterMs: 1,
+      // Every run's budget is spent at once: one page of one message, then it stops.
+      wrapActivities: (acts) => ({ ...acts, redeliverPendingMessages: (req) => acts.redeliverPendingMessages({ ...req, pageSize: 1, stopBy: 0 }) }),
+    });
+    try {
+      const stored = [];
+      for (const content of ['Our goal is to open a bakery.', 'Should we lease the ovens?']) {
+        const user = await seedUser(database.db);
+        stored.push((await storeUserMessage(database.db, user.id, (await seedThread(database.db, user.id)).id, content)).message);
+      }
+      const [{ scheduleId }] = (await upsertSchedules(env.client, config)) as [UpsertResult];
+      const handle = env.client.schedule.getHandle(scheduleId);
+      // Paused, so the interval starts nothing between the triggers; SKIP, since only runs under
+      // it pass their result on (ALLOW_ALL runs do not).
+      await handle.pause('test');
+      const runOnce = async () => {
+        const before = (await handle.describe()).info.recentActions.length;
+        await handle.trigger('SKIP');
+        const { info } = await eventually(() => handle.describe(), (d) => d.info.recentActions.length > before);
+        const started = info.recentActions.at(-1)!.action.workflow;
+        const run = env.client.workflow.getHandle(started.workflowId, started.firstExecutionRunId);
+        return { report: (await run.result()) as RedeliveryReport, resumedFrom: await activityResumeAfter(run) };
+      };
+      const first = await runOnce();
+      expect(first.report).toMatchObject({ complete: false, resumeAfter: { seq: stored[0]!.seq } });
+      const second = await runOnce();
+      expect(second.resumedFrom).toEqual(first.report.resumeAfter);
+      expect(second.report).toMatchObject({ examined: 1, complete: false, resumeAfter: { seq: stored[1]!.seq } });
     } finally {
       await workers.stop();
       await deleteSchedules(env.client, config.queuePrefix);
     }
   });
 });
+
+/** The `resumeAfter` a run passed its activity, read from its history. */
+async function activityResumeAfter(run: WorkflowHandle): Promise<RedeliveryCursor | undefined> {
+  const history = await run.fetchHistory();
+  const scheduled = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes;
+  const data = scheduled?.input?.payloads?.[0]?.data;
+  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { resumeAfter?: RedeliveryCursor }).resumeAfter : undefined;
+}

@@ -17,6 +17,7 @@ import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
 import { workflowIds } from '../../workflows/types.js';
 import { withActivityFaults } from '../helpers/activity-faults.js';
+import { outputInvalid } from '../../activities/llm/errors.js';
 
 let env: TestWorkflowEnvironment;
 let database: TestDatabase;
@@ -28,6 +29,10 @@ const faults = {
   commitThenThrowOnce: new Set<string>(),
   /** A user name already taken: the assistant's extraction then hits a real unique violation. */
   duplicateUserName: null as string | null,
+  /** The model's answers are cut off at the token limit (a failure for good). */
+  cutOff: false,
+  /** What each extraction call read. */
+  extracted: [] as string[][],
   calls: new Map<string, number>(),
 };
 
@@ -38,6 +43,8 @@ const assistant: Llm = {
   ...local,
   async extractSignals(texts, signal) {
     faults.calls.set('assistant.extractSignals', (faults.calls.get('assistant.extractSignals') ?? 0) + 1);
+    faults.extracted.push(texts);
+    if (faults.cutOff) throw outputInvalid('the reply was cut off at the token limit');
     if (faults.duplicateUserName) await database.db.insert(users).values({ name: faults.duplicateUserName });
     return local.extractSignals(texts, signal);
   },
@@ -57,6 +64,8 @@ afterAll(async () => {
 beforeEach(() => {
   faults.commitThenThrowOnce.clear();
   faults.duplicateUserName = null;
+  faults.cutOff = false;
+  faults.extracted.length = 0;
   faults.calls.clear();
 });
 
@@ -109,6 +118,24 @@ describe('repeated text in one turn', () => {
     const next = await send('Our goal is to open a second shop next spring.');
     await eventually(() => cursorOf(thread.id), (cursor) => cursor === next.message.seq);
     expect(await signalsOf(thread.id)).toHaveLength(2);
+  });
+});
+
+describe('a range the model can never answer', () => {
+  it('is moved past with a degradation on the reply, and the next extraction reads only what came after', async () => {
+    faults.cutOff = true;
+    const { thread, send } = await newThread();
+    const first = await send('Our goal is something the model keeps cutting off.');
+    const recorded = await eventually(() => degradationsOf(first.reply!.id), (d) => d.length > 0);
+    expect(recorded).toEqual([{ step: 'signal-extraction', error: 'skipped 1 message(s): the reply was cut off at the token limit' }]);
+    expect(await cursorOf(thread.id)).toBe(first.message.seq);
+
+    faults.cutOff = false;
+    faults.extracted.length = 0;
+    const next = await send('We must open the second shop by June.');
+    await eventually(() => cursorOf(thread.id), (cursor) => cursor === next.message.seq);
+    expect(faults.extracted).toEqual([['We must open the second shop by June.']]);
+    expect(await signalsOf(thread.id)).toHaveLength(1);
   });
 });
 

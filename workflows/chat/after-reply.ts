@@ -2,7 +2,7 @@
  * Steps 5 and 6 and the title: after the reply is stored, so they never delay it. All
  * best effort; what degrades is added to the reply's metadata.
  */
-import { proxyLocalActivities } from '@temporalio/workflow';
+import { ApplicationFailure, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { AGENT_CATALOG, canDraftStructure } from '../agents/catalog.js';
 import { chatBestEffortStep } from '../policies.js';
@@ -20,15 +20,20 @@ const optional = proxyLocalActivities<Activities>(chatBestEffortStep);
 export const EXTRACTION_MIN_TURNS = 2;
 export const EXTRACTION_MIN_CHARS = 30;
 
-/** Step 5: one LLM call over what accumulated; new signals are embedded by a detached run. */
+/**
+ * Step 5: one LLM call over what accumulated (a bounded range); new signals are embedded by a
+ * detached run. A range the model could not answer usefully was moved past by the activity:
+ * that is reported as this step's degradation, through `bestEffort` like any failure.
+ */
 async function extractSignals(turn: Turn): Promise<void> {
   const { threadId, queues, userId, caseId } = turn.input;
-  const { signalIds, cursor } = await optional.extractThreadSignals.executeWithOptions(
+  const { signalIds, cursor, failed } = await optional.extractThreadSignals.executeWithOptions(
     { ...chatBestEffortStep, summary: 'Step 5: extract signals from the new messages' },
     [{ threadId, uptoMessageId: lastIdOf(turn) }],
   );
   turn.state.turnsSinceExtraction = 0;
   turn.state.charsSinceExtraction = 0;
+  if (failed) throw ApplicationFailure.nonRetryable(failed, 'LlmOutputInvalid');
   if (signalIds.length === 0) return;
   turn.state.interventionsIdle = false;
   await startDetached('generateSignalEmbeddings', {

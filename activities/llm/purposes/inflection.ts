@@ -29,11 +29,14 @@ export function inflectionPrompt(messages: string[], agents: AgentCue[]): Prompt
   };
 }
 
-const inflectionSchema = z.object({
-  agentType: z.string(),
-  confidence: z.number().min(0).max(1),
-  reason: z.string(),
-});
+export const inflectionOutput = {
+  schemaName: 'inflection',
+  schema: z.object({
+    agentType: z.string(),
+    confidence: z.number().min(0).max(1),
+    reason: z.string(),
+  }),
+};
 
 export function openAiInflectionDetector(client: LlmClient): InflectionDetector {
   return async (messages, agents, call) => {
@@ -42,8 +45,7 @@ export function openAiInflectionDetector(client: LlmClient): InflectionDetector 
       ...inflectionPrompt(messages, agents),
       ...call,
       purpose: 'inflection',
-      schema: inflectionSchema,
-      schemaName: 'inflection',
+      ...inflectionOutput,
     });
     return agents.some((a) => a.type === value.agentType) ? value : null;
   };

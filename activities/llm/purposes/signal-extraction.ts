@@ -19,6 +19,8 @@ export const SIGNAL_TYPES = [
 ] as const;
 export type SignalType = (typeof SIGNAL_TYPES)[number];
 
+const MAX_SIGNAL_CHARS = 300;
+
 export interface ExtractedSignal {
   type: SignalType;
   text: string;
@@ -36,15 +38,38 @@ export function extractionPrompt(messages: string[]): Prompt {
   };
 }
 
-const signalsSchema = z.object({
-  signals: z.array(
-    z.object({
-      type: z.enum(SIGNAL_TYPES),
-      text: z.string().min(1).max(300),
-      confidence: z.number().min(0).max(1),
-    }),
-  ),
+/** One signal as stored: a signals row's text is one short sentence (the local extractor's cut too). */
+const signalSchema = z.object({
+  type: z.enum(SIGNAL_TYPES),
+  text: z.string().min(1).max(MAX_SIGNAL_CHARS),
+  confidence: z.number().min(0).max(1),
 });
+
+/**
+ * What the model is asked for. Strict mode cannot bound a string's length (../strict-schema.ts),
+ * so the text's bounds are not part of the call's validation: one over-long signal would fail
+ * the whole answer, and with it the range. `keptSignals` applies them per signal instead.
+ */
+export const signalsOutput = {
+  schemaName: 'signals',
+  schema: z.object({ signals: z.array(signalSchema.extend({ text: z.string() })) }),
+};
+
+/** An over-long signal is cut (with an ellipsis) rather than lost; an empty one is dropped. */
+export function keptSignals(found: ExtractedSignal[]): ExtractedSignal[] {
+  return found.flatMap((s) => {
+    const parsed = signalSchema.safeParse({ ...s, text: clip(s.text.trim(), MAX_SIGNAL_CHARS) });
+    return parsed.success ? [parsed.data] : [];
+  });
+}
+
+/** At most `max` UTF-16 units, never half a surrogate pair. */
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = text.slice(0, max - 1);
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut.trimEnd()}…`;
+}
 
 export function openAiSignalExtractor(client: LlmClient): SignalExtractor {
   return async (messages, call) => {
@@ -52,10 +77,9 @@ export function openAiSignalExtractor(client: LlmClient): SignalExtractor {
       ...extractionPrompt(messages),
       ...call,
       purpose: 'signal-extraction',
-      schema: signalsSchema,
-      schemaName: 'signals',
+      ...signalsOutput,
     });
-    return value.signals;
+    return keptSignals(value.signals);
   };
 }
 
@@ -79,7 +103,6 @@ const SIGNAL_CUES: Record<SignalType, RegExp> = {
 };
 
 const MIN_SENTENCE_CHARS = 12;
-const MAX_SIGNAL_CHARS = 300;
 
 export function splitSentences(text: string): string[] {
   return text

@@ -18,7 +18,8 @@ export function titlePrompt(messages: string[]): Prompt {
   };
 }
 
-const titleSchema = z.object({ title: z.string().min(1).max(80) });
+/** No length bound: strict mode cannot enforce one, and `generateTitle` cuts a long title to 80 characters. */
+export const titleOutput = { schemaName: 'title', schema: z.object({ title: z.string().min(1) }) };
 
 export function openAiTitler(client: LlmClient): Titler {
   return async (messages, call) => {
@@ -26,8 +27,7 @@ export function openAiTitler(client: LlmClient): Titler {
       ...titlePrompt(messages),
       ...call,
       purpose: 'title',
-      schema: titleSchema,
-      schemaName: 'title',
+      ...titleOutput,
     });
     return value.title;
   };
