@@ -13,7 +13,7 @@ import { createRedeliveryActivities } from './redelivery.js';
 import { createSignalActivities } from './signals.js';
 import type { SafeFetcher } from './web/fetcher.js';
 import { createUrlIngestActivities } from './web/ingest.js';
-import type { FetchConfig } from '../workers/config.js';
+import type { BriefConfig, FetchConfig } from '../workers/config.js';
 import type { QueueNames } from '../workflows/types.js';
 
 /** The slice of config activities need (DESIGN.md Decision 16): activities never read env. */
@@ -24,6 +24,8 @@ export interface ActivityConfig {
   documents?: DocumentSettings;
   /** The URL fetcher's limits and allowlist (FETCH_*); absent: the config module's defaults. */
   fetch?: FetchConfig;
+  /** The brief's debounce windows, passed to `evolveBrief` when an activity starts it; absent: the defaults. */
+  brief?: BriefConfig;
 }
 
 export interface ActivityDeps {
