@@ -1,5 +1,6 @@
 /** Every activity, closed over its dependencies. Only workers import this as a value. */
 import type { Client } from '@temporalio/client';
+import { createBriefActivities } from './briefs/activities.js';
 import { createReplyActivities } from './chat-reply.js';
 import { createInterventionActivities } from './chat-interventions.js';
 import { createSuggestionActivities } from './chat-suggestions.js';
@@ -24,13 +25,13 @@ export interface ActivityConfig {
   documents?: DocumentSettings;
   /** The URL fetcher's limits and allowlist (FETCH_*); absent: the config module's defaults. */
   fetch?: FetchConfig;
-  /** The brief's debounce windows, passed to `evolveBrief` when an activity starts it; absent: the defaults. */
+  /** The brief's debounce windows (passed to `evolveBrief` when an activity starts it) and its stale-evidence age; absent: the defaults. */
   brief?: BriefConfig;
 }
 
 export interface ActivityDeps {
   db: Db;
-  /** One member per purpose (reply, extraction, title, inflection); every call is metered. */
+  /** One member per purpose (reply, extraction, title, inflection, brief); every call is metered. */
   llm: Llm;
   embedder: Embedder;
   /** A client on the worker's connection: signal-with-start from activities, schedules, queries. */
@@ -54,6 +55,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRedeliveryActivities(deps),
     ...createDocumentActivities(deps),
     ...createUrlIngestActivities(deps),
+    ...createBriefActivities(deps),
   });
 }
 

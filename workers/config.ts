@@ -45,9 +45,11 @@ export interface BriefConfig {
   maxWaitMs: number;
   /** A case's brief workflow with nothing to do for this long closes; the next change starts it again. */
   idleCloseMs: number;
+  /** Evidence the brief cites that was recorded longer ago than this gets a `stale-evidence` annotation. */
+  staleEvidenceDays: number;
 }
 
-export const BRIEF_DEFAULTS: BriefConfig = { debounceMs: 10_000, maxWaitMs: 60_000, idleCloseMs: 60 * 60 * 1000 };
+export const BRIEF_DEFAULTS: BriefConfig = { debounceMs: 10_000, maxWaitMs: 60_000, idleCloseMs: 60 * 60 * 1000, staleEvidenceDays: 180 };
 
 export const QUEUE_KINDS = ['chat', 'ingest', 'research', 'maintenance'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
@@ -93,6 +95,7 @@ const envSchema = z.object({
   BRIEF_DEBOUNCE_MS: positiveInt.default(BRIEF_DEFAULTS.debounceMs),
   BRIEF_MAX_WAIT_MS: positiveInt.default(BRIEF_DEFAULTS.maxWaitMs),
   BRIEF_IDLE_CLOSE_MS: positiveInt.default(BRIEF_DEFAULTS.idleCloseMs),
+  BRIEF_STALE_EVIDENCE_DAYS: positiveInt.default(BRIEF_DEFAULTS.staleEvidenceDays),
   CASEWORK_QUEUE_PREFIX: z.string().default(''),
   WORKER_QUEUES: z.string().default(QUEUE_KINDS.join(',')),
   WORKER_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
@@ -264,7 +267,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       chunkOverlapTokens: e.CHUNK_OVERLAP_TOKENS,
       embedBatchSize: e.EMBED_BATCH_SIZE,
     },
-    brief: { debounceMs: e.BRIEF_DEBOUNCE_MS, maxWaitMs: e.BRIEF_MAX_WAIT_MS, idleCloseMs: e.BRIEF_IDLE_CLOSE_MS },
+    brief: {
+      debounceMs: e.BRIEF_DEBOUNCE_MS,
+      maxWaitMs: e.BRIEF_MAX_WAIT_MS,
+      idleCloseMs: e.BRIEF_IDLE_CLOSE_MS,
+      staleEvidenceDays: e.BRIEF_STALE_EVIDENCE_DAYS,
+    },
     queuePrefix: e.CASEWORK_QUEUE_PREFIX,
     queues: queueNames(e.CASEWORK_QUEUE_PREFIX),
     workerQueues,

@@ -35,7 +35,9 @@ export type ErrorType =
   /** A fetched body of a type (or charset) we do not read. */
   | 'ContentTypeNotAllowed'
   /** A fetched body larger than FETCH_MAX_BYTES, decoded. */
-  | 'BodyTooLarge';
+  | 'BodyTooLarge'
+  /** A brief evolution met an error no retry heals (neither the database's nor the model's transient ones). */
+  | 'BriefEvolutionFailed';
 
 export interface QueueNames {
   chat: string;
@@ -221,12 +223,29 @@ export interface IngestEvidenceResult {
 }
 
 /** What changed in a case since its brief last evolved (one signal each; the brief recomputes from the database). */
-export type BriefChangeKind = 'evidence-added' | 'document-completed' | 'signals-extracted' | 'thread-attached';
+export const BRIEF_CHANGE_KINDS = ['evidence-added', 'document-completed', 'signals-extracted', 'thread-attached'] as const;
+export type BriefChangeKind = (typeof BRIEF_CHANGE_KINDS)[number];
 
 export interface BriefChange {
   kind: BriefChangeKind;
   /** The evidence, document, thread... the change is about. */
   id: string;
+}
+
+/**
+ * The changes of one window (or of an evolution that did not happen, carried to the next),
+ * bounded whatever their number: every change is counted, a few are named. A burst of
+ * thousands is a few hundred bytes in the history and in continue-as-new's input.
+ */
+export interface BriefChanges {
+  /** Every change received. */
+  total: number;
+  counts: Partial<Record<BriefChangeKind, number>>;
+  /** The first distinct changes (BRIEF_CHANGE_SAMPLE at most), for the audit. */
+  sample: BriefChange[];
+  /** Workflow time (ms) of the window's first and last change; absent while no window is open (carried changes alone open none). */
+  firstAt?: number;
+  lastAt?: number;
 }
 
 /**
@@ -244,14 +263,30 @@ export interface EvolveBriefInput {
   maxWaitMs: number;
   /** With nothing to do for this long the run closes; the next change starts it again. */
   idleCloseMs: number;
-  /** Changes signalled but not yet evolved over (continue-as-new carries them). */
-  pending?: BriefChange[];
-  /** Evolutions so far across continue-as-new (names each evolution's key with the run id). */
+  /** Changes signalled but not yet evolved over (continue-as-new carries them, open window and all). */
+  pending?: BriefChanges;
+  /** Evolutions so far across continue-as-new. */
   evolutions?: number;
   /** Continue as new after this many evolutions (the server may suggest it sooner; tests shorten it). */
   maxEvolutionsPerRun?: number;
   /** How long a step is held while the database is unreachable (Decision 28; tests shorten it). */
   outageHoldMs?: number;
+}
+
+/** One evolution's request: the key makes a retried activity find the version it wrote. */
+export interface EvolveCaseBriefRequest {
+  caseId: string;
+  /** `<workflow id>:<run id>:<ordinal in the run>`: unique per evolution, the same for its retries. */
+  evolutionKey: string;
+  changes: BriefChanges;
+}
+
+export interface EvolveCaseBriefResult {
+  version: number;
+  grounding: number;
+  sectionsUpdated: string[];
+  annotationsCreated: number;
+  annotationsResolved: number;
 }
 
 /** Workflow ids people can read in the Web UI. */

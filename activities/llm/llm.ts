@@ -4,12 +4,14 @@
  * offline: honest about not being a model) and an OpenAI-compatible one over `LlmClient`.
  * A new purpose is a file there, a member here, and its name in `LlmPurpose`.
  */
+import { localBriefWriter, openAiBriefWriter, type BriefWriter } from './purposes/brief.js';
 import { localInflectionDetector, openAiInflectionDetector, type InflectionDetector } from './purposes/inflection.js';
 import { localChatReplier, openAiChatReplier, type ChatReplier } from './purposes/reply.js';
 import { localSignalExtractor, openAiSignalExtractor, type SignalExtractor } from './purposes/signal-extraction.js';
 import { localTitler, openAiTitler, type Titler } from './purposes/title.js';
 import type { LlmClient } from './types.js';
 
+export type { BriefDraft, BriefProse, BriefWriter } from './purposes/brief.js';
 export type { AgentCue, Inflection, InflectionDetector } from './purposes/inflection.js';
 export type { ChatReplier, ReplyInput } from './purposes/reply.js';
 export { SIGNAL_TYPES, type ExtractedSignal, type SignalExtractor, type SignalType } from './purposes/signal-extraction.js';
@@ -22,6 +24,7 @@ export interface Llm {
   extractSignals: SignalExtractor;
   title: Titler;
   detectInflection: InflectionDetector;
+  writeBrief: BriefWriter;
 }
 
 export function createLocalLlm(): Llm {
@@ -31,6 +34,7 @@ export function createLocalLlm(): Llm {
     extractSignals: localSignalExtractor,
     title: localTitler,
     detectInflection: localInflectionDetector,
+    writeBrief: localBriefWriter,
   };
 }
 
@@ -41,5 +45,6 @@ export function createOpenAiLlm(client: LlmClient): Llm {
     extractSignals: openAiSignalExtractor(client),
     title: openAiTitler(client),
     detectInflection: openAiInflectionDetector(client),
+    writeBrief: openAiBriefWriter(client),
   };
 }

@@ -6,6 +6,8 @@ export interface BriefItem {
   kind: 'evidence' | 'signal';
   id: string;
   text: string;
+  /** 0-1: an evidence item's credibility, a signal's support by evidence (README "Brief"). */
+  grounding?: number;
 }
 
 /** A section of a brief (summary, key claims, evidence for/against, open questions, risks). */
