@@ -1,5 +1,6 @@
 /** Chat step 5 (batched signal extraction) and `generateSignalEmbeddings`. */
 import { createHash } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import { and, asc, eq, gt, inArray, lte, ne, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { events, messages, signals, threads } from './db/schema/index.js';
@@ -10,11 +11,17 @@ import type { ExtractedSignal, Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
 import { meterAttempt, type AttemptMeter } from './usage.js';
 import { keepAlive } from './heartbeat.js';
+import { tellBrief } from './briefs/tell.js';
+import type { BriefConfig } from '../workers/config.js';
+import type { QueueNames } from '../workflows/types.js';
 
 export interface SignalDeps {
   db: Db;
   llm: Pick<Llm, 'extractSignals'>;
   embedder: Embedder;
+  /** New signals of a thread on a case tell the case's brief. */
+  temporal: Client;
+  config: { queues: QueueNames; brief?: BriefConfig };
 }
 
 /** Case, spacing and end punctuation do not make a signal new. */
@@ -71,7 +78,7 @@ function mergeByTextHash(found: ExtractedSignal[]): MergedSignal[] {
   return [...byHash.values()];
 }
 
-export function createSignalActivities({ db, llm, embedder }: SignalDeps) {
+export function createSignalActivities({ db, llm, embedder, temporal, config }: SignalDeps) {
   /**
    * Stores what was extracted, moves the cursor and records the new ids in the range's
    * event, in one transaction guarded by the cursor read before the LLM call: a retry after
@@ -139,6 +146,10 @@ export function createSignalActivities({ db, llm, embedder }: SignalDeps) {
       const meter = meterAttempt(db, thread.userId);
       const found = batch.length === 0 ? [] : await meter.call((call) => llm.extractSignals(batch.map((m) => m.content), call));
       const signalIds = await storeExtraction(req.threadId, thread.extractionCursor, toSeq, found, meter);
+      if (signalIds.length > 0 && thread.caseId) {
+        const change = { kind: 'signals-extracted' as const, id: req.threadId };
+        await tellBrief(temporal, { caseId: thread.caseId, userId: thread.userId }, change, { queues: config.queues, brief: config.brief });
+      }
       return { signalIds, cursor: toSeq };
     },
 

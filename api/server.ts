@@ -86,6 +86,7 @@ async function main(): Promise<void> {
       bodyLimitBytes: config.bodyLimitBytes,
       rateLimitPerMinute: config.rateLimitPerMinute,
       documents: config.documents,
+      brief: config.brief,
     },
     logger,
   });

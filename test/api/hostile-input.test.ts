@@ -7,7 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentDescriptor } from '../../workflows/agents/catalog.js';
-import { agentSuggestions } from '../../activities/db/schema/index.js';
+import { agentSuggestions, briefAnnotations } from '../../activities/db/schema/index.js';
 import { hostileCases, type CaseContext, type HostileCase, type Ids, type Operation, type Parameter } from './hostile-cases.js';
 import type { JsonSchema } from './hostile-values.js';
 import { as, call, createThread, insertCase, startApi, TEST_BODY_LIMIT, type TestUser } from './harness.js';
@@ -34,7 +34,13 @@ async function idsOf(user: TestUser): Promise<Ids> {
     .insert(agentSuggestions)
     .values({ threadId, kind: 'agent', agentType: 'critique', confidence: 0.9, reason: 'a fixture', turn: 1 })
     .returning();
-  return { caseId, threadId, suggestionId: suggestion!.id, workflowId: posted.json().workflowId, agentType: fixtureAgent.type };
+  const [annotation] = await h.database.db
+    .insert(briefAnnotations)
+    .values({ caseId, source: 'brief', kind: 'unsupported-claim', causeKey: 'a fixture', sectionKey: 'key-claims', message: 'a fixture', createdInVersion: 0 })
+    .returning();
+  return {
+    caseId, threadId, suggestionId: suggestion!.id, annotationId: annotation!.id, workflowId: posted.json().workflowId, agentType: fixtureAgent.type,
+  };
 }
 
 interface OpenApiOperation {
@@ -108,7 +114,8 @@ async function problemsOf(op: Operation, c: HostileCase, users: { owner: TestUse
 describe('the walk', () => {
   it('finds the routes of API.md that exist, each with its cases', () => {
     const names = operations.map((op) => `${op.method} ${op.path}`);
-    for (const expected of ['POST /v1/cases', 'GET /v1/threads', 'POST /v1/threads/{threadId}/case', 'POST /v1/cases/{caseId}/agents/{agentType}', 'GET /v1/events']) {
+    for (const expected of ['POST /v1/cases', 'GET /v1/threads', 'POST /v1/threads/{threadId}/case', 'POST /v1/cases/{caseId}/agents/{agentType}', 'GET /v1/events',
+      'GET /v1/cases/{caseId}/brief', 'POST /v1/cases/{caseId}/brief/annotations/{annotationId}/resolve']) {
       expect(names).toContain(expected);
     }
     // Beyond the two without a key, every input an operation documents yields cases of its own.
