@@ -26,7 +26,7 @@ async function caseWithEvidence(n: number, title = `case ${randomUUID()}`) {
   const { db } = stack.database;
   const caseId = await seedCase(db, stack.userId, title);
   const claim = await seedSignal(db, { caseId, type: 'assumption', text: 'Rents near the station are 2000 pounds' });
-  const items = [];
+  const items: Awaited<ReturnType<typeof seedEvidence>>[] = [];
   for (let i = 0; i < n; i++) items.push(await seedEvidence(db, { caseId, userId: stack.userId, text: `Evidence ${i}: a quote of ${1900 + i} pounds` }));
   const link = (i: number) => seedLink(db, { caseId, evidenceId: items[i]!.id, signalId: claim.id, relation: 'supports', score: 0.9 });
   return { caseId, items, link };
@@ -55,7 +55,7 @@ describe('the debounce', () => {
     expect(await versions(caseId)).toHaveLength(1);
     expect(await briefEvents(stack.database.db, caseId)).toHaveLength(1);
     expect(stack.attempts.get(caseId)).toBe(1);
-    const changes = first!.changes as BriefChanges;
+    const changes = first!.changes as unknown as BriefChanges;
     expect(changes).toMatchObject({ total: 20, counts: { 'evidence-added': 20 } });
     expect(changes.sample).toHaveLength(16);
     expect(new Set(evidenceFor(first!))).toEqual(new Set(items.map((e) => e.id)));
