@@ -13,8 +13,8 @@ import {
 
 const hash = (text: string) => createHash('sha256').update(`${text}:${randomUUID()}`).digest('hex');
 
-/** A signal of the case (a case-level one unless a thread is named). */
-export async function seedSignal(db: Db, o: { caseId: string; threadId?: string; type: string; text: string; confidence?: number; status?: 'active' | 'archived' }) {
+/** A signal of the case (a case-level one unless a thread is named; a thread's may have no case yet). */
+export async function seedSignal(db: Db, o: { caseId: string | null; threadId?: string; type: string; text: string; confidence?: number; status?: 'active' | 'archived' }) {
   const [row] = await db
     .insert(signals)
     .values({ caseId: o.caseId, threadId: o.threadId ?? null, type: o.type, text: o.text, textHash: hash(o.text), confidence: o.confidence ?? 0.8, status: o.status ?? 'active' })
