@@ -60,14 +60,13 @@ export function createBriefActivities({ db, llm, config, clock }: BriefDeps) {
   const staleEvidenceDays = config.brief?.staleEvidenceDays ?? BRIEF_DEFAULTS.staleEvidenceDays;
 
   async function evolve(req: EvolveCaseBriefRequest): Promise<EvolveCaseBriefResult> {
-    checkRequest(req);
     // A retry of an attempt that committed: its version, without asking the model again.
     const written = await writtenEvolution(db, req.evolutionKey);
     if (written) return written;
     const rows = await readBriefRows(db, req.caseId);
     const composed = composeBrief(rows);
     const meter = meterAttempt(db, rows.userId);
-    const prose = await keepAlive(() => meter.call((call) => llm.writeBrief(draftOf(rows, composed), call)));
+    const prose = await meter.call((call) => llm.writeBrief(draftOf(rows, composed), call));
     // Cancelled while the model wrote (a model that ignored the abort): write nothing.
     if (activitySignal()?.aborted) throw new CancelledFailure('the evolution was cancelled');
     const sections: BriefSection[] = composed.sections.map((s) => ({ key: s.key, title: s.title, text: prose[s.key], items: s.items, grounding: s.grounding }));
@@ -88,7 +87,10 @@ export function createBriefActivities({ db, llm, config, clock }: BriefDeps) {
   return {
     async evolveCaseBrief(req: EvolveCaseBriefRequest): Promise<EvolveCaseBriefResult> {
       try {
-        return await evolve(req);
+        checkRequest(req);
+        // Beats all along (reads, the model, a write waiting on the case's lock): a dead worker
+        // is noticed in the policy's 10 s, and a cancel reaches the attempt at its next beat.
+        return await keepAlive(() => evolve(req));
       } catch (err) {
         throw narrowed(err);
       }
