@@ -1,5 +1,6 @@
 /** Every activity, closed over its dependencies. Only workers import this as a value. */
 import type { Client } from '@temporalio/client';
+import { createBriefActivities } from './briefs/activities.js';
 import { createReplyActivities } from './chat-reply.js';
 import { createInterventionActivities } from './chat-interventions.js';
 import { createSuggestionActivities } from './chat-suggestions.js';
@@ -15,7 +16,7 @@ import { createSignalActivities } from './signals.js';
 import type { ExtractionBounds } from './signal-range.js';
 import type { SafeFetcher } from './web/fetcher.js';
 import { createUrlIngestActivities } from './web/ingest.js';
-import type { FetchConfig } from '../workers/config.js';
+import type { BriefConfig, FetchConfig } from '../workers/config.js';
 import type { QueueNames } from '../workflows/types.js';
 
 /** The slice of config activities need (DESIGN.md Decision 16): activities never read env. */
@@ -28,11 +29,13 @@ export interface ActivityConfig {
   fetch?: FetchConfig;
   /** The range chat step 5 reads in one call (SIGNAL_EXTRACTION_MAX_*); absent: the defaults. */
   signalExtraction?: ExtractionBounds;
+  /** The brief's debounce windows (passed to `evolveBrief` when an activity starts it) and its stale-evidence age; absent: the defaults. */
+  brief?: BriefConfig;
 }
 
 export interface ActivityDeps {
   db: Db;
-  /** One member per purpose (reply, extraction, title, inflection); every call is metered. */
+  /** One member per purpose (reply, extraction, title, inflection, brief); every call is metered. */
   llm: Llm;
   embedder: Embedder;
   /** A client on the worker's connection: signal-with-start from activities, schedules, queries. */
@@ -57,6 +60,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDocumentActivities(deps),
     ...createDocumentStartActivities(deps),
     ...createUrlIngestActivities(deps),
+    ...createBriefActivities(deps),
   });
 }
 

@@ -1,5 +1,6 @@
 /** Chat step 5 (batched signal extraction) and `generateSignalEmbeddings`. */
 import { createHash } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { events, messages, signals, threads } from './db/schema/index.js';
@@ -11,13 +12,17 @@ import type { Embedder } from './llm/types.js';
 import { meterAttempt, type AttemptMeter } from './usage.js';
 import { keepAlive } from './heartbeat.js';
 import { EXTRACTION_BOUNDS, failedForGood, readRange, type ExtractionBounds, type ExtractionRange } from './signal-range.js';
-import type { SignalExtractionResult } from '../workflows/types.js';
+import { tellBrief } from './briefs/tell.js';
+import type { BriefConfig } from '../workers/config.js';
+import type { QueueNames, SignalExtractionResult } from '../workflows/types.js';
 
 export interface SignalDeps {
   db: Db;
   llm: Pick<Llm, 'extractSignals'>;
   embedder: Embedder;
-  config: { signalExtraction?: ExtractionBounds };
+  /** New signals of a thread on a case tell the case's brief. */
+  temporal: Client;
+  config: { queues: QueueNames; brief?: BriefConfig; signalExtraction?: ExtractionBounds };
 }
 
 /** Case, spacing and end punctuation do not make a signal new. */
@@ -100,8 +105,15 @@ function mergeByTextHash(found: ExtractedSignal[]): MergedSignal[] {
 /** A range's outcome: the signals found, or why it failed for good (nothing is stored then). */
 type Outcome = { found: ExtractedSignal[] } | { failed: string };
 
-export function createSignalActivities({ db, llm, embedder, config }: SignalDeps) {
+export function createSignalActivities({ db, llm, embedder, temporal, config }: SignalDeps) {
   const bounds = config.signalExtraction ?? EXTRACTION_BOUNDS;
+
+  /** New signals of a thread on a case reach its brief; telling it again (a retried attempt) is safe. */
+  async function tellBriefOf(thread: { caseId: string | null; userId: string }, threadId: string, result: SignalExtractionResult) {
+    if (result.signalIds.length === 0 || !thread.caseId) return;
+    const change = { kind: 'signals-extracted' as const, id: threadId };
+    await tellBrief(temporal, { caseId: thread.caseId, userId: thread.userId }, change, { queues: config.queues, brief: config.brief });
+  }
 
   /**
    * Stores what was extracted (or that the range failed for good), moves the cursor past the
@@ -162,7 +174,11 @@ export function createSignalActivities({ db, llm, embedder, config }: SignalDeps
       const thread = await loadThread(db, req.threadId);
       const uptoSeq = await messageSeq(db, req.threadId, req.uptoMessageId);
       const earlier = await earlierAttempt(db, req.threadId, thread.extractionCursor, uptoSeq);
-      if (earlier) return earlier;
+      if (earlier) {
+        // That attempt may have died before it told the brief.
+        await tellBriefOf(thread, req.threadId, earlier);
+        return earlier;
+      }
       const range = await readRange(db, req.threadId, thread.extractionCursor, uptoSeq, bounds);
       const meter = meterAttempt(db, thread.userId);
       let outcome: Outcome = { found: [] };
@@ -175,7 +191,9 @@ export function createSignalActivities({ db, llm, embedder, config }: SignalDeps
           outcome = { failed };
         }
       }
-      return storeExtraction(req.threadId, range, outcome, meter);
+      const result = await storeExtraction(req.threadId, range, outcome, meter);
+      await tellBriefOf(thread, req.threadId, result);
+      return result;
     },
 
     /** Embeds signals that have no vector yet; running it twice changes nothing. */

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type postgres from 'postgres';
 import type { Db } from '../activities/db/client.js';
 import type { Embedder } from '../activities/llm/types.js';
-import type { Config, SearchConfig } from '../workers/config.js';
+import type { BriefConfig, Config, SearchConfig } from '../workers/config.js';
 import type { AgentDescriptor } from '../workflows/agents/catalog.js';
 import type { QueueNames } from '../workflows/types.js';
 import { createAuthHook, ensureDevKey, type AuthUser } from './auth.js';
@@ -24,6 +24,7 @@ import { createStartingPostLimiter, type StartingPostLimiter } from './rate-limi
 import { adminRoutes } from './routes/admin.js';
 import { documentRoutes } from './routes/documents.js';
 import { agentRoutes } from './routes/agents.js';
+import { briefRoutes } from './routes/briefs.js';
 import { caseRoutes } from './routes/cases.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -51,6 +52,8 @@ export interface AppConfig {
   progress?: Partial<ProgressStreamConfig>;
   /** DOCUMENT_MAX_BYTES and the rest; absent: the config module's defaults. */
   documents?: Pick<Config['documents'], 'maxBytes'>;
+  /** The windows a case's brief workflow starts with when the gateway tells it first (an attach); absent: the defaults. */
+  brief?: BriefConfig;
   /** When set, the dev user (admin) is ensured to own this key at startup (Decision 4). */
   devApiKey?: string;
 }
@@ -78,7 +81,7 @@ export interface RouteDeps extends AppDeps {
 }
 
 /** Path parameters that identify what a request is about go on every log line of it (Decision 11). */
-const LOGGED_PARAMS = ['threadId', 'caseId', 'documentId', 'workflowId', 'suggestionId'] as const;
+const LOGGED_PARAMS = ['threadId', 'caseId', 'documentId', 'workflowId', 'suggestionId', 'annotationId'] as const;
 
 function bindLogFields(request: FastifyRequest): void {
   const params = (request.params ?? {}) as Record<string, string | undefined>;
@@ -146,6 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(documentRoutes, routeDeps);
   await app.register(searchRoutes, routeDeps);
   await app.register(urlRoutes, routeDeps);
+  await app.register(briefRoutes, routeDeps);
 
   if (deps.config.devApiKey) await ensureDevKey(deps.db, deps.config.devApiKey);
   return app;

@@ -99,6 +99,7 @@ async function main(): Promise<void> {
       progress: { streamsPerUser: config.progressStreamsPerUser },
       search: config.search,
       documents: config.documents,
+      brief: config.brief,
     },
     logger,
   });

@@ -50,6 +50,19 @@ export const SEARCH_DEFAULTS: SearchConfig = {
   // 16 384 vectors of 256 dimensions (so the 10 000-vector count binds there), 2 730 of 1536.
   maxVectorBytes: 16 * 1024 * 1024,
 };
+/** The brief's debounce (the seed's 10 s window) and when its idle workflow closes (README: Configuration). */
+export interface BriefConfig {
+  /** Quiet time after the last change before the brief evolves. */
+  debounceMs: number;
+  /** The longest a change waits while changes keep coming. */
+  maxWaitMs: number;
+  /** A case's brief workflow with nothing to do for this long closes; the next change starts it again. */
+  idleCloseMs: number;
+  /** Evidence the brief cites that was recorded longer ago than this gets a `stale-evidence` annotation. */
+  staleEvidenceDays: number;
+}
+
+export const BRIEF_DEFAULTS: BriefConfig = { debounceMs: 10_000, maxWaitMs: 60_000, idleCloseMs: 60 * 60 * 1000, staleEvidenceDays: 180 };
 
 export const QUEUE_KINDS = ['chat', 'ingest', 'research', 'maintenance'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
@@ -98,6 +111,10 @@ const envSchema = z.object({
   CHUNK_TOKENS: positiveInt.default(DOCUMENT_DEFAULTS.chunkTokens),
   CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).default(DOCUMENT_DEFAULTS.chunkOverlapTokens),
   EMBED_BATCH_SIZE: positiveInt.default(DOCUMENT_DEFAULTS.embedBatchSize),
+  BRIEF_DEBOUNCE_MS: positiveInt.default(BRIEF_DEFAULTS.debounceMs),
+  BRIEF_MAX_WAIT_MS: positiveInt.default(BRIEF_DEFAULTS.maxWaitMs),
+  BRIEF_IDLE_CLOSE_MS: positiveInt.default(BRIEF_DEFAULTS.idleCloseMs),
+  BRIEF_STALE_EVIDENCE_DAYS: positiveInt.default(BRIEF_DEFAULTS.staleEvidenceDays),
   CASEWORK_QUEUE_PREFIX: z.string().default(''),
   WORKER_QUEUES: z.string().default(QUEUE_KINDS.join(',')),
   WORKER_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
@@ -168,6 +185,7 @@ export interface Config {
   schedules: { enabled: boolean; timeZone: string; catchupWindowMs: number };
   bodyLimitBytes: number;
   documents: DocumentConfig;
+  brief: BriefConfig;
   /** CASEWORK_QUEUE_PREFIX as given: queue names and schedule ids start with it. */
   queuePrefix: string;
   queues: Record<QueueKind, string>;
@@ -216,6 +234,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  if (e.BRIEF_MAX_WAIT_MS < e.BRIEF_DEBOUNCE_MS) {
+    throw new ConfigError(`invalid configuration: BRIEF_MAX_WAIT_MS (${e.BRIEF_MAX_WAIT_MS}) must be at least BRIEF_DEBOUNCE_MS (${e.BRIEF_DEBOUNCE_MS})`);
+  }
   if (e.CHUNK_OVERLAP_TOKENS >= e.CHUNK_TOKENS) {
     throw new ConfigError(`invalid configuration: CHUNK_OVERLAP_TOKENS (${e.CHUNK_OVERLAP_TOKENS}) must be smaller than CHUNK_TOKENS (${e.CHUNK_TOKENS})`);
   }
@@ -275,6 +296,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       chunkTokens: e.CHUNK_TOKENS,
       chunkOverlapTokens: e.CHUNK_OVERLAP_TOKENS,
       embedBatchSize: e.EMBED_BATCH_SIZE,
+    },
+    brief: {
+      debounceMs: e.BRIEF_DEBOUNCE_MS,
+      maxWaitMs: e.BRIEF_MAX_WAIT_MS,
+      idleCloseMs: e.BRIEF_IDLE_CLOSE_MS,
+      staleEvidenceDays: e.BRIEF_STALE_EVIDENCE_DAYS,
     },
     queuePrefix: e.CASEWORK_QUEUE_PREFIX,
     queues: queueNames(e.CASEWORK_QUEUE_PREFIX),
@@ -347,5 +374,6 @@ export function activityConfigOf(config: Config) {
     documents: config.documents,
     fetch: config.fetch,
     signalExtraction: config.signalExtraction,
+    brief: config.brief,
   };
 }

@@ -1,6 +1,6 @@
 /** Every Temporal signal, query and update definition (named `xxxSignal` / `xxxQuery`). */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { NewMessage } from './types.js';
+import type { BriefChange, NewMessage } from './types.js';
 
 /** The gateway tells a thread's conversation that a user message was stored. */
 export const newMessageSignal = defineSignal<[NewMessage]>('newMessage');
@@ -34,3 +34,11 @@ export const caseAttachedSignal = defineSignal<[{ caseId: string }]>('caseAttach
  * step looks again once it ends, so a request that met a run as it was closing is not lost.
  */
 export const documentRequestedSignal = defineSignal('documentRequested');
+/** New evidence in the thread's case: the conversation's next turn runs step 3 again (its rules read evidence links). */
+export const evidenceAddedSignal = defineSignal<[{ evidenceId: string }]>('evidenceAdded');
+
+/** Something the case's brief is computed from changed: the brief's debounced workflow evolves it once quiet. */
+export const briefChangedSignal = defineSignal<[BriefChange]>('briefChanged');
+
+/** Cancels the evolution in progress (not the case's brief workflow), as `cancelReply` does for chat. */
+export const cancelEvolutionSignal = defineSignal('cancelEvolution');

@@ -105,11 +105,29 @@ export const ingestion: ActivityOptions = {
   retry: { maximumAttempts: 3, initialInterval: '10 seconds', backoffCoefficient: 1 },
 };
 
-/** The seed's `evolve_brief_async`: 2 retries, 5 s. */
+/**
+ * The seed's `evolve_brief_async` (2 retries, 5 s apart), narrowed on purpose: the seed
+ * retried every failure; here only transient ones are (the database's serialization,
+ * deadlock and timeouts, the model's 429/5xx/timeouts), because the evolution classifies
+ * everything else as non-retryable where it happens (the case gone, a model answer that does
+ * not fit, an error of our own): the answer would be the same on every attempt. An
+ * unreachable database is held by the workflow (Decision 28), not spent as an attempt. The
+ * heartbeat (every 5 s while the model writes) notices a dead worker in 10 s and is how a
+ * `cancelEvolution` reaches the attempt.
+ */
 export const briefEvolution: ActivityOptions = {
   startToCloseTimeout: TASK_TIME_LIMIT,
-  retry: { maximumAttempts: 3, initialInterval: '5 seconds', backoffCoefficient: 1 },
+  heartbeatTimeout: '10 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '5 seconds', backoffCoefficient: 1, nonRetryableErrorTypes: HELD_BY_THE_WORKFLOW },
 };
+
+/** A case's brief workflow continues as new at least this often (the server may suggest it sooner). */
+export const BRIEF_MAX_EVOLUTIONS_PER_RUN = 100;
+/**
+ * ... or once its history is this long, even within a window (a burst of signals is one
+ * event each): well under the server's 51,200, with room for the evolution that follows.
+ */
+export const BRIEF_MAX_HISTORY_EVENTS = 10_000;
 
 /** Research: 2 retries, exponential, capped at 60 s. */
 export const research: ActivityOptions = {

@@ -35,7 +35,9 @@ export type ErrorType =
   /** A fetched body of a type (or charset) we do not read. */
   | 'ContentTypeNotAllowed'
   /** A fetched body larger than FETCH_MAX_BYTES, decoded. */
-  | 'BodyTooLarge';
+  | 'BodyTooLarge'
+  /** A brief evolution met an error no retry heals (neither the database's nor the model's transient ones). */
+  | 'BriefEvolutionFailed';
 
 export interface QueueNames {
   chat: string;
@@ -232,6 +234,93 @@ export interface ChatTitleInput {
   threadId: string;
 }
 
+/**
+ * ingestEvidence (queue `ingest`, id `evidence-<caseId>-<contentHash first 16 hex>`): the
+ * item is a row the store committed first (Decision 31); the text stays in Postgres.
+ */
+export interface IngestEvidenceInput extends BoundedWorkInput {
+  evidenceId: string;
+  caseId: string;
+  userId: string;
+  correlationId?: string;
+  queues: QueueNames;
+  /** How long a step is held while the database is unreachable (Decision 28; tests shorten it). */
+  outageHoldMs?: number;
+}
+
+export interface IngestEvidenceResult {
+  evidenceId: string;
+  links: number;
+  contradictions: number;
+}
+
+/** What changed in a case since its brief last evolved (one signal each; the brief recomputes from the database). */
+export const BRIEF_CHANGE_KINDS = ['evidence-added', 'document-completed', 'signals-extracted', 'thread-attached'] as const;
+export type BriefChangeKind = (typeof BRIEF_CHANGE_KINDS)[number];
+
+export interface BriefChange {
+  kind: BriefChangeKind;
+  /** The evidence, document, thread... the change is about. */
+  id: string;
+}
+
+/**
+ * The changes of one window (or of an evolution that did not happen, carried to the next),
+ * bounded whatever their number: every change is counted, a few are named. A burst of
+ * thousands is a few hundred bytes in the history and in continue-as-new's input.
+ */
+export interface BriefChanges {
+  /** Every change received. */
+  total: number;
+  counts: Partial<Record<BriefChangeKind, number>>;
+  /** The first distinct changes (BRIEF_CHANGE_SAMPLE at most), for the audit. */
+  sample: BriefChange[];
+  /** Workflow time (ms) of the window's first and last change; absent while no window is open (carried changes alone open none). */
+  firstAt?: number;
+  lastAt?: number;
+}
+
+/**
+ * evolveBrief (queue `ingest`, id `evolve-brief-<caseId>`): one long-lived, debounced
+ * workflow per case, fed by signal-with-start of `briefChangedSignal`. The windows come from
+ * config through this input (workflows never read config); continue-as-new carries `pending`.
+ */
+export interface EvolveBriefInput {
+  caseId: string;
+  userId: string;
+  queues: QueueNames;
+  /** Quiet time after the last change before the brief evolves (BRIEF_DEBOUNCE_MS). */
+  quietMs: number;
+  /** The longest a change waits under a steady stream (BRIEF_MAX_WAIT_MS). */
+  maxWaitMs: number;
+  /** With nothing to do for this long the run closes; the next change starts it again. */
+  idleCloseMs: number;
+  /** Changes signalled but not yet evolved over (continue-as-new carries them, open window and all). */
+  pending?: BriefChanges;
+  /** Evolutions so far across continue-as-new. */
+  evolutions?: number;
+  /** Continue as new after this many evolutions (the server may suggest it sooner; tests shorten it). */
+  maxEvolutionsPerRun?: number;
+  /** How long a step is held while the database is unreachable (Decision 28; tests shorten it). */
+  outageHoldMs?: number;
+}
+
+/** One evolution's request: the key makes a retried activity find the version it wrote. */
+export interface EvolveCaseBriefRequest {
+  caseId: string;
+  /** `<workflow id>:<run id>:<ordinal in the run>`: unique per evolution, the same for its retries. */
+  evolutionKey: string;
+  changes: BriefChanges;
+}
+
+export interface EvolveCaseBriefResult {
+  version: number;
+  grounding: number;
+  sectionsUpdated: string[];
+  annotationsCreated: number;
+  annotationsResolved: number;
+}
+
 /** Workflow ids people can read in the Web UI. */
 export const workflowIds = {
   conversation: (threadId: string) => `chat-${threadId}`,
@@ -241,7 +330,12 @@ export const workflowIds = {
   document: (documentId: string) => `document-${documentId}`,
   /** `urlHash`: the sha256 (hex) of the normalised URL; its first 16 hex name the run (Decision 21). */
   url: (caseId: string, urlHash: string) => `url-${caseId}-${urlHash.slice(0, 16)}`,
+  /** `contentHash`: the sha256 (hex) of the item's normalised text (Decision 21). */
+  evidence: (caseId: string, contentHash: string) => `evidence-${caseId}-${contentHash.slice(0, 16)}`,
+  evolveBrief: (caseId: string) => `evolve-brief-${caseId}`,
 };
+
+export const EVOLVE_BRIEF_WORKFLOW_PREFIX = 'evolve-brief-';
 
 export const CONVERSATION_WORKFLOW_PREFIX = 'chat-';
 

@@ -5,12 +5,14 @@
  * A new purpose is a file there, a member here, and its name in `LlmPurpose`; one that asks
  * for structured output lists its schema in `STRUCTURED_OUTPUTS`.
  */
+import { localBriefWriter, openAiBriefWriter, type BriefWriter } from './purposes/brief.js';
 import { inflectionOutput, localInflectionDetector, openAiInflectionDetector, type InflectionDetector } from './purposes/inflection.js';
 import { localChatReplier, openAiChatReplier, type ChatReplier } from './purposes/reply.js';
 import { localSignalExtractor, openAiSignalExtractor, signalsOutput, type SignalExtractor } from './purposes/signal-extraction.js';
 import { localTitler, openAiTitler, titleOutput, type Titler } from './purposes/title.js';
 import type { LlmClient } from './types.js';
 
+export type { BriefDraft, BriefProse, BriefWriter } from './purposes/brief.js';
 export type { AgentCue, Inflection, InflectionDetector } from './purposes/inflection.js';
 export type { ChatReplier, ReplyInput } from './purposes/reply.js';
 export { SIGNAL_TYPES, type ExtractedSignal, type SignalExtractor, type SignalType } from './purposes/signal-extraction.js';
@@ -29,6 +31,7 @@ export interface Llm {
   extractSignals: SignalExtractor;
   title: Titler;
   detectInflection: InflectionDetector;
+  writeBrief: BriefWriter;
 }
 
 export function createLocalLlm(): Llm {
@@ -38,6 +41,7 @@ export function createLocalLlm(): Llm {
     extractSignals: localSignalExtractor,
     title: localTitler,
     detectInflection: localInflectionDetector,
+    writeBrief: localBriefWriter,
   };
 }
 
@@ -48,5 +52,6 @@ export function createOpenAiLlm(client: LlmClient): Llm {
     extractSignals: openAiSignalExtractor(client),
     title: openAiTitler(client),
     detectInflection: openAiInflectionDetector(client),
+    writeBrief: openAiBriefWriter(client),
   };
 }

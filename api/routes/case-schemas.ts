@@ -1,13 +1,15 @@
 /**
  * JSON schemas and row → JSON mappers for cases. A case answers with its counts (what
- * exists of it so far: threads and active signals) and, read alone, its brief: null until
- * briefs exist, then the latest brief version. Payloads grow as documents, evidence and
- * briefs land; they never lose a key.
+ * exists of it so far: threads and active signals) and, read alone, its brief's summary:
+ * null until its first evolution, then the latest version's. Payloads grow as documents,
+ * evidence and briefs land; they never lose a key.
  */
 import type { CaseRow } from '../../activities/db/schema/index.js';
+import type { BriefSummary } from '../brief-store.js';
 import type { CaseCounts } from '../case-store.js';
 import { nonBlank } from '../errors.js';
-import { freeObject, nullable, timestamp, uuid } from './chat-schemas.js';
+import { briefSummaryJson, briefSummarySchema } from './brief-schemas.js';
+import { nullable, timestamp, uuid } from './chat-schemas.js';
 
 export const caseParams = {
   type: 'object',
@@ -65,7 +67,10 @@ export const caseOverviewSchema = { type: 'object', properties: caseProperties, 
 /** A case read alone (or just created): the overview and its brief. */
 export const caseSchema = {
   type: 'object',
-  properties: { ...caseProperties, brief: { ...nullable(freeObject), description: 'the latest brief version; null until the case has one' } },
+  properties: {
+    ...caseProperties,
+    brief: { ...nullable(briefSummarySchema), description: 'the latest brief version in short (GET …/brief has it whole); null until the first evolution' },
+  },
   required: [...caseRequired, 'brief'],
 } as const;
 
@@ -82,7 +87,6 @@ export function caseOverviewJson(row: CaseRow, counts: CaseCounts) {
   };
 }
 
-/** Briefs do not exist yet: `brief` is null until the brief pipeline fills it. */
-export function caseJson(row: CaseRow, counts: CaseCounts) {
-  return { ...caseOverviewJson(row, counts), brief: null };
+export function caseJson(row: CaseRow, counts: CaseCounts, brief: BriefSummary | null) {
+  return { ...caseOverviewJson(row, counts), brief: briefSummaryJson(brief) };
 }

@@ -4,9 +4,12 @@
  */
 import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { announceAttach, attachThreadRow, attachThreadToCase, type AnnounceOptions } from '../../activities/cases/attach.js';
 import { cases } from '../../activities/db/schema/index.js';
 import type { RouteDeps } from '../app.js';
-import { attachThread, caseCounts, findOwnCase, readCase, tellConversation } from '../case-store.js';
+import { briefSummary } from '../brief-store.js';
+import { attachError, caseCounts, readCase } from '../case-store.js';
+import { TEMPORAL_CALL_DEADLINE_MS, temporalCall } from '../errors.js';
 import { commitAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
 import { limited, pageOf, pageQuery, pageSchema, readPage, timeIdKeyset, type PageQuery } from '../pagination.js';
@@ -23,14 +26,24 @@ const attachBody = {
   additionalProperties: false,
 } as const;
 
+/** Telling the conversation and the brief after an attach; the brief's failures go to the request's log. */
+function announceOptions(deps: RouteDeps, request: FastifyRequest): AnnounceOptions {
+  return {
+    queues: deps.config.queues,
+    brief: deps.config.brief,
+    deadline: Date.now() + TEMPORAL_CALL_DEADLINE_MS,
+    warn: (message, fields) => request.log.warn(fields, message),
+  };
+}
+
 /**
  * The case exists once committed, so a conversation that could not be told does not fail
  * the create (repeating it would make a second case): it is logged, and attaching the
  * thread again (`POST /v1/threads/:threadId/case`, idempotent) tells it.
  */
-async function tellAfterCreate(deps: RouteDeps, request: FastifyRequest, threadId: string, caseId: string): Promise<void> {
+async function tellAfterCreate(deps: RouteDeps, request: FastifyRequest, userId: string, threadId: string, caseId: string): Promise<void> {
   try {
-    await tellConversation(deps.temporal, threadId, caseId);
+    await announceAttach(deps.temporal, { userId, threadId, caseId }, announceOptions(deps, request));
   } catch (err) {
     request.log.warn({ err, threadId, caseId }, 'case created, but the thread\'s conversation could not be told: attach the thread again');
   }
@@ -48,13 +61,15 @@ export async function caseRoutes(app: FastifyInstance, deps: RouteDeps): Promise
       const userId = request.user.id;
       const answer = await db.transaction(async (tx) => {
         const [created] = await tx.insert(cases).values({ userId, ...fields }).returning({ id: cases.id });
-        if (threadId) await attachThread(tx, userId, threadId, created!.id);
+        const attached = threadId ? await attachThreadRow(tx, { userId, threadId, caseId: created!.id }) : undefined;
+        if (attached && 'problem' in attached) throw attachError(attached.problem);
         const { row, counts } = await readCase(tx, userId, created!.id);
-        const json = caseJson(row, counts);
+        // A new case has no brief yet.
+        const json = caseJson(row, counts, null);
         await commitAnswer(tx, request, 201, json);
         return json;
       });
-      if (threadId) await tellAfterCreate(deps, request, threadId, answer.id);
+      if (threadId) await tellAfterCreate(deps, request, userId, threadId, answer.id);
       return reply.code(201).send(answer);
     },
   );
@@ -80,7 +95,7 @@ export async function caseRoutes(app: FastifyInstance, deps: RouteDeps): Promise
     { schema: { tags, params: caseParams, response: withErrors({ 200: caseSchema }) } },
     async (request) => {
       const { row, counts } = await readCase(db, request.user.id, request.params.caseId);
-      return caseJson(row, counts);
+      return caseJson(row, counts, await briefSummary(db, row.id));
     },
   );
 
@@ -93,15 +108,11 @@ export async function caseRoutes(app: FastifyInstance, deps: RouteDeps): Promise
       ...deps.startingPost,
     },
     async (request) => {
-      const userId = request.user.id;
-      const { caseId } = request.body;
-      const thread = await db.transaction(async (tx) => {
-        await findOwnCase(tx, userId, caseId);
-        return attachThread(tx, userId, request.params.threadId, caseId);
-      });
-      const told = await tellConversation(deps.temporal, thread.id, caseId);
-      request.log.info({ caseId, conversation: told }, 'thread attached to case');
-      return threadJson(thread);
+      const target = { userId: request.user.id, threadId: request.params.threadId, caseId: request.body.caseId };
+      const attached = await temporalCall(deps.temporal, () => attachThreadToCase(db, deps.temporal, target, announceOptions(deps, request)));
+      if ('problem' in attached) throw attachError(attached.problem);
+      request.log.info({ caseId: target.caseId, conversation: attached.conversation }, 'thread attached to case');
+      return threadJson(attached.thread);
     },
   );
 }

@@ -5,8 +5,8 @@
 import { desc, eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { runProgress } from '../../activities/db/schema/index.js';
-import { cancelReplySignal } from '../../workflows/messages.js';
-import { CONVERSATION_WORKFLOW_PREFIX } from '../../workflows/types.js';
+import { cancelEvolutionSignal, cancelReplySignal } from '../../workflows/messages.js';
+import { CONVERSATION_WORKFLOW_PREFIX, EVOLVE_BRIEF_WORKFLOW_PREFIX } from '../../workflows/types.js';
 import type { RouteDeps } from '../app.js';
 import { conflict, namedPattern, temporalCall } from '../errors.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
@@ -55,6 +55,11 @@ function isConversation(run: VisibleRun): boolean {
   return run.description.workflowId.startsWith(CONVERSATION_WORKFLOW_PREFIX) && run.description.type === 'conversation';
 }
 
+/** A case's brief workflow. */
+function isBriefEvolution(run: VisibleRun): boolean {
+  return run.description.workflowId.startsWith(EVOLVE_BRIEF_WORKFLOW_PREFIX) && run.description.type === 'evolveBrief';
+}
+
 export async function workflowRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const tags = ['runs'];
   const params = workflowParams;
@@ -98,9 +103,11 @@ export async function workflowRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       const run = await describeVisibleRun(deps.temporal, request.user, request.params.workflowId);
       const status = run.description.status.name;
       if (status !== 'RUNNING') throw conflict(`the workflow is not running (${status})`);
-      // Cancelling a conversation cancels the reply in progress, never the thread's workflow.
+      // Cancelling a conversation cancels the reply in progress, never the thread's workflow;
+      // cancelling a brief cancels the evolution in progress, never the case's brief workflow.
       const cancel = async (): Promise<void> => {
         if (isConversation(run)) await run.handle.signal(cancelReplySignal);
+        else if (isBriefEvolution(run)) await run.handle.signal(cancelEvolutionSignal);
         else await run.handle.cancel();
       };
       await temporalCall(deps.temporal, cancel);

@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentDescriptor } from '../../workflows/agents/catalog.js';
 import { and, eq } from 'drizzle-orm';
-import { agentSuggestions, cases, documents, threads } from '../../activities/db/schema/index.js';
+import { agentSuggestions, briefAnnotations, cases, documents, threads } from '../../activities/db/schema/index.js';
 import { storeDocument } from '../../activities/documents/store.js';
 import { hostileCases, idNames, type CaseContext, type HostileCase, type Ids, type Operation, type Parameter } from './hostile-cases.js';
 import type { JsonSchema } from './hostile-values.js';
@@ -43,8 +43,18 @@ async function idsOf(user: TestUser): Promise<Ids> {
   const { document } = await storeDocument(h.database.db, {
     caseId, userId: user.id, source: 'upload', title: `notes of ${user.name}.txt`, contentType: 'text/plain', content: `The oven budget of ${user.name}.`,
   });
+  const [annotation] = await h.database.db
+    .insert(briefAnnotations)
+    .values({ caseId, source: 'brief', kind: 'unsupported-claim', causeKey: 'a fixture', sectionKey: 'key-claims', message: 'a fixture', createdInVersion: 0 })
+    .returning();
   return {
-    caseId, threadId, suggestionId: suggestion!.id, documentId: document.id, workflowId: posted.json().workflowId, agentType: fixtureAgent.type,
+    caseId,
+    threadId,
+    suggestionId: suggestion!.id,
+    documentId: document.id,
+    annotationId: annotation!.id,
+    workflowId: posted.json().workflowId,
+    agentType: fixtureAgent.type,
   };
 }
 
@@ -58,6 +68,8 @@ async function ownedBy(user: TestUser, ids: Ids, kinds: string[]): Promise<Recor
     documentId: (id) => one(db.select().from(documents).where(and(eq(documents.id, id), eq(documents.userId, user.id)))),
     suggestionId: (id) =>
       one(db.select().from(agentSuggestions).innerJoin(threads, eq(threads.id, agentSuggestions.threadId)).where(and(eq(agentSuggestions.id, id), eq(threads.userId, user.id)))),
+    annotationId: (id) =>
+      one(db.select().from(briefAnnotations).innerJoin(cases, eq(cases.id, briefAnnotations.caseId)).where(and(eq(briefAnnotations.id, id), eq(cases.userId, user.id)))),
     workflowId: async (id) => (await h.env.client.workflow.getHandle(id).describe()).searchAttributes.UserId?.[0] === user.id,
   };
   const owned: Record<string, boolean> = {};
@@ -137,7 +149,8 @@ async function problemsOf(op: Operation, c: HostileCase, users: { owner: TestUse
 describe('the walk', () => {
   it('finds the routes of API.md that exist, each with its cases', () => {
     const names = operations.map((op) => `${op.method} ${op.path}`);
-    for (const expected of ['POST /v1/cases', 'GET /v1/threads', 'POST /v1/threads/{threadId}/case', 'POST /v1/cases/{caseId}/agents/{agentType}', 'GET /v1/events']) {
+    for (const expected of ['POST /v1/cases', 'GET /v1/threads', 'POST /v1/threads/{threadId}/case', 'POST /v1/cases/{caseId}/agents/{agentType}', 'GET /v1/events',
+      'GET /v1/cases/{caseId}/brief', 'POST /v1/cases/{caseId}/brief/annotations/{annotationId}/resolve']) {
       expect(names).toContain(expected);
     }
     // Beyond the two without a key, every input an operation documents yields cases of its own.

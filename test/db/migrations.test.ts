@@ -207,6 +207,8 @@ const ids = {
   merged: randomUUID(),
   suggestion: randomUUID(),
   document: randomUUID(),
+  evidence: randomUUID(),
+  otherEvidence: randomUUID(),
 };
 const chatWorkflow = `chat-${ids.chatThread}`;
 const researchWorkflow = `research-${ids.case}-corr-1`;
@@ -351,6 +353,60 @@ function seedRows(sql: postgres.Sql): Record<string, Record<string, unknown>[]> 
         prompt_tokens: 12,
         completion_tokens: 7,
         latency_ms: 3,
+      },
+    ],
+    evidence: [
+      {
+        id: ids.evidence,
+        case_id: ids.case,
+        user_id: ids.alice,
+        text: 'The landlord confirmed in writing that the lease can be assigned.',
+        content_hash: 'i'.repeat(64),
+        source: 'document',
+        source_title: 'lease.txt',
+        document_id: ids.document,
+        relevance: 0.8,
+        credibility: 0.7,
+        status: 'completed',
+        embedding: [0.5, 0.25, 0],
+      },
+      { id: ids.otherEvidence, case_id: ids.case, user_id: ids.alice, text: 'The lease cannot be assigned.', content_hash: 'j'.repeat(64), status: 'failed', error: 'scoring failed' },
+    ],
+    evidence_signal_links: [
+      { evidence_id: ids.evidence, signal_id: ids.signal, case_id: ids.case, relation: 'contradicts', reasoning: 'the landlord agreed', score: 0.7 },
+    ],
+    contradictions: [
+      {
+        case_id: ids.case,
+        left_kind: 'evidence',
+        left_id: ids.evidence,
+        right_kind: 'evidence',
+        right_id: ids.otherEvidence,
+        reason: 'one says it can be assigned, the other that it cannot',
+        score: 0.9,
+      },
+    ],
+    briefs: [
+      {
+        case_id: ids.case,
+        version: 1,
+        sections: json([{ key: 'summary', title: 'Summary', text: 'One item.', items: [], grounding: 0 }]),
+        grounding: 0.5,
+        evolution_key: `evolve-brief-${ids.case}:run-1:1`,
+        changes: json({ 'evidence-added': 1 }),
+      },
+    ],
+    brief_annotations: [
+      {
+        case_id: ids.case,
+        source: 'brief',
+        kind: 'contradicted',
+        cause_key: `contradicted:${ids.signal}:abc`,
+        section_key: 'key-claims',
+        subject_kind: 'signal',
+        subject_id: ids.signal,
+        message: 'contradicted by an evidence item',
+        created_in_version: 1,
       },
     ],
   };

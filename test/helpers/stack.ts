@@ -12,7 +12,7 @@ import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import type { Embedder } from '../../activities/llm/types.js';
 import { createSafeFetcher, type FetchConfig, type FetcherDeps } from '../../activities/web/fetcher.js';
-import { loadConfig, QUEUE_KINDS } from '../../workers/config.js';
+import { loadConfig, QUEUE_KINDS, type BriefConfig } from '../../workers/config.js';
 import { bundleWorkflows, createWorkers, defaultWorkflowsPath } from '../../workers/worker.js';
 import type { QueueNames } from '../../workflows/types.js';
 
@@ -46,6 +46,8 @@ export interface TestWorkerOptions {
   fetch?: Partial<FetchConfig>;
   /** The fetcher's resolver and connector (a test counts what it would connect to). */
   fetcherDeps?: FetcherDeps;
+  /** The brief's windows an activity starts `evolveBrief` with (a signal extraction, an attach), and its stale age. */
+  brief?: BriefConfig;
   /** Replace or wrap activities (fault injection). */
   wrapActivities?: (acts: Activities) => Activities;
   /** The client activities reach Temporal with (fault injection around signals); default: the env's. */
@@ -67,6 +69,7 @@ export async function startTestWorkers(options: TestWorkerOptions): Promise<Runn
     temporal: options.temporal ?? options.env.client,
     config: {
       queues: options.queues, chat: { redeliveryAfterMs: options.redeliveryAfterMs ?? 30_000 }, documents: options.documents, fetch: fetchConfig,
+      brief: options.brief,
     },
     clock: () => new Date(),
     fetcher,

@@ -16,6 +16,7 @@ import { eq } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { signalBriefChanged } from '../../activities/briefs/client.js';
 import { createActivities } from '../../activities/index.js';
 import { createDb } from '../../activities/db/client.js';
 import { startEmbeddedPostgres } from '../../activities/db/embedded.js';
@@ -28,13 +29,14 @@ import { normaliseSubmittedUrl, startFetchUrlAndIngest } from '../../activities/
 import { loadConfig, QUEUE_KINDS, queueNames } from '../../workers/config.js';
 import { bundleWorkflows, createWorkers } from '../../workers/worker.js';
 import { storeUserMessage } from '../../api/chat-handoff.js';
-import { cancelReplySignal } from '../../workflows/messages.js';
+import { cancelEvolutionSignal, cancelReplySignal } from '../../workflows/messages.js';
 import { workflowIds } from '../../workflows/types.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
 import type { Activities } from '../../activities/index.js';
 import { documents } from '../../activities/db/schema/index.js';
 import { startProcessDocument } from '../../activities/documents/start.js';
 import { withActivityFaults } from '../helpers/activity-faults.js';
+import { briefVersions, seedEvidence, seedLink, seedSignal } from '../helpers/briefs.js';
 import { documentRow, reprocessDocument, seedCase, submitDocument } from '../helpers/documents.js';
 import { imageOnlyPdf } from '../helpers/pdf.js';
 import { storeDocument } from '../../activities/documents/store.js';
@@ -49,11 +51,22 @@ const REDELIVERY_AFTER_MS = 200;
 /** Small chunks, so the recorded document runs several embedding batches. */
 const RECORDED_DOCUMENT_SIZES = { chunkTokens: 64, chunkOverlapTokens: 8, embedBatchSize: 4 };
 
-/** Replies slowly to "slow" messages (so a cancel lands) and fails "broken" ones for good. */
+/** The title of the case whose first brief evolution hangs until it is cancelled. */
+const SLOW_BRIEF = 'a slow brief';
+
+/**
+ * Replies slowly to "slow" messages (so a cancel lands) and fails "broken" ones for good; the
+ * first brief of SLOW_BRIEF hangs until its evolution is cancelled.
+ */
 function scriptedLlm(): Llm {
   const local = createLocalLlm();
+  let slowBriefs = 0;
   return {
     ...local,
+    async writeBrief(draft, call) {
+      if (draft.title !== SLOW_BRIEF || slowBriefs++ > 0) return local.writeBrief(draft, call);
+      return new Promise((_, reject) => call?.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+    },
     async reply(input) {
       const last = [...input.history].reverse().find((t) => t.role === 'user')?.content ?? '';
       if (last.includes('broken')) throw ApplicationFailure.nonRetryable('the model refused this one', 'LlmBadRequest');
@@ -218,6 +231,35 @@ try {
   const blocked = await ingestUrl('http://10.0.0.1/');
   await client.workflow.getHandle(blocked.workflowId).result().catch(() => undefined);
   await save('fetch-url-and-ingest-blocked', blocked.workflowId);
+  // evolveBrief: a burst evolved once, a second evolution and continue-as-new, then an idle
+  // close; and a case whose evolution is cancelled while its model writes, then evolves again.
+  const briefWindows = { debounceMs: 300, maxWaitMs: 2000, idleCloseMs: 1500, staleEvidenceDays: 180 };
+  const claim = await seedSignal(database.db, { caseId, type: 'assumption', text: 'Rents near the station are 2000 pounds' });
+  const tellBrief = async (target: string, id: string, extra = {}) =>
+    signalBriefChanged(client, { caseId: target, userId: user.id }, { kind: 'evidence-added', id }, { queues, brief: briefWindows, deadline: Date.now() + 10_000, overrides: extra });
+  for (const text of ['An agent quotes 1900 pounds', 'A listing asks 2100 pounds', 'Rents near the station are 3000 pounds']) {
+    const item = await seedEvidence(database.db, { caseId, userId: user.id, text });
+    await seedLink(database.db, { caseId, evidenceId: item.id, signalId: claim.id, relation: text.includes('3000') ? 'contradicts' : 'supports' });
+    await tellBrief(caseId, item.id, { maxEvolutionsPerRun: 2 });
+  }
+  await eventually(() => briefVersions(database.db, caseId), (v) => v.length === 1);
+  await tellBrief(caseId, claim.id);
+  await client.workflow.getHandle(workflowIds.evolveBrief(caseId)).result();
+  const slowCase = await seedCase(database.db, user.id, SLOW_BRIEF);
+  await tellBrief(slowCase, claim.id);
+  await new Promise((r) => setTimeout(r, 1500));
+  await client.workflow.getHandle(workflowIds.evolveBrief(slowCase)).signal(cancelEvolutionSignal);
+  await tellBrief(slowCase, claim.id);
+  await client.workflow.getHandle(workflowIds.evolveBrief(slowCase)).result();
+  const listBriefRuns = async () => {
+    const found = [];
+    for await (const wf of client.workflow.list({ query: `WorkflowId = "${workflowIds.evolveBrief(caseId)}"` })) found.push(wf);
+    return found.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  };
+  // Visibility is eventually consistent: both runs, both closed.
+  const briefRuns = await eventually(listBriefRuns, (r) => r.length === 2 && r.every((run) => run.status.name !== 'RUNNING'));
+  for (const [i, run] of briefRuns.entries()) await save(`evolve-brief-run-${i + 1}`, run.workflowId, run.runId);
+  await save('evolve-brief-cancelled', workflowIds.evolveBrief(slowCase));
   for (const w of workers) w.shutdown();
   await Promise.allSettled(running);
   await fetcher.close();

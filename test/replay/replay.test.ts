@@ -49,12 +49,13 @@ function decodedPayloads(history: unknown): string {
 beforeAll(() => installTestRuntime());
 
 describe('replay of recorded histories against the production bundle', () => {
-  it('has every workflow recorded, and conversations that continued as new, were cancelled and failed', () => {
+  it('has every workflow recorded, and conversations and briefs that continued as new and were cancelled', () => {
     const names = histories.map((h) => h.name);
     const expected = [
       'conversation-run-1', 'generate-chat-title', 'generate-signal-embeddings', 'redeliver-messages',
       'process-document', 'process-document-failed', 'process-document-skipped', 'process-document-two-outages',
       'process-document-requested-again', 'fetch-url-and-ingest', 'fetch-url-and-ingest-blocked', 'fetch-url-and-ingest-restarted',
+      'evolve-brief-run-1', 'evolve-brief-run-2', 'evolve-brief-cancelled',
       // The old behaviour: the second outage failed the document at once.
       'recorded-before-document-outage-window-per-outage/process-document-two-outages',
     ];
@@ -65,6 +66,11 @@ describe('replay of recorded histories against the production bundle', () => {
     const recorded = conversations.map((h) => decodedPayloads(h.history)).join('\n');
     expect(recorded).toContain('cancelReply');
     expect(recorded).toContain('failReply');
+    const briefs = histories.filter((h) => h.name.startsWith('evolve-brief-'));
+    const briefEvents = briefs.flatMap((h) => eventTypes(h.history));
+    expect(briefEvents).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    expect(briefEvents).toContain('EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED');
+    expect(briefs.map((h) => decodedPayloads(h.history)).join('\n')).toContain('cancelEvolution');
   });
 
   for (const { name, history } of histories) {

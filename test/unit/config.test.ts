@@ -11,6 +11,7 @@ describe('config', () => {
     expect(c.llm.embeddingProvider).toBe('local');
     expect(c.queues).toEqual({ chat: 'chat', ingest: 'ingest', research: 'research', maintenance: 'maintenance' });
     expect(c.chat.syncResponses).toBe(false);
+    expect(c.brief).toEqual({ debounceMs: 10_000, maxWaitMs: 60_000, idleCloseMs: 3_600_000, staleEvidenceDays: 180 });
   });
 
   it('ties TEMPORAL_ADDRESS to TEMPORAL_PORT unless given (Decision 10)', () => {
@@ -34,5 +35,7 @@ describe('config', () => {
     expect(() => loadConfig({ WORKER_QUEUES: 'chat,email' })).toThrow(/WORKER_QUEUES/);
     expect(() => loadConfig({ LLM_PROVIDER: 'gpt' })).toThrow(/LLM_PROVIDER/);
     expect(() => loadConfig({ CHAT_SYNC_RESPONSES: 'maybe' })).toThrow(/CHAT_SYNC_RESPONSES/);
+    expect(() => loadConfig({ BRIEF_STALE_EVIDENCE_DAYS: '0' })).toThrow(/BRIEF_STALE_EVIDENCE_DAYS/);
+    expect(() => loadConfig({ BRIEF_DEBOUNCE_MS: '5000', BRIEF_MAX_WAIT_MS: '1000' })).toThrow(/BRIEF_MAX_WAIT_MS/);
   });
 });

@@ -12,6 +12,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { cases } from './cases.js';
+import { tsvector } from './types.js';
 import { users } from './users.js';
 
 export const threads = pgTable(
@@ -94,6 +95,8 @@ export const signals = pgTable(
     mergedInto: uuid('merged_into'),
     /** Cosine similarity is computed in process: no pgvector on these machines. */
     embedding: real('embedding').array(),
+    /** Signals are a retrieval source (Decision 32): evidence finds the signals it bears on. */
+    tsv: tsvector('tsv').generatedAlwaysAs(sql`to_tsvector('english', "text")`),
     sourceMessageId: uuid('source_message_id'),
     referenceCount: integer('reference_count').notNull().default(1),
     firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
@@ -105,6 +108,8 @@ export const signals = pgTable(
     /** A case's own signal (no thread) said twice is one row. */
     uniqueIndex('signals_case_text_idx').on(t.caseId, t.textHash).where(sql`${t.threadId} is null`),
     index('signals_case_idx').on(t.caseId),
+    /** Full-text retrieval over a case's signals. */
+    index('signals_tsv_idx').using('gin', t.tsv),
   ],
 );
 

@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
 import {
-  customType,
   index,
   integer,
   pgTable,
@@ -12,13 +11,8 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { cases } from './cases.js';
+import { bytea, tsvector } from './types.js';
 import { users } from './users.js';
-
-/** Raw bytes (an uploaded PDF); postgres.js reads and writes them as a Buffer. */
-const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
-
-/** Written by PostgreSQL only (a generated column), never by the application. */
-const tsvector = customType<{ data: string; driverData: string }>({ dataType: () => 'tsvector' });
 
 export type DocumentSource = 'upload' | 'url' | 'inquiry';
 export type DocumentStatus = 'pending' | 'processing' | 'completed' | 'failed';
@@ -60,6 +54,8 @@ export const documents = pgTable(
     uniqueIndex('documents_upload_key').on(t.caseId, t.title, t.contentHash).where(sql`${t.source} = 'upload'`),
     /** The same URL with the same content in a case is one document (a changed page is a new one). */
     uniqueIndex('documents_url_key').on(t.caseId, t.url, t.contentHash).where(sql`${t.source} = 'url'`),
+    /** The sweeper pages through documents left pending past their grace time (Decision 31). */
+    index('documents_pending_idx').on(t.createdAt).where(sql`${t.processingStatus} = 'pending'`),
   ],
 );
 
