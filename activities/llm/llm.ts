@@ -4,6 +4,9 @@
  * offline: honest about not being a model) and an OpenAI-compatible one over `LlmClient`.
  * A new purpose is a file there, a member here, and its name in `LlmPurpose`.
  */
+import { localContradictionDetector, openAiContradictionDetector, type ContradictionDetector } from './purposes/contradiction.js';
+import { localEvidenceLinker, openAiEvidenceLinker, type EvidenceLinker } from './purposes/evidence-link.js';
+import { localEvidenceScorer, openAiEvidenceScorer, type EvidenceScorer } from './purposes/evidence-scoring.js';
 import { localInflectionDetector, openAiInflectionDetector, type InflectionDetector } from './purposes/inflection.js';
 import { localChatReplier, openAiChatReplier, type ChatReplier } from './purposes/reply.js';
 import { localSignalExtractor, openAiSignalExtractor, type SignalExtractor } from './purposes/signal-extraction.js';
@@ -14,6 +17,9 @@ export type { AgentCue, Inflection, InflectionDetector } from './purposes/inflec
 export type { ChatReplier, ReplyInput } from './purposes/reply.js';
 export { SIGNAL_TYPES, type ExtractedSignal, type SignalExtractor, type SignalType } from './purposes/signal-extraction.js';
 export type { Titler } from './purposes/title.js';
+export type { EvidenceScorer, EvidenceScores, EvidenceScoringInput } from './purposes/evidence-scoring.js';
+export type { EvidenceLinkDecision, EvidenceLinker, EvidenceLinkInput, LinkCandidate } from './purposes/evidence-link.js';
+export type { ContradictionCandidate, ContradictionDetector, ContradictionFinding, ContradictionInput } from './purposes/contradiction.js';
 
 export interface Llm {
   /** Who answers; a reply's metadata names it. */
@@ -22,6 +28,9 @@ export interface Llm {
   extractSignals: SignalExtractor;
   title: Titler;
   detectInflection: InflectionDetector;
+  scoreEvidence: EvidenceScorer;
+  linkEvidence: EvidenceLinker;
+  findContradictions: ContradictionDetector;
 }
 
 export function createLocalLlm(): Llm {
@@ -31,6 +40,9 @@ export function createLocalLlm(): Llm {
     extractSignals: localSignalExtractor,
     title: localTitler,
     detectInflection: localInflectionDetector,
+    scoreEvidence: localEvidenceScorer,
+    linkEvidence: localEvidenceLinker,
+    findContradictions: localContradictionDetector,
   };
 }
 
@@ -41,5 +53,8 @@ export function createOpenAiLlm(client: LlmClient): Llm {
     extractSignals: openAiSignalExtractor(client),
     title: openAiTitler(client),
     detectInflection: openAiInflectionDetector(client),
+    scoreEvidence: openAiEvidenceScorer(client),
+    linkEvidence: openAiEvidenceLinker(client),
+    findContradictions: openAiContradictionDetector(client),
   };
 }
