@@ -6,6 +6,7 @@ import { createSuggestionActivities } from './chat-suggestions.js';
 import type { Db } from './db/client.js';
 import { createDocumentActivities } from './documents/activities.js';
 import type { DocumentSettings } from './documents/settings.js';
+import { createEvidenceActivities } from './evidence/activities.js';
 import { withClassifiedErrors } from './errors.js';
 import type { Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
@@ -30,7 +31,7 @@ export interface ActivityConfig {
 
 export interface ActivityDeps {
   db: Db;
-  /** One member per purpose (reply, extraction, title, inflection); every call is metered. */
+  /** One member per purpose (reply, extraction, title, inflection, the evidence ones); every call is metered. */
   llm: Llm;
   embedder: Embedder;
   /** A client on the worker's connection: signal-with-start from activities, schedules, queries. */
@@ -54,6 +55,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRedeliveryActivities(deps),
     ...createDocumentActivities(deps),
     ...createUrlIngestActivities(deps),
+    ...createEvidenceActivities(deps),
   });
 }
 

@@ -5,3 +5,4 @@ export { generateSignalEmbeddings } from './signals/generate-signal-embeddings.j
 export { redeliverMessages } from './maintenance/redeliver-messages.js';
 export { processDocument } from './documents/process-document.js';
 export { fetchUrlAndIngest } from './documents/fetch-url-and-ingest.js';
+export { ingestEvidence } from './evidence/ingest-evidence.js';
