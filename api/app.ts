@@ -25,6 +25,7 @@ import { documentRoutes } from './routes/documents.js';
 import { agentRoutes } from './routes/agents.js';
 import { caseRoutes } from './routes/cases.js';
 import { eventRoutes } from './routes/events.js';
+import { evidenceRoutes } from './routes/evidence.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { progressRoutes, type ProgressStreamConfig } from './routes/progress.js';
@@ -73,7 +74,7 @@ export interface RouteDeps extends AppDeps {
 }
 
 /** Path parameters that identify what a request is about go on every log line of it (Decision 11). */
-const LOGGED_PARAMS = ['threadId', 'caseId', 'documentId', 'workflowId', 'suggestionId'] as const;
+const LOGGED_PARAMS = ['threadId', 'caseId', 'documentId', 'evidenceId', 'workflowId', 'suggestionId'] as const;
 
 function bindLogFields(request: FastifyRequest): void {
   const params = (request.params ?? {}) as Record<string, string | undefined>;
@@ -139,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(documentRoutes, routeDeps);
   await app.register(searchRoutes, routeDeps);
   await app.register(urlRoutes, routeDeps);
+  await app.register(evidenceRoutes, routeDeps);
 
   if (deps.config.devApiKey) await ensureDevKey(deps.db, deps.config.devApiKey);
   return app;

@@ -8,6 +8,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentDescriptor } from '../../workflows/agents/catalog.js';
 import { agentSuggestions } from '../../activities/db/schema/index.js';
+import { storeDocument } from '../../activities/documents/store.js';
+import { storeEvidence } from '../../activities/evidence/store.js';
 import { hostileCases, type CaseContext, type HostileCase, type Ids, type Operation, type Parameter } from './hostile-cases.js';
 import type { JsonSchema } from './hostile-values.js';
 import { as, call, createThread, insertCase, startApi, TEST_BODY_LIMIT, type TestUser } from './harness.js';
@@ -34,7 +36,9 @@ async function idsOf(user: TestUser): Promise<Ids> {
     .insert(agentSuggestions)
     .values({ threadId, kind: 'agent', agentType: 'critique', confidence: 0.9, reason: 'a fixture', turn: 1 })
     .returning();
-  return { caseId, threadId, suggestionId: suggestion!.id, workflowId: posted.json().workflowId, agentType: fixtureAgent.type };
+  const { evidence } = await storeEvidence(h.database.db, { caseId, userId: user.id, text: `A piece of evidence of ${user.name}.` });
+  const { document } = await storeDocument(h.database.db, { caseId, userId: user.id, source: 'upload', title: 'notes.txt', contentType: 'text/plain', content: `Notes of ${user.name}.` });
+  return { caseId, threadId, suggestionId: suggestion!.id, evidenceId: evidence.id, documentId: document.id, workflowId: posted.json().workflowId, agentType: fixtureAgent.type };
 }
 
 interface OpenApiOperation {
@@ -108,12 +112,23 @@ async function problemsOf(op: Operation, c: HostileCase, users: { owner: TestUse
 describe('the walk', () => {
   it('finds the routes of API.md that exist, each with its cases', () => {
     const names = operations.map((op) => `${op.method} ${op.path}`);
-    for (const expected of ['POST /v1/cases', 'GET /v1/threads', 'POST /v1/threads/{threadId}/case', 'POST /v1/cases/{caseId}/agents/{agentType}', 'GET /v1/events']) {
+    for (const expected of ['POST /v1/cases', 'GET /v1/threads', 'POST /v1/threads/{threadId}/case', 'POST /v1/cases/{caseId}/agents/{agentType}', 'GET /v1/events', 'GET /v1/evidence/{evidenceId}']) {
       expect(names).toContain(expected);
     }
     // Beyond the two without a key, every input an operation documents yields cases of its own.
     for (const op of operations.filter((o) => o.parameters.length > 0 || o.body)) {
       expect(hostileCases(op, contextFor(op).context).length, `${op.method} ${op.path}`).toBeGreaterThan(2);
+    }
+  });
+});
+
+describe('the ids it sends', () => {
+  it("gives every id in a path a real one of each user, so another user's ids are real ones, not random", () => {
+    const names = new Set(operations.flatMap((op) => op.parameters.filter((p) => p.in === 'path' && p.schema.format === 'uuid').map((p) => p.name)));
+    expect(names).toContain('evidenceId');
+    for (const name of names) {
+      expect(alice[name], name).toBeDefined();
+      expect(bob[name], name).toBeDefined();
     }
   });
 });
