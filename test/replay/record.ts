@@ -22,6 +22,8 @@ import { runMigrations } from '../../activities/db/migrate.js';
 import type { Llm } from '../../activities/llm/llm.js';
 import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
+import { startIngestEvidence } from '../../activities/evidence/start.js';
+import { storeEvidence } from '../../activities/evidence/store.js';
 import { createSafeFetcher } from '../../activities/web/fetcher.js';
 import { normaliseSubmittedUrl, startFetchUrlAndIngest } from '../../activities/web/ingest-start.js';
 import { loadConfig, QUEUE_KINDS, queueNames } from '../../workers/config.js';
@@ -32,6 +34,7 @@ import { workflowIds } from '../../workflows/types.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
 import { seedCase, submitDocument } from '../helpers/documents.js';
 import { imageOnlyPdf } from '../helpers/pdf.js';
+import { seedSignal } from '../helpers/retrieval.js';
 import { devServerArgs, findTemporalCli, freePort, waitForTemporal } from '../helpers/temporal-server.js';
 import { ARTICLE_PAGE, html, startSite } from '../helpers/url-site.js';
 
@@ -43,11 +46,15 @@ const REDELIVERY_AFTER_MS = 200;
 /** Small chunks, so the recorded document runs several embedding batches. */
 const RECORDED_DOCUMENT_SIZES = { chunkTokens: 64, chunkOverlapTokens: 8, embedBatchSize: 4 };
 
-/** Replies slowly to "slow" messages (so a cancel lands) and fails "broken" ones for good. */
+/** Replies slowly to "slow" messages (so a cancel lands) and fails "broken" ones (and BROKEN evidence) for good. */
 function scriptedLlm(): Llm {
   const local = createLocalLlm();
   return {
     ...local,
+    async scoreEvidence(input, call) {
+      if (input.text.includes('BROKEN')) throw ApplicationFailure.nonRetryable('the model refused this one', 'LlmBadRequest');
+      return local.scoreEvidence(input, call);
+    },
     async reply(input) {
       const last = [...input.history].reverse().find((t) => t.role === 'user')?.content ?? '';
       if (last.includes('broken')) throw ApplicationFailure.nonRetryable('the model refused this one', 'LlmBadRequest');
@@ -164,6 +171,20 @@ try {
   const blocked = await ingestUrl('http://10.0.0.1/');
   await client.workflow.getHandle(blocked.workflowId).result().catch(() => undefined);
   await save('fetch-url-and-ingest-blocked', blocked.workflowId);
+  // ingestEvidence: an item that contradicts a signal of the case (linked, a contradiction,
+  // the brief told), and one the model refuses (the cleanup path), started as the gateway does.
+  await seedSignal(database.db, { caseId }, 'We assume rents near the station are about 2000 pounds a month.', null);
+  const ingestEvidence = async (text: string) => {
+    const { evidence: item } = await storeEvidence(database.db, { caseId, userId: user.id, text });
+    const input = { evidenceId: item.id, caseId, userId: user.id, queues };
+    return startIngestEvidence(client, input, { contentHash: item.contentHash, deadline: Date.now() + 10_000 });
+  };
+  const ingested = await ingestEvidence('Rents near the station are 3500 pounds a month, the letting agent wrote.');
+  await client.workflow.getHandle(ingested).result();
+  await save('ingest-evidence', ingested);
+  const refused = await ingestEvidence('This piece of evidence is BROKEN on purpose.');
+  await client.workflow.getHandle(refused).result().catch(() => undefined);
+  await save('ingest-evidence-failed', refused);
   for (const w of workers) w.shutdown();
   await Promise.allSettled(running);
   await fetcher.close();

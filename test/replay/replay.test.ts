@@ -51,7 +51,7 @@ beforeAll(() => installTestRuntime());
 describe('replay of recorded histories against the production bundle', () => {
   it('has every workflow recorded, and conversations that continued as new, were cancelled and failed', () => {
     const names = histories.map((h) => h.name);
-    for (const name of ['conversation-run-1', 'generate-chat-title', 'generate-signal-embeddings', 'redeliver-messages', 'process-document', 'process-document-failed', 'fetch-url-and-ingest', 'fetch-url-and-ingest-blocked']) expect(names).toContain(name);
+    for (const name of ['conversation-run-1', 'generate-chat-title', 'generate-signal-embeddings', 'redeliver-messages', 'process-document', 'process-document-failed', 'fetch-url-and-ingest', 'fetch-url-and-ingest-blocked', 'ingest-evidence', 'ingest-evidence-failed']) expect(names).toContain(name);
     const conversations = histories.filter((h) => h.name.includes('conversation-run-'));
     const all = conversations.flatMap((h) => eventTypes(h.history));
     expect(all).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
