@@ -127,6 +127,22 @@ describe('GET /v1/cases/:caseId/evidence', () => {
     expect(second.nextAfter).toBeNull();
   });
 
+  it('breaks ties of one creation time by id (descending), so no page repeats or skips one', async () => {
+    const tied = await insertCase(h.database, h.alice.id);
+    const at = new Date('2026-12-01T10:00:00.123456Z');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await item(`Tied item ${i}.`, { caseId: tied }));
+    await h.database.db.update(evidence).set({ createdAt: at }).where(eq(evidence.caseId, tied));
+    const seen: string[] = [];
+    let after = '';
+    do {
+      const page = (await get(`/v1/cases/${tied}/evidence?limit=2${after ? `&after=${after}` : ''}`)).json();
+      seen.push(...page.evidence.map((i: { id: string }) => i.id));
+      after = page.nextAfter ?? '';
+    } while (after);
+    expect(seen).toEqual([...ids].sort().reverse());
+  });
+
   it("answers 404 for another user's case, 400 for a cursor of another list", async () => {
     expect((await get(`/v1/cases/${bobCaseId}/evidence`)).statusCode).toBe(404);
     const casesCursor = (await get('/v1/cases?limit=1')).json().nextAfter ?? Buffer.from(JSON.stringify({ list: 'cases', key: '2026-01-01T00:00:00.000000Z/' + randomUUID() })).toString('base64url');
