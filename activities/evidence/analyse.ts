@@ -21,6 +21,7 @@ import { classifyAndLog, failure, notFound } from '../errors.js';
 import { keepAlive } from '../heartbeat.js';
 import type { Llm } from '../llm/llm.js';
 import type { Embedder } from '../llm/types.js';
+import { passageId } from '../retrieval/index.js';
 import { meterAttempt, type AttemptMeter } from '../usage.js';
 import { candidateRecord, CANDIDATE_PROMPT_MAX_CHARS, clip, findCandidates, ITEM_PROMPT_MAX_CHARS, type Candidates } from './candidates.js';
 import { recordedResult, recordOutcome, type Contradiction, type Link } from './record.js';
@@ -113,7 +114,7 @@ async function decide(deps: AnalyseDeps, item: Item, found: Candidates, meter: A
   );
   const candidates = found.signals.map((s) => ({ id: s.signalId, type: s.signalType, text: shown(s.text) }));
   const decisions = await stage('linking', () => meter.call((call) => deps.llm.linkEvidence({ evidence: text, candidates }, call)));
-  const keyOf = (p: Candidates['related'][number]) => `${p.kind}:${p.kind === 'evidence' ? p.evidenceId : p.signalId}`;
+  const keyOf = (p: Candidates['related'][number]) => `${p.kind}:${passageId(p)}`;
   const byKey = new Map(found.related.map((p) => [keyOf(p), p]));
   const findings = await stage('contradiction check', () =>
     meter.call((call) =>
@@ -123,7 +124,7 @@ async function decide(deps: AnalyseDeps, item: Item, found: Candidates, meter: A
   const links = decisions.filter((d): d is Link => d.relation !== 'neutral');
   const conflicts: Contradiction[] = findings.flatMap((f) => {
     const p = byKey.get(f.key);
-    return p ? [{ kind: p.kind, id: p.kind === 'evidence' ? p.evidenceId : p.signalId, reason: f.reason, score: f.score }] : [];
+    return p ? [{ kind: p.kind, id: passageId(p), reason: f.reason, score: f.score }] : [];
   });
   const relationOf = new Map(decisions.map((d) => [d.signalId, d.relation]));
   return { scores, links, conflicts, relationOf };

@@ -5,7 +5,6 @@
  */
 import type { Db } from '../db/client.js';
 import { analyseClaim } from '../llm/purposes/claims.js';
-import type { LlmCall } from '../llm/types.js';
 import type { Embedder } from '../llm/types.js';
 import { passageId, retrieve, type EvidencePassage, type PassageScores, type SignalPassage } from '../retrieval/index.js';
 
@@ -34,15 +33,14 @@ export interface Candidates {
   related: (EvidencePassage | SignalPassage)[];
 }
 
-/** Both retrievals, side by side; the vector side compares the stored vector of the item. */
+/** Both retrievals, side by side; the vector side compares the stored vector of the item (nothing is embedded here). */
 export async function findCandidates(
   db: Db,
   embedder: Pick<Embedder, 'embed'>,
   item: { id: string; caseId: string; text: string; vector: number[] },
-  call?: LlmCall,
 ): Promise<Candidates> {
   const query = retrievalQuery(item.text);
-  const common = { caseId: item.caseId, query, queryVector: item.vector, call };
+  const common = { caseId: item.caseId, query, queryVector: item.vector };
   const [signals, related] = await Promise.all([
     retrieve(db, embedder, { ...common, k: LINK_CANDIDATES, kinds: ['signal'] }),
     retrieve(db, embedder, { ...common, k: CONTRADICTION_CANDIDATES + 1, kinds: ['evidence', 'signal'] }),
