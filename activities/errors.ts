@@ -135,6 +135,13 @@ function logDatabaseError(activity: string, err: unknown, classified: Applicatio
   activityLog()?.warn('database error', { activity, type: classified.type, retryable: !classified.nonRetryable, chain });
 }
 
+/** `classify`, logging the whole story of a database error (the classified failure carries none of it). */
+export function classifyAndLog(activity: string, err: unknown): unknown {
+  const classified = classify(err);
+  if (classified !== err && classified instanceof ApplicationFailure) logDatabaseError(activity, err, classified);
+  return classified;
+}
+
 /** Wraps every function of an activity object so its errors are classified. */
 export function withClassifiedErrors<T extends Record<string, (...args: never[]) => Promise<unknown>>>(acts: T): T {
   const wrapped: Record<string, unknown> = {};
@@ -143,9 +150,7 @@ export function withClassifiedErrors<T extends Record<string, (...args: never[])
       try {
         return await fn(...args);
       } catch (err) {
-        const classified = classify(err);
-        if (classified !== err && classified instanceof ApplicationFailure) logDatabaseError(name, err, classified);
-        throw classified;
+        throw classifyAndLog(name, err);
       }
     };
   }

@@ -8,6 +8,7 @@ import type { Db } from './db/client.js';
 import { createDocumentActivities } from './documents/activities.js';
 import { createDocumentStartActivities } from './documents/start.js';
 import type { DocumentSettings } from './documents/settings.js';
+import { createEvidenceActivities } from './evidence/activities.js';
 import { withClassifiedErrors } from './errors.js';
 import type { Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
@@ -35,7 +36,7 @@ export interface ActivityConfig {
 
 export interface ActivityDeps {
   db: Db;
-  /** One member per purpose (reply, extraction, title, inflection, brief); every call is metered. */
+  /** One member per purpose (reply, extraction, title, inflection, brief, the evidence ones); every call is metered. */
   llm: Llm;
   embedder: Embedder;
   /** A client on the worker's connection: signal-with-start from activities, schedules, queries. */
@@ -61,6 +62,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDocumentStartActivities(deps),
     ...createUrlIngestActivities(deps),
     ...createBriefActivities(deps),
+    ...createEvidenceActivities(deps),
   });
 }
 

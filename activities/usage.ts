@@ -51,6 +51,12 @@ export interface AttemptMeter {
    * activity that calls a model stores what the calls produced through this.
    */
   inTransaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Writes the calls so far on their own, best effort: for an activity that fails between
+   * its calls and its transaction (a retrieval after an embedding), where neither of the
+   * above runs. A no-op for rows already written.
+   */
+  writeAlone(): Promise<void>;
 }
 
 /**
@@ -71,6 +77,7 @@ export function meterAttempt(db: Db, userId: string | null, key: AttemptKey | nu
   const writeAlone = () => write(db).catch(() => undefined);
   return {
     calls,
+    writeAlone,
     async call(fn) {
       const before = calls.length;
       try {

@@ -27,6 +27,7 @@ import { agentRoutes } from './routes/agents.js';
 import { briefRoutes } from './routes/briefs.js';
 import { caseRoutes } from './routes/cases.js';
 import { eventRoutes } from './routes/events.js';
+import { evidenceRoutes } from './routes/evidence.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { progressRoutes, type ProgressStreamConfig } from './routes/progress.js';
@@ -81,7 +82,7 @@ export interface RouteDeps extends AppDeps {
 }
 
 /** Path parameters that identify what a request is about go on every log line of it (Decision 11). */
-const LOGGED_PARAMS = ['threadId', 'caseId', 'documentId', 'workflowId', 'suggestionId', 'annotationId'] as const;
+const LOGGED_PARAMS = ['threadId', 'caseId', 'documentId', 'evidenceId', 'workflowId', 'suggestionId', 'annotationId'] as const;
 
 function bindLogFields(request: FastifyRequest): void {
   const params = (request.params ?? {}) as Record<string, string | undefined>;
@@ -150,6 +151,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(searchRoutes, routeDeps);
   await app.register(urlRoutes, routeDeps);
   await app.register(briefRoutes, routeDeps);
+  await app.register(evidenceRoutes, routeDeps);
 
   if (deps.config.devApiKey) await ensureDevKey(deps.db, deps.config.devApiKey);
   return app;

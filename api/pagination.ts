@@ -6,7 +6,7 @@
  * last row as PostgreSQL renders it: a message's `seq`; otherwise the creation time to the
  * microsecond and the id (a JS Date keeps milliseconds, and a rounded key repeats rows).
  */
-import { asc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { asc, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { HttpError, namedPattern } from './errors.js';
 
 /** Rows a list answers when the request names no `limit`. */
@@ -72,17 +72,20 @@ function isRealTime(millisPrefix: string): boolean {
   return !Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1 && date.toISOString() === `${millisPrefix}Z`;
 }
 
-/** Ordered by a creation time, ties broken by id: oldest first. */
-export function timeIdKeyset(list: string, time: AnyColumn, id: AnyColumn): Keyset {
+/** Ordered by a creation time, ties broken by id: oldest first, or newest first (evidence). */
+export function timeIdKeyset(list: string, time: AnyColumn, id: AnyColumn, order: 'oldest-first' | 'newest-first' = 'oldest-first'): Keyset {
+  const newestFirst = order === 'newest-first';
   return {
     list,
     key: sql<string>`to_char(${time} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '/' || ${id}::text`,
-    orderBy: [asc(time), asc(id)],
+    orderBy: newestFirst ? [desc(time), desc(id)] : [asc(time), asc(id)],
     after(key) {
       const match = TIME_ID_KEY.exec(key);
       if (!match || !isRealTime(match[1]!)) return undefined;
       const [stamp, rowId] = key.split('/');
-      return sql`(${time}, ${id}) > (${stamp}::timestamptz, ${rowId}::uuid)`;
+      return newestFirst
+        ? sql`(${time}, ${id}) < (${stamp}::timestamptz, ${rowId}::uuid)`
+        : sql`(${time}, ${id}) > (${stamp}::timestamptz, ${rowId}::uuid)`;
     },
   };
 }

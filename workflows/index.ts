@@ -6,3 +6,4 @@ export { redeliverMessages } from './maintenance/redeliver-messages.js';
 export { processDocument } from './documents/process-document.js';
 export { fetchUrlAndIngest } from './documents/fetch-url-and-ingest.js';
 export { evolveBrief } from './briefs/evolve-brief.js';
+export { ingestEvidence } from './evidence/ingest-evidence.js';

@@ -167,3 +167,31 @@ export const urlFetchStep: ActivityOptions = {
 
 /** Embedding a batch of new signals: the document pipeline's retries, and a keepalive heartbeat. */
 export const signalEmbedding: ActivityOptions = { ...documentPipeline, heartbeatTimeout: '30 seconds' };
+
+/**
+ * ingestEvidence's analysis (score, link, check contradictions, record: one activity): the
+ * seed's table (`ingestion`: 3 attempts, 10 s apart, no backoff), narrowed as for URLs: only
+ * transient errors are retried (a model or network timeout, 408/409/429/5xx, a database
+ * statement that may pass next time); bad input, a refused key, a model's invalid answer
+ * fail at once, since every attempt would answer the same. An unreachable database is held
+ * by the workflow (Decision 28), not spent as an attempt. The activity beats while a model
+ * call is in flight, so a dead worker's attempt is retried after 20 s, not 30 minutes.
+ */
+export const evidenceAnalysis: ActivityOptions = {
+  ...ingestion,
+  heartbeatTimeout: '20 seconds',
+  retry: { ...ingestion.retry, nonRetryableErrorTypes: HELD_BY_THE_WORKFLOW },
+};
+
+/** Marking an item failed is one short transaction: minutes, never half an hour. */
+export const evidenceWrite: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: evidenceAnalysis.retry };
+
+/**
+ * Telling the case's brief and conversations, after the item completed: best effort (the
+ * run never fails on it), the seed's 3 attempts 10 s apart; each call is bounded by its own
+ * deadline, so an attempt takes seconds. An unreachable database is just a failed attempt.
+ */
+export const evidenceTell: ActivityOptions = { ...ingestion, startToCloseTimeout: '1 minute' };
+
+/** Backstop on ingestEvidence past its in-workflow 30 min and its cleanup (notes §5). */
+export const EVIDENCE_EXECUTION_TIMEOUT = '35 minutes';

@@ -5,7 +5,10 @@
  * A new purpose is a file there, a member here, and its name in `LlmPurpose`; one that asks
  * for structured output lists its schema in `STRUCTURED_OUTPUTS`.
  */
-import { localBriefWriter, openAiBriefWriter, type BriefWriter } from './purposes/brief.js';
+import { briefOutput, localBriefWriter, openAiBriefWriter, type BriefWriter } from './purposes/brief.js';
+import { contradictionsOutput, localContradictionDetector, openAiContradictionDetector, type ContradictionDetector } from './purposes/contradiction.js';
+import { linksOutput, localEvidenceLinker, openAiEvidenceLinker, type EvidenceLinker } from './purposes/evidence-link.js';
+import { localEvidenceScorer, scoresOutput, openAiEvidenceScorer, type EvidenceScorer } from './purposes/evidence-scoring.js';
 import { inflectionOutput, localInflectionDetector, openAiInflectionDetector, type InflectionDetector } from './purposes/inflection.js';
 import { localChatReplier, openAiChatReplier, type ChatReplier } from './purposes/reply.js';
 import { localSignalExtractor, openAiSignalExtractor, signalsOutput, type SignalExtractor } from './purposes/signal-extraction.js';
@@ -17,12 +20,17 @@ export type { AgentCue, Inflection, InflectionDetector } from './purposes/inflec
 export type { ChatReplier, ReplyInput } from './purposes/reply.js';
 export { SIGNAL_TYPES, type ExtractedSignal, type SignalExtractor, type SignalType } from './purposes/signal-extraction.js';
 export type { Titler } from './purposes/title.js';
+export type { EvidenceScorer, EvidenceScores, EvidenceScoringInput } from './purposes/evidence-scoring.js';
+export type { EvidenceLinkDecision, EvidenceLinker, EvidenceLinkInput, LinkCandidate } from './purposes/evidence-link.js';
+export type { ContradictionCandidate, ContradictionDetector, ContradictionFinding, ContradictionInput } from './purposes/contradiction.js';
 
 /**
  * Every purpose's structured output, as sent: one unit test checks each against OpenAI's
  * strict mode (./strict-schema.ts), so a schema strict mode would refuse fails there first.
  */
-export const STRUCTURED_OUTPUTS = [signalsOutput, titleOutput, inflectionOutput] as const;
+export const STRUCTURED_OUTPUTS = [
+  signalsOutput, titleOutput, inflectionOutput, scoresOutput, linksOutput, contradictionsOutput, briefOutput,
+] as const;
 
 export interface Llm {
   /** Who answers; a reply's metadata names it. */
@@ -32,6 +40,9 @@ export interface Llm {
   title: Titler;
   detectInflection: InflectionDetector;
   writeBrief: BriefWriter;
+  scoreEvidence: EvidenceScorer;
+  linkEvidence: EvidenceLinker;
+  findContradictions: ContradictionDetector;
 }
 
 export function createLocalLlm(): Llm {
@@ -42,6 +53,9 @@ export function createLocalLlm(): Llm {
     title: localTitler,
     detectInflection: localInflectionDetector,
     writeBrief: localBriefWriter,
+    scoreEvidence: localEvidenceScorer,
+    linkEvidence: localEvidenceLinker,
+    findContradictions: localContradictionDetector,
   };
 }
 
@@ -53,5 +67,8 @@ export function createOpenAiLlm(client: LlmClient): Llm {
     title: openAiTitler(client),
     detectInflection: openAiInflectionDetector(client),
     writeBrief: openAiBriefWriter(client),
+    scoreEvidence: openAiEvidenceScorer(client),
+    linkEvidence: openAiEvidenceLinker(client),
+    findContradictions: openAiContradictionDetector(client),
   };
 }

@@ -8,7 +8,16 @@ import { encode } from 'gpt-tokenizer';
 import type { Prompt } from './types.js';
 
 /** Every purpose a model is called for; a new purpose (./purposes/) adds its name here. */
-export type LlmPurpose = 'reply' | 'signal-extraction' | 'title' | 'inflection' | 'brief' | 'embedding';
+export type LlmPurpose =
+  | 'reply'
+  | 'signal-extraction'
+  | 'title'
+  | 'inflection'
+  | 'brief'
+  | 'embedding'
+  | 'evidence-scoring'
+  | 'evidence-link'
+  | 'contradiction';
 
 export interface LlmUsage {
   purpose: LlmPurpose;

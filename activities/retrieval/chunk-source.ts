@@ -6,16 +6,11 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { chunks, documents } from '../db/schema/index.js';
-import { cosineSimilarity } from '../llm/local-embedder.js';
-import { decodeRealArray } from './real-array.js';
+import { clipSnippet, headlineOf, tsQuery } from './snippet.js';
 import type { Candidate, ChunkPassage, RetrievalSource, VectorScan } from './types.js';
+import { scanVectors } from './vector-scan.js';
 
-/** `ts_headline` words around the best match, centred on it: about 300 characters of English. */
-const HEADLINE_OPTIONS = 'StartSel="",StopSel="",MaxWords=50,MinWords=25,MaxFragments=1';
-/** A hard cap on the snippet: a "word" can be a 2 KB URL. */
-export const SNIPPET_MAX_CHARS = 400;
-
-const tsQuery = (query: string) => sql`websearch_to_tsquery('english', ${query})`;
+export { clipSnippet, SNIPPET_MAX_CHARS } from './snippet.js';
 
 /** The case's searchable chunks: those of its completed documents. */
 const searchable = (caseId: string) => and(eq(chunks.caseId, caseId), eq(documents.processingStatus, 'completed'));
@@ -58,34 +53,12 @@ async function vector(db: Db, caseId: string, queryVector: number[], bounds: { l
     .from(picked)
     .innerJoin(chunks, eq(chunks.id, picked.id))
     .orderBy(desc(picked.createdAt), asc(picked.id));
-  const limitReached = rows.length > bounds.maxVectors;
-  const read = rows.slice(0, bounds.maxVectors);
-  const scored: Candidate[] = [];
-  for (const row of read) {
-    const embedding = decodeRealArray(row.embedding);
-    const cosine = embedding ? cosineSimilarity(queryVector, embedding) : 0;
-    if (cosine > 0) scored.push({ kind: 'chunk', id: row.id, score: cosine });
-  }
-  scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
-  return { candidates: scored.slice(0, bounds.limit), read: read.length, limitReached };
-}
-
-/** `…` where the snippet starts after the chunk's start or ends before its end. */
-export function clipSnippet(text: string, headline: string): string {
-  const cut = headline.length > SNIPPET_MAX_CHARS ? `${headline.slice(0, SNIPPET_MAX_CHARS).trimEnd()}…` : headline;
-  const at = text.indexOf(headline);
-  if (at < 0) return cut;
-  const before = at > 0 ? '…' : '';
-  const after = cut === headline && at + headline.length < text.trimEnd().length ? '…' : '';
-  return `${before}${cut}${after}`;
+  return scanVectors('chunk', rows, queryVector, bounds);
 }
 
 async function passages(db: Db, caseId: string, query: string, ids: string[]): Promise<Map<string, Omit<ChunkPassage, 'scores'>>> {
   if (ids.length === 0) return new Map();
-  // A short chunk is its own snippet (a fragment would drop its edge words). With no lexeme
-  // to match (a vector-only hit, a query of stop words) the headline is the chunk's start.
-  const headline = sql<string>`case when char_length(${chunks.text}) <= ${SNIPPET_MAX_CHARS} then ${chunks.text}
-    else ts_headline('english', ${chunks.text}, ${tsQuery(query)}, ${HEADLINE_OPTIONS}) end`;
+  const headline = headlineOf(chunks.text, query);
   const rows = await db
     .select({ id: chunks.id, documentId: chunks.documentId, ordinal: chunks.ordinal, text: chunks.text, title: documents.title, headline })
     .from(chunks)

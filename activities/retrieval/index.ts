@@ -1,8 +1,8 @@
 /**
- * Retrieval over a case (DESIGN.md Decision 24): the one function the search route, the
- * evidence pipeline (link and contradiction candidates) and research's corpus search
- * call. Two retrievers over every source of the requested kinds, fused by reciprocal
- * rank fusion:
+ * Retrieval over a case (DESIGN.md Decisions 24 and 32): the one function the search
+ * route, the evidence pipeline (link and contradiction candidates) and research's corpus
+ * search call, over three sources: chunks, evidence and signals. Two retrievers over every
+ * source of the requested kinds, fused by reciprocal rank fusion:
  *   full-text — `websearch_to_tsquery('english', q)` against the GIN-indexed `tsvector`,
  *               ranked by `ts_rank_cd`, the best `candidates` rows;
  *   vector    — the query embedded once, cosine in process over at most `maxVectors`
@@ -23,8 +23,10 @@ import { SEARCH_DEFAULTS } from '../../workers/config.js';
 import type { Db } from '../db/client.js';
 import type { Embedder } from '../llm/types.js';
 import { chunkSource } from './chunk-source.js';
+import { evidenceSource } from './evidence-source.js';
+import { signalSource } from './signal-source.js';
 import { rankCandidates, reciprocalRankFusion, RRF_K, type FusedCandidate } from './fusion.js';
-import type { Passage, PassageKind, RetrievalRequest, RetrievalResult, RetrievalSettings, RetrievalSource } from './types.js';
+import type { Passage, PassageKind, PassageOf, RetrievalRequest, RetrievalResult, RetrievalSettings, RetrievalSource } from './types.js';
 
 export type * from './types.js';
 export { RRF_K } from './fusion.js';
@@ -39,22 +41,32 @@ export const RETRIEVAL_DEFAULTS: RetrievalSettings = {
   rrfK: RRF_K,
 };
 
-/** Every source by kind; the evidence pipeline adds `evidence: evidenceSource` here. */
-const SOURCES: { [K in PassageKind]: RetrievalSource<Extract<Passage, { kind: K }>> } = { chunk: chunkSource };
+/** Every source by kind (Decision 32): a new kind is a source here and a passage type in ./types.ts. */
+const SOURCES: { [K in PassageKind]: RetrievalSource<PassageOf<K>> } = {
+  chunk: chunkSource,
+  evidence: evidenceSource,
+  signal: signalSource,
+};
 
 export const PASSAGE_KINDS = Object.keys(SOURCES) as PassageKind[];
 
-export async function retrieve(
+/** The id of the row a passage is: a chunk's, an item's or a signal's. */
+export function passageId(p: Passage): string {
+  return p.kind === 'chunk' ? p.chunkId : p.kind === 'evidence' ? p.evidenceId : p.signalId;
+}
+
+/** The passages of the kinds asked for (all kinds when none are named), typed accordingly. */
+export async function retrieve<K extends PassageKind = PassageKind>(
   db: Db,
   embedder: Pick<Embedder, 'embed'>,
-  request: RetrievalRequest,
+  request: RetrievalRequest<K>,
   settings: RetrievalSettings = RETRIEVAL_DEFAULTS,
-): Promise<RetrievalResult> {
+): Promise<RetrievalResult<PassageOf<K>>> {
   const query = request.query.trim();
   const k = Math.max(0, Math.floor(request.k));
   // Nothing to match on either side (and an empty input is a 400 at embedding APIs).
   if ((query === '' && !request.queryVector) || k === 0) return { passages: [], vectors: { read: 0, limitReached: false } };
-  const sources: RetrievalSource[] = [...new Set(request.kinds ?? PASSAGE_KINDS)].map((kind) => SOURCES[kind]);
+  const sources: RetrievalSource[] = [...new Set<PassageKind>(request.kinds ?? PASSAGE_KINDS)].map((kind) => SOURCES[kind] as RetrievalSource);
   const queryVector = request.queryVector ?? (await embedder.embed([query], request.call))[0]!;
   const bounds = { limit: settings.candidates, maxVectors: vectorRows(settings, queryVector.length) };
   const [fullTexts, scans] = await Promise.all([
@@ -68,7 +80,8 @@ export async function retrieve(
     },
     settings.rrfK,
   );
-  const passages = await hydrate(db, request.caseId, query, sources, fused.slice(0, k));
+  // Sources of the kinds K only, so every passage is a PassageOf<K>.
+  const passages = (await hydrate(db, request.caseId, query, sources, fused.slice(0, k))) as PassageOf<K>[];
   return {
     passages,
     vectors: { read: scans.reduce((n, s) => n + s.read, 0), limitReached: scans.some((s) => s.limitReached) },
@@ -90,7 +103,7 @@ async function hydrate(db: Db, caseId: string, query: string, sources: Retrieval
   const byKind = new Map(found);
   return top.flatMap((c) => {
     const passage = byKind.get(c.kind)?.get(c.id);
-    return passage ? [{ ...passage, scores: c.scores }] : [];
+    return passage ? [{ ...passage, scores: c.scores } as Passage] : [];
   });
 }
 

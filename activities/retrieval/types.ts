@@ -1,23 +1,27 @@
 /**
- * The shapes of retrieval (DESIGN.md Decision 24). A passage is a union over kinds; each
- * kind has one `RetrievalSource` that knows its table. Fusion sees only candidates (kind,
- * id, score), so the evidence pipeline adds `'evidence'` by adding a source and a passage
- * type here, without touching the fusion or `retrieve`.
+ * The shapes of retrieval (DESIGN.md Decisions 24 and 32). A passage is a union over kinds;
+ * each kind has one `RetrievalSource` that knows its table. Fusion sees only candidates
+ * (kind, id, score), so a new kind is a source and a passage type here, without touching
+ * the fusion or `retrieve`.
  */
 import type { Db } from '../db/client.js';
+import type { EvidenceSource } from '../db/schema/evidence.js';
 import type { LlmCall } from '../llm/types.js';
 
-/** `'evidence'` joins when the evidence pipeline adds its source (roadmap/evidence-brief.md). */
-export type PassageKind = 'chunk';
+/** Chunks of completed documents, the case's evidence (not failed), its active signals. */
+export type PassageKind = 'chunk' | 'evidence' | 'signal';
 
-export interface RetrievalRequest {
+/** The passage type of some kinds: `PassageOf<'signal'>` is `SignalPassage`. */
+export type PassageOf<K extends PassageKind> = Extract<Passage, { kind: K }>;
+
+export interface RetrievalRequest<K extends PassageKind = PassageKind> {
   caseId: string;
   /** What a user typed (`websearch_to_tsquery` syntax: words, "phrases", -not, or). */
   query: string;
   /** Passages to return, best first. */
   k: number;
   /** Which sources to search; absent: all of them. */
-  kinds?: readonly PassageKind[];
+  kinds?: readonly K[];
   /** A vector of `query` the caller already has (the evidence pipeline embeds its item once). */
   queryVector?: number[];
   /** Passed to the embedder, so an activity's embedding lands in its token ledger. */
@@ -51,7 +55,35 @@ export interface ChunkPassage {
   scores: PassageScores;
 }
 
-export type Passage = ChunkPassage;
+/** A piece of evidence of the case that has not failed (a pending one is found by its text until it is embedded). */
+export interface EvidencePassage {
+  kind: 'evidence';
+  evidenceId: string;
+  source: EvidenceSource;
+  sourceUrl: string | null;
+  sourceTitle: string | null;
+  documentId: string | null;
+  /** A few hundred characters around the best match, `…` where clipped. */
+  snippet: string;
+  /** The whole item (stays in process, like a chunk's). */
+  text: string;
+  scores: PassageScores;
+}
+
+/** An active signal of the case (a thread's that joined it, or the case's own). */
+export interface SignalPassage {
+  kind: 'signal';
+  signalId: string;
+  /** assumption, goal, constraint, question, risk... */
+  signalType: string;
+  /** Null for a signal of the case alone (from a document or evidence). */
+  threadId: string | null;
+  snippet: string;
+  text: string;
+  scores: PassageScores;
+}
+
+export type Passage = ChunkPassage | EvidencePassage | SignalPassage;
 
 /** One retriever's view of one passage: all that fusion needs. */
 export interface Candidate {
@@ -95,8 +127,8 @@ export interface RetrievalSource<P extends Passage = Passage> {
   passages(db: Db, caseId: string, query: string, ids: string[]): Promise<Map<string, Omit<P, 'scores'>>>;
 }
 
-export interface RetrievalResult {
-  passages: Passage[];
+export interface RetrievalResult<P extends Passage = Passage> {
+  passages: P[];
   /** What the vector side read: a case past `maxVectors` or `maxVectorBytes` is searched by vector only in part. */
   vectors: { read: number; limitReached: boolean };
 }

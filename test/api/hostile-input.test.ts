@@ -8,9 +8,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentDescriptor } from '../../workflows/agents/catalog.js';
 import { and, eq } from 'drizzle-orm';
-import { agentSuggestions, briefAnnotations, cases, documents, threads } from '../../activities/db/schema/index.js';
+import { agentSuggestions, briefAnnotations, cases, documents, evidence as evidenceTable, threads } from '../../activities/db/schema/index.js';
 import { storeDocument } from '../../activities/documents/store.js';
 import { hostileCases, idNames, type CaseContext, type HostileCase, type Ids, type Operation, type Parameter } from './hostile-cases.js';
+import { storeEvidence } from '../../activities/evidence/store.js';
 import type { JsonSchema } from './hostile-values.js';
 import { as, call, createThread, insertCase, startApi, TEST_BODY_LIMIT, type TestUser } from './harness.js';
 
@@ -43,6 +44,7 @@ async function idsOf(user: TestUser): Promise<Ids> {
   const { document } = await storeDocument(h.database.db, {
     caseId, userId: user.id, source: 'upload', title: `notes of ${user.name}.txt`, contentType: 'text/plain', content: `The oven budget of ${user.name}.`,
   });
+  const { evidence } = await storeEvidence(h.database.db, { caseId, userId: user.id, text: `A piece of evidence of ${user.name}.` });
   const [annotation] = await h.database.db
     .insert(briefAnnotations)
     .values({ caseId, source: 'brief', kind: 'unsupported-claim', causeKey: 'a fixture', sectionKey: 'key-claims', message: 'a fixture', createdInVersion: 0 })
@@ -52,6 +54,7 @@ async function idsOf(user: TestUser): Promise<Ids> {
     threadId,
     suggestionId: suggestion!.id,
     documentId: document.id,
+    evidenceId: evidence.id,
     annotationId: annotation!.id,
     workflowId: posted.json().workflowId,
     agentType: fixtureAgent.type,
@@ -68,6 +71,7 @@ async function ownedBy(user: TestUser, ids: Ids, kinds: string[]): Promise<Recor
     documentId: (id) => one(db.select().from(documents).where(and(eq(documents.id, id), eq(documents.userId, user.id)))),
     suggestionId: (id) =>
       one(db.select().from(agentSuggestions).innerJoin(threads, eq(threads.id, agentSuggestions.threadId)).where(and(eq(agentSuggestions.id, id), eq(threads.userId, user.id)))),
+    evidenceId: (id) => one(db.select().from(evidenceTable).where(and(eq(evidenceTable.id, id), eq(evidenceTable.userId, user.id)))),
     annotationId: (id) =>
       one(db.select().from(briefAnnotations).innerJoin(cases, eq(cases.id, briefAnnotations.caseId)).where(and(eq(briefAnnotations.id, id), eq(cases.userId, user.id)))),
     workflowId: async (id) => (await h.env.client.workflow.getHandle(id).describe()).searchAttributes.UserId?.[0] === user.id,
@@ -150,7 +154,7 @@ describe('the walk', () => {
   it('finds the routes of API.md that exist, each with its cases', () => {
     const names = operations.map((op) => `${op.method} ${op.path}`);
     for (const expected of ['POST /v1/cases', 'GET /v1/threads', 'POST /v1/threads/{threadId}/case', 'POST /v1/cases/{caseId}/agents/{agentType}', 'GET /v1/events',
-      'GET /v1/cases/{caseId}/brief', 'POST /v1/cases/{caseId}/brief/annotations/{annotationId}/resolve']) {
+      'GET /v1/cases/{caseId}/brief', 'POST /v1/cases/{caseId}/brief/annotations/{annotationId}/resolve', 'GET /v1/evidence/{evidenceId}']) {
       expect(names).toContain(expected);
     }
     // Beyond the two without a key, every input an operation documents yields cases of its own.
@@ -169,6 +173,17 @@ describe('the walk', () => {
     const all = Object.fromEntries(kinds.map((k) => [k, true]));
     expect(await ownedBy(h.alice, alice, kinds)).toEqual(all);
     expect(await ownedBy(h.bob, bob, kinds)).toEqual(all);
+  });
+});
+
+describe('the ids it sends', () => {
+  it("gives every id in a path a real one of each user, so another user's ids are real ones, not random", () => {
+    const names = new Set(operations.flatMap((op) => op.parameters.filter((p) => p.in === 'path' && p.schema.format === 'uuid').map((p) => p.name)));
+    expect(names).toContain('evidenceId');
+    for (const name of names) {
+      expect(alice[name], name).toBeDefined();
+      expect(bob[name], name).toBeDefined();
+    }
   });
 });
 

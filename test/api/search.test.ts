@@ -1,9 +1,9 @@
-/** `GET /v1/cases/:caseId/search`: the caller's cases only, `q` and `k` checked, passages as retrieval ranks them. */
+/** `GET /v1/cases/:caseId/search`: the caller's cases only, `q`, `k` and `kind` checked, passages (chunks, evidence, signals) as retrieval ranks them. */
 import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenLedger } from '../../activities/db/schema/index.js';
-import { seedDocument } from '../helpers/retrieval.js';
+import { seedDocument, seedEvidence, seedSignal } from '../helpers/retrieval.js';
 import { call, insertCase, startApi, type ApiHarness } from './harness.js';
 
 let h: ApiHarness;
@@ -11,6 +11,9 @@ let caseId: string;
 let bobCaseId: string;
 let quokka: { documentId: string; chunkIds: string[] };
 let bobsQuokka: string;
+let wallabyEvidence: string;
+let wallabySignal: string;
+let wallabyChunk: string;
 
 beforeAll(async () => {
   h = await startApi();
@@ -26,6 +29,10 @@ beforeAll(async () => {
     Array.from({ length: 12 }, (_, i) => `Bilby sighting ${i + 1}${' bilby'.repeat(i)}.`),
   );
   bobsQuokka = (await seedDocument(h.database.db, { caseId: bobCaseId, userId: h.bob.id }, ['A quokka of bob\'s.'])).documentId;
+  wallabyEvidence = await seedEvidence(h.database.db, { caseId, userId: h.alice.id, sourceUrl: 'https://example.org/w' }, 'A wallaby was filmed in the park.');
+  wallabySignal = await seedSignal(h.database.db, { caseId, type: 'risk' }, 'The wallaby may escape the park.');
+  wallabyChunk = (await seedDocument(h.database.db, { caseId, userId: h.alice.id }, ['The wallaby enclosure plan.'])).chunkIds[0]!;
+  await seedEvidence(h.database.db, { caseId: bobCaseId, userId: h.bob.id }, 'A wallaby of bob\'s.');
 });
 
 afterAll(async () => {
@@ -65,6 +72,28 @@ describe('answers', () => {
   });
 });
 
+describe('kinds', () => {
+  const scores = { fused: expect.any(Number), fullText: expect.any(Number), cosine: expect.any(Number), fullTextRank: expect.any(Number), vectorRank: expect.any(Number) };
+  const byKind = (passages: { kind: string }[], kind: string) => passages.filter((p) => p.kind === kind);
+
+  it('finds evidence and signal text beside chunks, each with its ids and a snippet, never a whole text', async () => {
+    const { passages } = (await search('q=wallaby')).json();
+    expect(byKind(passages, 'evidence')).toEqual([
+      { kind: 'evidence', evidenceId: wallabyEvidence, source: 'manual', sourceUrl: 'https://example.org/w', sourceTitle: null, documentId: null, snippet: 'A wallaby was filmed in the park.', scores },
+    ]);
+    expect(byKind(passages, 'signal')).toEqual([
+      { kind: 'signal', signalId: wallabySignal, signalType: 'risk', threadId: null, snippet: 'The wallaby may escape the park.', scores },
+    ]);
+    expect(byKind(passages, 'chunk').map((p) => (p as unknown as { chunkId: string }).chunkId)).toContain(wallabyChunk);
+  });
+
+  it.each(['chunk', 'evidence', 'signal'])('kind=%s answers that kind only', async (kind) => {
+    const { passages } = (await search(`q=wallaby&k=50&kind=${kind}`)).json();
+    expect(passages.length).toBeGreaterThan(0);
+    expect(passages.every((p: { kind: string }) => p.kind === kind)).toBe(true);
+  });
+});
+
 describe('refusals', () => {
   it.each([
     ['q missing', 'k=5', 'q'],
@@ -77,6 +106,9 @@ describe('refusals', () => {
     ['k not a number', 'q=a&k=ten', 'k'],
     ['k a fraction', 'q=a&k=2.5', 'k'],
     ['an unknown parameter', 'q=a&limit=5', 'limit'],
+    ['kind empty', 'q=a&kind=', 'kind'],
+    ['kind not one of them', 'q=a&kind=document', 'kind'],
+    ['kind twice', 'q=a&kind=chunk&kind=signal', 'kind'],
   ])('%s: 400 naming the field', async (_label, query, field) => {
     const res = await search(query);
     expect(res.statusCode).toBe(400);

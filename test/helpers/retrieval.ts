@@ -1,7 +1,7 @@
-/** Documents and chunks written straight into the tables, as indexing leaves them, for retrieval tests. */
+/** Documents and chunks, evidence and signals written straight into the tables, as their pipelines leave them, for retrieval tests. */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../../activities/db/client.js';
-import { cases, chunks, documents, users, type DocumentStatus } from '../../activities/db/schema/index.js';
+import { cases, chunks, documents, evidence, signals, users, type DocumentStatus, type EvidenceStatus, type SignalStatus } from '../../activities/db/schema/index.js';
 import { hashEmbedding } from '../../activities/llm/local-embedder.js';
 
 /** The `local` embedder's default dimensions. */
@@ -74,4 +74,49 @@ export function axis(index: number, dimensions = TEST_DIMENSIONS, wobble?: { ind
   if (wobble) v[wobble.index] = wobble.weight;
   const norm = Math.hypot(...v);
   return v.map((x) => x / norm);
+}
+
+/** A piece of evidence of the case, as ingestion leaves it; embedded (locally) unless `embedding: null`. */
+export async function seedEvidence(
+  db: Db,
+  o: { caseId: string; userId: string; status?: EvidenceStatus; sourceUrl?: string },
+  text: string,
+  embedding: number[] | null = hashEmbedding(text, TEST_DIMENSIONS),
+): Promise<string> {
+  const [row] = await db
+    .insert(evidence)
+    .values({
+      caseId: o.caseId,
+      userId: o.userId,
+      text,
+      contentHash: createHash('sha256').update(`${randomUUID()}${text}`).digest('hex'),
+      sourceUrl: o.sourceUrl ?? null,
+      status: o.status ?? 'completed',
+      embedding,
+    })
+    .returning({ id: evidence.id });
+  return row!.id;
+}
+
+/** A signal of the case: a thread's (that joined it) when `threadId` is given, else the case's own. */
+export async function seedSignal(
+  db: Db,
+  o: { caseId: string | null; threadId?: string; type?: string; status?: SignalStatus },
+  text: string,
+  embedding: number[] | null = hashEmbedding(text, TEST_DIMENSIONS),
+): Promise<string> {
+  const [row] = await db
+    .insert(signals)
+    .values({
+      caseId: o.caseId,
+      threadId: o.threadId ?? null,
+      type: o.type ?? 'assumption',
+      text,
+      textHash: createHash('sha256').update(text).digest('hex'),
+      confidence: 0.8,
+      status: o.status ?? 'active',
+      embedding,
+    })
+    .returning({ id: signals.id });
+  return row!.id;
 }

@@ -24,6 +24,8 @@ import { runMigrations } from '../../activities/db/migrate.js';
 import type { Llm } from '../../activities/llm/llm.js';
 import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
+import { startIngestEvidence } from '../../activities/evidence/start.js';
+import { storeEvidence } from '../../activities/evidence/store.js';
 import { createSafeFetcher } from '../../activities/web/fetcher.js';
 import { normaliseSubmittedUrl, startFetchUrlAndIngest } from '../../activities/web/ingest-start.js';
 import { loadConfig, QUEUE_KINDS, queueNames } from '../../workers/config.js';
@@ -55,7 +57,7 @@ const RECORDED_DOCUMENT_SIZES = { chunkTokens: 64, chunkOverlapTokens: 8, embedB
 const SLOW_BRIEF = 'a slow brief';
 
 /**
- * Replies slowly to "slow" messages (so a cancel lands) and fails "broken" ones for good; the
+ * Replies slowly to "slow" messages (so a cancel lands) and fails "broken" ones (and BROKEN evidence) for good; the
  * first brief of SLOW_BRIEF hangs until its evolution is cancelled.
  */
 function scriptedLlm(): Llm {
@@ -66,6 +68,10 @@ function scriptedLlm(): Llm {
     async writeBrief(draft, call) {
       if (draft.title !== SLOW_BRIEF || slowBriefs++ > 0) return local.writeBrief(draft, call);
       return new Promise((_, reject) => call?.signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+    },
+    async scoreEvidence(input, call) {
+      if (input.text.includes('BROKEN')) throw ApplicationFailure.nonRetryable('the model refused this one', 'LlmBadRequest');
+      return local.scoreEvidence(input, call);
     },
     async reply(input) {
       const last = [...input.history].reverse().find((t) => t.role === 'user')?.content ?? '';
@@ -260,6 +266,20 @@ try {
   const briefRuns = await eventually(listBriefRuns, (r) => r.length === 2 && r.every((run) => run.status.name !== 'RUNNING'));
   for (const [i, run] of briefRuns.entries()) await save(`evolve-brief-run-${i + 1}`, run.workflowId, run.runId);
   await save('evolve-brief-cancelled', workflowIds.evolveBrief(slowCase));
+  // ingestEvidence: an item that contradicts a signal of the case (linked, a contradiction,
+  // the brief told), and one the model refuses (the cleanup path), started as the gateway does.
+  await seedSignal(database.db, { caseId, type: 'assumption', text: 'We assume rents near the station are about 2000 pounds a month.' });
+  const ingestEvidence = async (text: string) => {
+    const { evidence: item } = await storeEvidence(database.db, { caseId, userId: user.id, text });
+    const input = { evidenceId: item.id, caseId, userId: user.id, queues };
+    return startIngestEvidence(client, input, { contentHash: item.contentHash, deadline: Date.now() + 10_000 });
+  };
+  const ingested = await ingestEvidence('Rents near the station are 3500 pounds a month, the letting agent wrote.');
+  await client.workflow.getHandle(ingested).result();
+  await save('ingest-evidence', ingested);
+  const refused = await ingestEvidence('This piece of evidence is BROKEN on purpose.');
+  await client.workflow.getHandle(refused).result().catch(() => undefined);
+  await save('ingest-evidence-failed', refused);
   for (const w of workers) w.shutdown();
   await Promise.allSettled(running);
   await fetcher.close();

@@ -55,7 +55,7 @@ describe('replay of recorded histories against the production bundle', () => {
       'conversation-run-1', 'generate-chat-title', 'generate-signal-embeddings', 'redeliver-messages',
       'process-document', 'process-document-failed', 'process-document-skipped', 'process-document-two-outages',
       'process-document-requested-again', 'fetch-url-and-ingest', 'fetch-url-and-ingest-blocked', 'fetch-url-and-ingest-restarted',
-      'evolve-brief-run-1', 'evolve-brief-run-2', 'evolve-brief-cancelled',
+      'evolve-brief-run-1', 'evolve-brief-run-2', 'evolve-brief-cancelled', 'ingest-evidence', 'ingest-evidence-failed',
       // The old behaviour: the second outage failed the document at once.
       'recorded-before-document-outage-window-per-outage/process-document-two-outages',
     ];

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import type { Embedder } from '../../activities/llm/types.js';
 import { SNIPPET_MAX_CHARS } from '../../activities/retrieval/chunk-source.js';
-import { retrieve, RETRIEVAL_DEFAULTS } from '../../activities/retrieval/index.js';
+import { passageId, retrieve, RETRIEVAL_DEFAULTS } from '../../activities/retrieval/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { axis, seedCaseOf, seedDocument, seedUser, TEST_DIMENSIONS } from '../helpers/retrieval.js';
 
@@ -57,7 +57,7 @@ describe('queries full-text cannot use', () => {
     const c = await newCase();
     const doc = await seedDocument(database.db, c, ['The narwhal tusk is a tooth.']);
     const { passages } = await retrieve(database.db, local, { caseId: c.caseId, query: '"narwhal OR -(tusk', k: 10 });
-    expect(passages[0]?.chunkId).toBe(doc.chunkIds[0]);
+    expect((passages[0] && passageId(passages[0]))).toBe(doc.chunkIds[0]);
   });
 });
 
@@ -67,7 +67,7 @@ describe('ties and bounds', () => {
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(...(await seedDocument(database.db, c, ['The same sentence about a dingo.'])).chunkIds);
     const runs = await Promise.all([1, 2, 3].map(() => retrieve(database.db, local, { caseId: c.caseId, query: 'dingo', k: 10 })));
-    for (const run of runs) expect(run.passages.map((p) => p.chunkId)).toEqual([...ids].sort());
+    for (const run of runs) expect(run.passages.map((p) => passageId(p))).toEqual([...ids].sort());
   });
 
   it('reads at most maxVectors vectors, the newest documents first, and says so', async () => {
@@ -79,10 +79,10 @@ describe('ties and bounds', () => {
     const settings = { ...RETRIEVAL_DEFAULTS, maxVectors: 2 };
     const result = await retrieve(database.db, local, { caseId: c.caseId, query: 'ibis', k: 10 }, settings);
     expect(result.vectors).toEqual({ read: 2, limitReached: true });
-    const byVector = result.passages.filter((p) => p.scores.vectorRank !== null).map((p) => p.documentId);
+    const byVector = result.passages.filter((p) => p.kind === 'chunk' && p.scores.vectorRank !== null).map((p) => p.kind === 'chunk' && p.documentId);
     expect(byVector.sort()).toEqual([middle.documentId, newest.documentId].sort());
     // Full-text still covers every chunk.
-    expect(result.passages.find((p) => p.documentId === oldest.documentId)?.scores.fullTextRank).not.toBeNull();
+    expect(result.passages.find((p) => p.kind === 'chunk' && p.documentId === oldest.documentId)?.scores.fullTextRank).not.toBeNull();
   });
 
   it('holds at most maxVectorBytes of vectors (dimensions × 4 bytes × rows), however many maxVectors allows', async () => {

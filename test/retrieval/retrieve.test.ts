@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { createOpenAiEmbedder } from '../../activities/llm/openai-embedder.js';
 import type { Embedder } from '../../activities/llm/types.js';
-import { retrieve, RRF_K } from '../../activities/retrieval/index.js';
+import { passageId, retrieve, RRF_K } from '../../activities/retrieval/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai.js';
 import { axis, seedCaseOf, seedDocument, seedUser, TEST_DIMENSIONS } from '../helpers/retrieval.js';
@@ -79,7 +79,7 @@ describe('vector', () => {
     scriptQueryVector(axis(0, SCRIPTED_DIMENSIONS, { index: 3, weight: 0.1 }));
     const { passages } = await retrieve(database.db, scripted, { caseId: c.caseId, query: 'expensive automobile maintenance', k: 10 });
     expect(fake.requests.map((r) => r.body.input)).toEqual([['expensive automobile maintenance']]);
-    expect(passages.map((p) => p.chunkId)).toEqual([doc.chunkIds[0], doc.chunkIds[1]]);
+    expect(passages.map((p) => passageId(p))).toEqual([doc.chunkIds[0], doc.chunkIds[1]]);
     expect(passages[0]!.scores).toMatchObject({ fullText: null, fullTextRank: null, vectorRank: 1 });
     expect(passages[0]!.scores.cosine).toBeCloseTo(1 / Math.hypot(1, 0.1), 5);
     expect(passages[0]!.scores.fused).toBeCloseTo(1 / (RRF_K + 1), 10);
@@ -100,7 +100,7 @@ describe('fusion', () => {
     scriptQueryVector(axis(0, SCRIPTED_DIMENSIONS));
     const { passages } = await retrieve(database.db, scripted, { caseId: c.caseId, query: 'zebra', k: 10 });
     const [textOnly, both, vectorOnly] = doc.chunkIds;
-    expect(passages.map((p) => p.chunkId)).toEqual([both, textOnly, vectorOnly]);
+    expect(passages.map((p) => passageId(p))).toEqual([both, textOnly, vectorOnly]);
     expect(passages[0]!.scores).toMatchObject({ fullTextRank: 2, vectorRank: 2 });
     expect(passages[0]!.scores.fused).toBeCloseTo(2 / (RRF_K + 2), 10);
     // A tie at 1/61: the full-text match comes first.
@@ -120,7 +120,7 @@ describe('what a case sees', () => {
     await seedDocument(database.db, sibling, [text]);
     await seedDocument(database.db, stranger, [text]);
     const { passages } = await retrieve(database.db, local, { caseId: mine.caseId, query: 'wombat burrow', k: 50 });
-    expect(passages.map((p) => p.chunkId)).toEqual(own.chunkIds);
+    expect(passages.map((p) => passageId(p))).toEqual(own.chunkIds);
   });
 
   it("searches only completed documents' chunks", async () => {
@@ -130,7 +130,7 @@ describe('what a case sees', () => {
       await seedDocument(database.db, { ...c, status }, [`The platypus report is ${status}.`]);
     }
     const { passages, vectors } = await retrieve(database.db, local, { caseId: c.caseId, query: 'platypus report', k: 50 });
-    expect(passages.map((p) => p.chunkId)).toEqual(done.chunkIds);
+    expect(passages.map((p) => passageId(p))).toEqual(done.chunkIds);
     expect(vectors).toEqual({ read: 1, limitReached: false });
   });
 });

@@ -15,7 +15,9 @@ const object = (properties: Record<string, unknown>) => ({ type: 'object', prope
 
 describe('every purpose\'s structured output', () => {
   it('lists the structured purposes', () => {
-    expect(STRUCTURED_OUTPUTS.map((o) => o.schemaName)).toEqual(expect.arrayContaining(['signals', 'title', 'inflection']));
+    expect(STRUCTURED_OUTPUTS.map((o) => o.schemaName)).toEqual(
+      expect.arrayContaining(['signals', 'title', 'inflection', 'evidence_scores', 'evidence_links', 'contradictions', 'brief']),
+    );
   });
 
   for (const { schemaName, schema } of STRUCTURED_OUTPUTS) {

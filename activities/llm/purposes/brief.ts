@@ -63,9 +63,11 @@ const proseSchema = z.object({
   sections: z.array(z.object({ key: z.enum(BRIEF_SECTION_KEYS), text: z.string().min(1).max(MAX_PROSE_CHARS) })).max(BRIEF_SECTION_KEYS.length),
 });
 
+export const briefOutput = { schemaName: 'brief', schema: proseSchema };
+
 export function openAiBriefWriter(client: LlmClient): BriefWriter {
   return async (draft, call) => {
-    const { value } = await client.completeJson({ ...briefPrompt(draft), ...call, purpose: 'brief', schema: proseSchema, schemaName: 'brief' });
+    const { value } = await client.completeJson({ ...briefPrompt(draft), ...call, purpose: 'brief', ...briefOutput });
     const prose = briefProseLocally(draft);
     for (const section of value.sections) prose[section.key] = section.text;
     return prose;

@@ -1,0 +1,77 @@
+/**
+ * The seed's `ingest_evidence_async`, over an item the store committed `pending` (Decision
+ * 31): one activity scores it, links it to the case's signals, checks it for contradictions
+ * and records all of it with EVIDENCE_ADDED (activities/evidence/analyse.ts says why one);
+ * then the case's brief and running conversations are told, best effort. Payloads are ids and
+ * counts. Every way out but success leaves the item `failed` with a reason (a step's failure,
+ * the in-workflow time limit, a cancellation), through a cleanup that runs even when the run
+ * is cancelled.
+ */
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities/index.js';
+import { describeLimit, finalFailure } from '../failures.js';
+import { holdThroughOutage, newHold } from '../outage-hold.js';
+import { evidenceAnalysis, evidenceTell, evidenceWrite, TASK_TIME_LIMIT } from '../policies.js';
+import type { IngestEvidenceInput, IngestEvidenceResult } from '../types.js';
+
+const acts = proxyActivities<Activities>(evidenceAnalysis);
+
+export async function ingestEvidence(input: IngestEvidenceInput): Promise<IngestEvidenceResult> {
+  const limit = input.timeLimitMs ?? TASK_TIME_LIMIT;
+  let result: IngestEvidenceResult;
+  try {
+    result = await CancellationScope.withTimeout(limit, () => analyse(input));
+  } catch (err) {
+    // The time limit cancels only its own scope; a cancellation of the run cancels this one too.
+    const timedOut = isCancellation(err) && !CancellationScope.current().consideredCancelled;
+    const reason = timedOut ? `stopped: the time limit of ${describeLimit(limit)} was reached` : reasonOf(err);
+    log.warn('evidence ingestion failed', { evidenceId: input.evidenceId, reason });
+    await CancellationScope.nonCancellable(() =>
+      holdThroughOutage(newHold(input.outageHoldMs), 'markEvidenceFailed', () =>
+        acts.markEvidenceFailed.executeWithOptions({ ...evidenceWrite, summary: `Mark the evidence failed: ${reason}` }, [
+          { evidenceId: input.evidenceId, reason },
+        ]),
+      ),
+    );
+    if (isCancellation(err) && !timedOut) throw err;
+    throw finalFailure(err, timedOut, reason);
+  }
+  await tell(input);
+  return result;
+}
+
+function analyse(input: IngestEvidenceInput): Promise<IngestEvidenceResult> {
+  const { evidenceId, correlationId } = input;
+  return holdThroughOutage(newHold(input.outageHoldMs), 'analyseEvidence', () =>
+    acts.analyseEvidence.executeWithOptions({ ...evidenceAnalysis, summary: `Score, link and check evidence ${evidenceId}` }, [
+      { evidenceId, correlationId },
+    ]),
+  );
+}
+
+/** Best effort (rule 5): the item is ingested whatever happens here; a failure is logged. */
+async function tell(input: IngestEvidenceInput): Promise<void> {
+  try {
+    await acts.tellEvidenceAdded.executeWithOptions({ ...evidenceTell, summary: `Tell the brief and conversations of case ${input.caseId}` }, [
+      { evidenceId: input.evidenceId, caseId: input.caseId, userId: input.userId },
+    ]);
+  } catch (err) {
+    if (isCancellation(err)) return;
+    log.warn('evidence ingested, but its case could not be told', { evidenceId: input.evidenceId, error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/**
+ * The failure's own words as classified where it happened (the activity names its stage:
+ * "linking failed: …"), not "activity failed".
+ */
+function reasonOf(err: unknown): string {
+  if (isCancellation(err)) return 'cancelled';
+  let message = err instanceof Error ? err.message : String(err);
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    message = e.message || message;
+    if (e instanceof ApplicationFailure) return message;
+    if (!(e instanceof ActivityFailure)) break;
+  }
+  return `ingestion failed: ${message}`;
+}
