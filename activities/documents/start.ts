@@ -10,13 +10,15 @@
  * Processing a document again is a decision of its own: it is moved back to `pending`
  * (`transitionDocument`, guarded in SQL) before the start, by one caller only.
  */
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client.js';
+import type { HandOffKind } from '../handoff.js';
 import { documentRequestedSignal } from '../../workflows/messages.js';
 import { DOCUMENT_EXECUTION_TIMEOUT } from '../../workflows/policies.js';
 import { searchAttributes } from '../../workflows/search-attributes.js';
-import { workflowIds, type ProcessDocumentInput } from '../../workflows/types.js';
-import { findDocumentStatus, transitionDocument } from './store.js';
+import { workflowIds, type ProcessDocumentInput, type QueueNames } from '../../workflows/types.js';
+import { findDocumentStatus, findOwnDocument, transitionDocument, type DocumentSummary } from './store.js';
 
 export interface StartOptions {
   /** Absolute deadline (ms since epoch) of the call. */
@@ -45,6 +47,24 @@ export async function startProcessDocument(temporal: Client, input: ProcessDocum
     }),
   );
   return workflowId;
+}
+
+/** What a document whose start certainly failed says; uploading or reprocessing it starts it. */
+export const DOCUMENT_START_FAILED = 'the document could not be handed to its workflow: upload it again or reprocess it';
+
+/**
+ * The documents' kind of the shared hand-off (activities/handoff.ts): the gateway's upload and
+ * reprocess, and the redelivery job. One correlation id per hand-off, whatever its attempts.
+ */
+export function documentHandOff(temporal: Client, queues: QueueNames, correlationId: string = randomUUID()): HandOffKind<DocumentSummary> {
+  return {
+    name: 'document',
+    call: (doc, deadline) =>
+      startProcessDocument(temporal, { documentId: doc.id, caseId: doc.caseId, userId: doc.userId, correlationId, queues }, { deadline }),
+    failedReason: () => DOCUMENT_START_FAILED,
+    fail: (tx, doc, reason) => transitionDocument(tx, doc.id, ['pending'], { processingStatus: 'failed', error: reason }),
+    reload: (db, doc) => findOwnDocument(db, doc.userId, doc.id),
+  };
 }
 
 export function createDocumentStartActivities({ db, temporal }: { db: Db; temporal: Client }) {
