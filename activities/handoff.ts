@@ -76,10 +76,14 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /**
  * Runs one Temporal call (given the deadline of its attempt), retried while its outcome is
- * ambiguous, within the policy's budget. Once any attempt may have landed the result can no
- * longer be "not delivered", whatever a later attempt says.
+ * ambiguous, within the policy's budget (and not once `signal` aborted). Once any attempt may
+ * have landed the result can no longer be "not delivered", whatever a later attempt says.
  */
-export async function startAndClassify<T>(call: (deadline: number) => Promise<T>, policy: HandOffPolicy = HANDOFF_POLICY): Promise<CallOutcome<T>> {
+export async function startAndClassify<T>(
+  call: (deadline: number) => Promise<T>,
+  policy: HandOffPolicy = HANDOFF_POLICY,
+  signal?: AbortSignal,
+): Promise<CallOutcome<T>> {
   const giveUpAt = Date.now() + policy.budgetMs;
   let mayHaveLanded = false;
   for (let attempt = 1; ; attempt++) {
@@ -91,7 +95,7 @@ export async function startAndClassify<T>(call: (deadline: number) => Promise<T>
       if (failure !== 'ambiguous' && !mayHaveLanded) return { outcome: failure, attempts: attempt, error };
       mayHaveLanded = true;
       const pause = policy.backoffMs * 2 ** (attempt - 1);
-      const retry = failure === 'ambiguous' && attempt < policy.attempts && Date.now() + pause + MIN_ATTEMPT_MS <= giveUpAt;
+      const retry = failure === 'ambiguous' && !signal?.aborted && attempt < policy.attempts && Date.now() + pause + MIN_ATTEMPT_MS <= giveUpAt;
       if (!retry) return { outcome: 'unconfirmed', attempts: attempt, error };
       await sleep(pause);
     }
@@ -158,9 +162,12 @@ export async function handOver<R>(kind: HandOffKind<R>, row: R, options: HandOve
 /** The redelivery job's policy: a few seconds more per attempt than a POST can wait; a failure is the next run's. */
 export const REDELIVERY_POLICY: HandOffPolicy = { attempts: 3, attemptTimeoutMs: 10_000, budgetMs: 15_000, backoffMs: 500 };
 
-/** A re-send of the redelivery job: through the same call and classification; anything but delivered throws (the unit is counted failed). */
-export async function redeliver<T>(call: (deadline: number) => Promise<T>): Promise<T> {
-  const sent = await startAndClassify(call, REDELIVERY_POLICY);
+/**
+ * A hand-over of the redelivery job: the same call and classification, never failing a row
+ * (a later run tries again); anything but delivered throws, and the unit is counted failed.
+ */
+export async function redeliver<T>(call: (deadline: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const sent = await startAndClassify(call, REDELIVERY_POLICY, signal);
   if (sent.outcome === 'delivered') return sent.value;
   throw sent.error;
 }
