@@ -1,7 +1,8 @@
 /**
  * Handing a stored document to `processDocument` (`document-<documentId>`, queue `ingest`,
- * CaseId and UserId): the gateway, the URL pipeline (for a failed document found again) and
- * the tests use this one call. It is a signal-with-start of `documentRequested`: an open run
+ * CaseId and UserId): the gateway and the redelivery job (through the shared hand-off,
+ * `documentHandOff`), the URL pipeline (for a failed document found again) and the tests use
+ * this one call. It is a signal-with-start of `documentRequested`: an open run
  * is told, so one that was closing looks again (a reprocess that met it is not lost); else a
  * new run starts, after a closed one too (ALLOW_DUPLICATE).
  *

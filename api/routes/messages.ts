@@ -5,8 +5,8 @@
  * retried while its outcome is uncertain). A message that may have been delivered is never
  * failed: the answer is 202 with it pending, and the redelivery job re-sends it if the
  * conversation never saw it. Only a hand-off that certainly sent nothing fails the message
- * (503 for a closed client, 500 for a request the server refused). In sync mode the gateway then polls for the reply, until
- * the HTTP client disconnects.
+ * (503 for a closed client, 500 for a request the server refused). In sync mode the gateway
+ * then polls for the reply, until the HTTP client disconnects.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq } from 'drizzle-orm';
@@ -26,7 +26,6 @@ import { messageJson, messageSchema, threadParams, withErrors } from './chat-sch
 const FAST_POLL_MS = 5;
 const FAST_POLL_FOR_MS = 3_000;
 const SLOW_POLL_MS = 50;
-
 
 /** A settled message points at its reply (the reply claims it in the commit that writes it). */
 async function findReply(db: Db, message: MessageRow): Promise<MessageRow | undefined> {
