@@ -17,13 +17,15 @@ import { createSignalActivities } from './signals.js';
 import type { ExtractionBounds } from './signal-range.js';
 import type { SafeFetcher } from './web/fetcher.js';
 import { createUrlIngestActivities } from './web/ingest.js';
-import type { BriefConfig, FetchConfig } from '../workers/config.js';
+import type { BriefConfig, FetchConfig, RedeliveryConfig } from '../workers/config.js';
 import type { QueueNames } from '../workflows/types.js';
 
 /** The slice of config activities need (DESIGN.md Decision 16): activities never read env. */
 export interface ActivityConfig {
   queues: QueueNames;
   chat: { redeliveryAfterMs: number };
+  /** How long a document or piece of evidence stays pending before the redelivery job hands it over again; absent: the default. */
+  redelivery?: RedeliveryConfig;
   /** Chunk sizes and embedding batch of processDocument; absent: the config module's defaults. */
   documents?: DocumentSettings;
   /** The URL fetcher's limits and allowlist (FETCH_*); absent: the config module's defaults. */

@@ -2,8 +2,9 @@
  * The redelivery job's first kind (issue 11, defect 8): user messages a gateway stored but never
  * signalled (a crash between its commit and its signal-with-start), or that a conversation
  * gave back unsettled. A unit is a thread: its conversation is asked once which of the thread's
- * pending messages it has not seen (`unseenMessagesQuery`), and those are re-sent. Re-sending
- * is safe by construction: a conversation ignores message ids it has seen.
+ * pending messages it has not seen (`unseenMessagesQuery`), and those are re-sent through the
+ * shared hand-off's classification (./handoff.ts). Re-sending is safe by construction: a
+ * conversation ignores message ids it has seen.
  */
 import { log } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -11,6 +12,7 @@ import { and, asc, eq, lt, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { messages, threads } from './db/schema/index.js';
 import { signalConversation, type ConversationTarget } from './conversation-client.js';
+import { redeliver } from './handoff.js';
 import type { PendingKind } from './redelivery.js';
 import { unseenMessagesQuery } from '../workflows/messages.js';
 import { workflowIds, type NewMessage, type QueueNames, type RedeliveryCursor } from '../workflows/types.js';
@@ -21,7 +23,6 @@ import { workflowIds, type NewMessage, type QueueNames, type RedeliveryCursor } 
  * task (at most ~3.2 s, when the SDK heartbeats it).
  */
 export const UNSEEN_QUERY_TIMEOUT_MS = 8_000;
-const SIGNAL_TIMEOUT_MS = 10_000;
 
 /** The keyset as PostgreSQL renders it: exact to the microsecond (a JS Date would round it). */
 const createdAtKey = sql<string>`to_char(${messages.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -36,7 +37,7 @@ async function pageOfThreads(db: Db, after: RedeliveryCursor | null, olderThan: 
     .from(messages)
     .where(and(
       pendingUser(olderThan),
-      after ? sql`(${messages.createdAt}, ${messages.seq}) > (${after.createdAt}::timestamptz, ${after.seq})` : undefined,
+      after?.seq !== undefined ? sql`(${messages.createdAt}, ${messages.seq}) > (${after.createdAt}::timestamptz, ${after.seq})` : undefined,
     ))
     .orderBy(asc(messages.createdAt), asc(messages.seq))
     .limit(size);
@@ -122,9 +123,7 @@ export function pendingMessages(db: Db, temporal: Client, queues: QueueNames): P
       for (const m of pending.filter((p) => unseen.includes(p.messageId))) {
         beat();
         const message: NewMessage = { messageId: m.messageId, turn: m.turn, chars: m.chars };
-        await temporal.withAbortSignal(signal, () =>
-          signalConversation(temporal, queues, m.target, message, { deadline: Date.now() + SIGNAL_TIMEOUT_MS }),
-        );
+        await redeliver((deadline) => temporal.withAbortSignal(signal, () => signalConversation(temporal, queues, m.target, message, { deadline })), signal);
         resent++;
         log.info('redelivery: message re-sent', { threadId, messageId: m.messageId, turn: m.turn });
       }

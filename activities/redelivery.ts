@@ -1,19 +1,24 @@
 /**
- * The redelivery job (issue 11, defect 8; issue 16): rows committed for a workflow that may
- * never have received them stay `pending`; this hands them over again. One pass pages through
- * every pending row past its grace time, oldest first, by keyset (created_at, seq), in pages of
- * bounded size; each page's units (a thread, for chat messages) are handled a few at a time, a
- * unit's failure is counted and the pass goes on. It heartbeats per unit with its cursor, so a
- * retried attempt resumes where the last one was; when the run's time budget is up it stops
- * between pages and reports where (`resumeAfter`), and the schedule's next run goes on from
- * there. Each kind of row is a `PendingKind` (./redelivery-messages.ts); chat messages are the
- * only one so far.
+ * The redelivery job (issue 11, defect 8; issue 16; Decision 31): rows committed for a
+ * workflow that may never have received them stay `pending`; this hands them over again,
+ * through the shared hand-off's classification (./handoff.ts `redeliver`). One pass of one
+ * kind pages through every pending row past the kind's grace time, oldest first, by keyset
+ * (created_at, then seq or id), in pages of bounded size; each page's units (a thread for chat
+ * messages, a row for documents and evidence) are handled a few at a time, a unit's failure
+ * is counted and the pass goes on. It heartbeats per unit with its cursor, so a retried
+ * attempt resumes where the last one was; when the run's time budget is up it stops between
+ * pages and reports where (`resumeAfter`), and the schedule's next run goes on from there.
+ * Each kind of row is a `PendingKind` in a file of its own (./redelivery-messages.ts,
+ * ./redelivery-documents.ts, ./redelivery-evidence.ts), one activity each.
  */
 import { Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Db } from './db/client.js';
+import { pendingDocuments } from './redelivery-documents.js';
+import { pendingEvidence } from './redelivery-evidence.js';
 import { pendingMessages } from './redelivery-messages.js';
-import type { QueueNames, RedeliveryCursor, RedeliveryReport } from '../workflows/types.js';
+import { REDELIVERY_DEFAULTS, type RedeliveryConfig } from '../workers/config.js';
+import type { PendingKindName, PendingKindReport, QueueNames, RedeliveryCursor } from '../workflows/types.js';
 
 export { UNSEEN_QUERY_TIMEOUT_MS } from './redelivery-messages.js';
 
@@ -33,11 +38,13 @@ export interface PendingKind {
 export interface RedeliveryDeps {
   db: Db;
   temporal: Client;
-  config: { chat: { redeliveryAfterMs: number } };
+  /** Each kind's grace time: chat messages', and the other rows' (absent: the config module's default). */
+  config: { chat: { redeliveryAfterMs: number }; redelivery?: RedeliveryConfig };
   clock: () => Date;
 }
 
 export interface RedeliveryRequest {
+  kind: PendingKindName;
   queues: QueueNames;
   pageSize?: number;
   /** Start after this row; absent: at the oldest. */
@@ -49,10 +56,10 @@ export interface RedeliveryRequest {
 /** What a pass carries in its heartbeats, so a retried attempt goes on from there. */
 interface Progress {
   cursor: RedeliveryCursor | null;
-  report: RedeliveryReport;
+  report: PendingKindReport;
 }
 
-const emptyReport = (): RedeliveryReport => ({ examined: 0, resent: 0, threads: 0, failedThreads: 0, complete: false });
+const emptyReport = (): PendingKindReport => ({ examined: 0, resent: 0, units: 0, failedUnits: 0, complete: false });
 
 /** Runs `fn` over `items`, at most `limit` at once. */
 async function eachBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -68,7 +75,7 @@ async function eachBounded<T>(items: T[], limit: number, fn: (item: T) => Promis
  * carry the last finished page (its cursor and the counts up to it): a retried attempt redoes
  * the page it was in, which is safe, and counts it once.
  */
-async function pass(kind: PendingKind, olderThan: Date, req: RedeliveryRequest, start: Progress): Promise<RedeliveryReport> {
+async function pass(kind: PendingKind, olderThan: Date, req: RedeliveryRequest, start: Progress): Promise<PendingKindReport> {
   const ctx = Context.current();
   const report = { ...start.report };
   let checkpoint = start;
@@ -81,11 +88,11 @@ async function pass(kind: PendingKind, olderThan: Date, req: RedeliveryRequest, 
       const done = await kind.resend(unit, olderThan, { beat, signal: ctx.cancellationSignal });
       report.examined += done.examined;
       report.resent += done.resent;
-      report.threads++;
+      report.units++;
     } catch (err) {
       if (ctx.cancellationSignal.aborted) throw err;
-      report.failedThreads++;
-      log.warn('redelivery: unit failed, going on', { unit, error: err instanceof Error ? err.message : String(err) });
+      report.failedUnits++;
+      log.warn('redelivery: unit failed, going on', { kind: req.kind, unit, error: err instanceof Error ? err.message : String(err) });
     }
     beat();
   };
@@ -100,19 +107,37 @@ async function pass(kind: PendingKind, olderThan: Date, req: RedeliveryRequest, 
   }
 }
 
-export function createRedeliveryActivities({ db, temporal, config, clock }: RedeliveryDeps) {
+/** Each kind's pager and hand-over, and how long its rows may stay pending before it looks at them. */
+function kindOf(deps: RedeliveryDeps, name: PendingKindName, queues: QueueNames): { kind: PendingKind; graceMs: number } {
+  const { db, temporal, config } = deps;
+  const rowsGraceMs = config.redelivery?.afterMs ?? REDELIVERY_DEFAULTS.afterMs;
+  switch (name) {
+    case 'messages':
+      return { kind: pendingMessages(db, temporal, queues), graceMs: config.chat.redeliveryAfterMs };
+    case 'documents':
+      return { kind: pendingDocuments(db, temporal, queues), graceMs: rowsGraceMs };
+    case 'evidence':
+      return { kind: pendingEvidence(db, temporal, queues), graceMs: rowsGraceMs };
+  }
+}
+
+export function createRedeliveryActivities(deps: RedeliveryDeps) {
+  /** One pass over one kind's rows pending longer than its grace time. */
+  async function redeliverPending(req: RedeliveryRequest): Promise<PendingKindReport> {
+    const ctx = Context.current();
+    // A retried attempt goes on from its predecessor's last beat (throttled: maybe an earlier one).
+    const resumed = ctx.info.heartbeatDetails as Progress | undefined;
+    const start: Progress = resumed?.report ? resumed : { cursor: req.resumeAfter ?? null, report: emptyReport() };
+    ctx.heartbeat(start);
+    const { kind, graceMs } = kindOf(deps, req.kind, req.queues);
+    const olderThan = new Date(deps.clock().getTime() - graceMs);
+    const report = await pass(kind, olderThan, req, start);
+    log.info('redelivery: done', { kind: req.kind, ...report });
+    return report;
+  }
   return {
-    /** Re-sends pending user messages older than `redeliveryAfterMs` that their conversation has not seen. */
-    async redeliverPendingMessages(req: RedeliveryRequest): Promise<RedeliveryReport> {
-      const ctx = Context.current();
-      // A retried attempt goes on from its predecessor's last beat (throttled: maybe an earlier one).
-      const resumed = ctx.info.heartbeatDetails as Progress | undefined;
-      const start: Progress = resumed?.report ? resumed : { cursor: req.resumeAfter ?? null, report: emptyReport() };
-      ctx.heartbeat(start);
-      const olderThan = new Date(clock().getTime() - config.chat.redeliveryAfterMs);
-      const report = await pass(pendingMessages(db, temporal, req.queues), olderThan, req, start);
-      log.info('redelivery: done', { ...report });
-      return report;
-    },
+    redeliverPending,
+    /** The messages' pass under its first name: runs recorded before the job swept every kind schedule it. */
+    redeliverPendingMessages: (req: Omit<RedeliveryRequest, 'kind'>) => redeliverPending({ ...req, kind: 'messages' }),
   };
 }

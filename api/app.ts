@@ -11,6 +11,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Logger } from 'pino';
 import type postgres from 'postgres';
 import type { Db } from '../activities/db/client.js';
+import type { HandOffHooks } from '../activities/handoff.js';
 import type { Embedder } from '../activities/llm/types.js';
 import type { BriefConfig, Config, SearchConfig } from '../workers/config.js';
 import type { AgentDescriptor } from '../workflows/agents/catalog.js';
@@ -53,6 +54,10 @@ export interface AppConfig {
   progress?: Partial<ProgressStreamConfig>;
   /** DOCUMENT_MAX_BYTES and the rest; absent: the config module's defaults. */
   documents?: Pick<Config['documents'], 'maxBytes'>;
+  /** EVIDENCE_MAX_CHARS; absent: the config module's default. */
+  evidence?: Config['evidence'];
+  /** Test-only: the fault suite's crash hook of the shared hand-off (set by `api/server.ts` from FAULT_EXIT_BEFORE_HANDOFF). */
+  handOff?: HandOffHooks;
   /** The windows a case's brief workflow starts with when the gateway tells it first (an attach); absent: the defaults. */
   brief?: BriefConfig;
   /** When set, the dev user (admin) is ensured to own this key at startup (Decision 4). */

@@ -1,8 +1,9 @@
 /**
  * How a user message reaches its conversation (DESIGN.md Decision 1), in one place for the
  * gateway route and the workflow tests: the message and the thread's new turn in one
- * transaction, then signal-with-start of `chat-<threadId>`, retried while its outcome is
- * uncertain (repeating it is safe: the conversation ignores message ids it already knows).
+ * transaction, then signal-with-start of `chat-<threadId>` through the shared hand-off
+ * (activities/handoff.ts: retried while its outcome is uncertain; repeating it is safe, the
+ * conversation ignores message ids it already knows).
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -10,9 +11,9 @@ import { and, count, eq, sql } from 'drizzle-orm';
 import type { Db } from '../activities/db/client.js';
 import { messages, threads, type MessageRow } from '../activities/db/schema/index.js';
 import { signalConversation as signalWithStart } from '../activities/conversation-client.js';
-import { workflowIds, type ConversationInput, type NewMessage, type QueueNames } from '../workflows/types.js';
+import type { ConversationInput, NewMessage, QueueNames } from '../workflows/types.js';
+import type { HandOffKind } from '../activities/handoff.js';
 import { notFound, TEMPORAL_CALL_DEADLINE_MS, tooManyRequests } from './errors.js';
-import { classifySignalFailure } from './signal-delivery.js';
 
 export interface StoredMessage {
   message: MessageRow;
@@ -96,59 +97,30 @@ export async function signalConversation(
   });
 }
 
-export interface HandOffPolicy {
-  /** Attempts in all, the first included. */
-  attempts: number;
-  /** The deadline of one attempt. */
-  attemptTimeoutMs: number;
-  /** The deadline of the whole hand-off, so the POST is answered in bounded time. */
-  budgetMs: number;
-  /** The pause before the second attempt; it doubles after each. */
-  backoffMs: number;
-}
-
-/** A healthy signal takes milliseconds; at worst a POST waits ~8 s before the redelivery job takes over. */
-export const HANDOFF_POLICY: HandOffPolicy = { attempts: 3, attemptTimeoutMs: TEMPORAL_CALL_DEADLINE_MS, budgetMs: 8_000, backoffMs: 200 };
-/** An attempt with less time than this left would only time out. */
-const MIN_ATTEMPT_MS = 250;
-
-export type HandOff =
-  | { outcome: 'delivered'; workflowId: string; attempts: number }
-  /** The signal may or may not have landed: the message stays pending and the redelivery job re-sends it. */
-  | { outcome: 'unconfirmed'; workflowId: string; attempts: number; error: unknown }
-  /** Certainly not delivered: the client was closed (`not-sent`) or the server refused the request (`rejected`). */
-  | { outcome: 'not-sent' | 'rejected'; attempts: number; error: unknown };
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** What a message says when its hand-off certainly did not land (the 503 or 500 says it too). */
+const MESSAGE_NOT_SENT = 'the workflow service was unavailable: send the message again';
+const MESSAGE_REJECTED = 'the message could not be handed to its conversation';
 
 /**
- * Signal-with-start, retried while the outcome is ambiguous. Once any attempt may have
- * landed the result can no longer be "not delivered", whatever a later attempt says.
+ * Messages' kind of the shared hand-off (activities/handoff.ts). A failed message is one
+ * nothing will answer; the guard on `pending` keeps one the conversation took meanwhile.
  */
-export async function handOverMessage(
-  temporal: Client,
-  queues: QueueNames,
-  userId: string,
-  stored: StoredMessage,
-  policy: HandOffPolicy = HANDOFF_POLICY,
-): Promise<HandOff> {
-  const giveUpAt = Date.now() + policy.budgetMs;
-  let mayHaveLanded = false;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const deadline = Math.min(Date.now() + policy.attemptTimeoutMs, giveUpAt);
-      const workflowId = await signalConversation(temporal, queues, userId, stored, {}, deadline);
-      return { outcome: 'delivered', workflowId, attempts: attempt };
-    } catch (err) {
-      const failure = classifySignalFailure(err);
-      if (failure !== 'ambiguous' && !mayHaveLanded) return { outcome: failure, attempts: attempt, error: err };
-      mayHaveLanded = true;
-      const pause = policy.backoffMs * 2 ** (attempt - 1);
-      const retry = failure === 'ambiguous' && attempt < policy.attempts && Date.now() + pause + MIN_ATTEMPT_MS <= giveUpAt;
-      if (!retry) {
-        return { outcome: 'unconfirmed', workflowId: workflowIds.conversation(stored.message.threadId), attempts: attempt, error: err };
-      }
-      await sleep(pause);
-    }
-  }
+export function messageHandOff(temporal: Client, queues: QueueNames, userId: string): HandOffKind<StoredMessage> {
+  return {
+    name: 'message',
+    call: (stored, deadline) => signalConversation(temporal, queues, userId, stored, {}, deadline),
+    failedReason: (failure) => (failure === 'not-sent' ? MESSAGE_NOT_SENT : MESSAGE_REJECTED),
+    async fail(tx, stored, error) {
+      const [failed] = await tx
+        .update(messages)
+        .set({ status: 'failed', metadata: { ...stored.message.metadata, error } })
+        .where(and(eq(messages.id, stored.message.id), eq(messages.status, 'pending')))
+        .returning();
+      return failed ? { ...stored, message: failed } : undefined;
+    },
+    async reload(db, stored) {
+      const [current] = await db.select().from(messages).where(eq(messages.id, stored.message.id));
+      return current ? { ...stored, message: current } : undefined;
+    },
+  };
 }

@@ -7,6 +7,7 @@ import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { pino, type Logger } from 'pino';
 import { createDb, type DbHandle } from '../activities/db/client.js';
 import { assertSchemaCurrent } from '../activities/db/migrate.js';
+import type { HandOffHooks } from '../activities/handoff.js';
 import { createEmbedder } from '../activities/llm/index.js';
 import { databaseUrl, loadConfig, type Config } from '../workers/config.js';
 import { temporalConnectionOptions } from '../workers/temporal-connection.js';
@@ -78,6 +79,22 @@ function faultExitAfterCommit(): (() => void) | undefined {
   return () => process.kill(process.pid, 'SIGKILL');
 }
 
+/**
+ * The hand-off crash test (test/fault/handoff-crash.test.ts) sets FAULT_EXIT_BEFORE_HANDOFF to
+ * kinds of the shared hand-off (`message`, `document`, `evidence`, comma-separated): the process
+ * then kills itself once a route committed a row of such a kind, before its start or signal
+ * (activities/handoff.ts `beforeHandOff`). Read here only; unset in every real deployment.
+ */
+function faultExitBeforeHandOff(): HandOffHooks | undefined {
+  const kinds = new Set((process.env.FAULT_EXIT_BEFORE_HANDOFF ?? '').split(',').map((k) => k.trim()).filter(Boolean));
+  if (kinds.size === 0) return undefined;
+  return {
+    beforeHandOff(kind) {
+      if (kinds.has(kind)) process.kill(process.pid, 'SIGKILL');
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel, base: { service: 'gateway' } });
@@ -99,7 +116,9 @@ async function main(): Promise<void> {
       progress: { streamsPerUser: config.progressStreamsPerUser },
       search: config.search,
       documents: config.documents,
+      evidence: config.evidence,
       brief: config.brief,
+      handOff: faultExitBeforeHandOff(),
     },
     logger,
   });

@@ -64,6 +64,23 @@ export interface BriefConfig {
 
 export const BRIEF_DEFAULTS: BriefConfig = { debounceMs: 10_000, maxWaitMs: 60_000, idleCloseMs: 60 * 60 * 1000, staleEvidenceDays: 180 };
 
+/** The submitted evidence's bound (README: Configuration). */
+export interface EvidenceConfig {
+  /** Characters of `text` a submission may carry (before whitespace is collapsed); more is a 400. */
+  maxChars: number;
+}
+
+export const EVIDENCE_DEFAULTS: EvidenceConfig = { maxChars: 20_000 };
+
+/** The redelivery job's grace for the rows other than chat messages (README: Configuration). */
+export interface RedeliveryConfig {
+  /** A document or piece of evidence still `pending` after this long is handed over again. */
+  afterMs: number;
+}
+
+/** Longer than chat's: a document or item may wait its turn in a busy `ingest` queue, and its run is then found open. */
+export const REDELIVERY_DEFAULTS: RedeliveryConfig = { afterMs: 60_000 };
+
 export const QUEUE_KINDS = ['chat', 'ingest', 'research', 'maintenance'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 
@@ -95,6 +112,8 @@ const envSchema = z.object({
   CHAT_MESSAGE_MAX_CHARS: positiveInt.default(20_000),
   CHAT_REDELIVERY_AFTER_MS: positiveInt.default(30_000),
   CHAT_MAX_PENDING_PER_THREAD: positiveInt.default(50),
+  REDELIVERY_AFTER_MS: positiveInt.default(REDELIVERY_DEFAULTS.afterMs),
+  EVIDENCE_MAX_CHARS: positiveInt.default(EVIDENCE_DEFAULTS.maxChars),
   SIGNAL_EXTRACTION_MAX_MESSAGES: positiveInt.default(20),
   SIGNAL_EXTRACTION_MAX_CHARS: positiveInt.default(20_000),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(120),
@@ -171,6 +190,8 @@ export interface Config {
     /** More pending user messages than this in one thread: 429. */
     maxPendingPerThread: number;
   };
+  redelivery: RedeliveryConfig;
+  evidence: EvidenceConfig;
   /** The range chat step 5 (signal extraction) reads in one LLM call. */
   signalExtraction: { maxMessages: number; maxChars: number };
   /** Starting POSTs per authenticated user per minute. */
@@ -279,6 +300,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       redeliveryAfterMs: e.CHAT_REDELIVERY_AFTER_MS,
       maxPendingPerThread: e.CHAT_MAX_PENDING_PER_THREAD,
     },
+    redelivery: { afterMs: e.REDELIVERY_AFTER_MS },
+    evidence: { maxChars: e.EVIDENCE_MAX_CHARS },
     signalExtraction: { maxMessages: e.SIGNAL_EXTRACTION_MAX_MESSAGES, maxChars: e.SIGNAL_EXTRACTION_MAX_CHARS },
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     idempotencyStaleMs: e.IDEMPOTENCY_STALE_MS,
@@ -371,6 +394,7 @@ export function activityConfigOf(config: Config) {
   return {
     queues: config.queues,
     chat: { redeliveryAfterMs: config.chat.redeliveryAfterMs },
+    redelivery: config.redelivery,
     documents: config.documents,
     fetch: config.fetch,
     signalExtraction: config.signalExtraction,

@@ -32,7 +32,8 @@ interface ScheduleDefinition {
 const DEFINITIONS: readonly ScheduleDefinition[] = [
   {
     name: 'chat-redelivery',
-    description: 'Re-sends user messages still pending after CHAT_REDELIVERY_AFTER_MS to conversations that have not seen them',
+    description:
+      'Re-sends user messages still pending after CHAT_REDELIVERY_AFTER_MS to conversations that have not seen them, and hands over again documents and evidence still pending after REDELIVERY_AFTER_MS',
     spec: { intervals: [{ every: '1 minute' }] },
     workflowType: 'redeliverMessages',
     queue: 'maintenance',

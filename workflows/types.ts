@@ -146,43 +146,61 @@ export interface BoundedWorkInput {
   timeLimitMs?: number;
 }
 
+/**
+ * The kinds of row the redelivery job hands over again (Decision 31), each in its own
+ * activity: user messages their conversation has not seen, documents and evidence left
+ * `pending`. Their order is the order of the job's commands.
+ */
+export const PENDING_KINDS = ['messages', 'documents', 'evidence'] as const;
+export type PendingKindName = (typeof PENDING_KINDS)[number];
+
 /** The redelivery job's input (the schedule `<prefix>chat-redelivery` starts it every minute). */
 export interface RedeliverMessagesInput extends BoundedWorkInput {
   queues: QueueNames;
   /** Pending rows read per page (default 100). */
   pageSize?: number;
   /**
-   * Start after this row. Absent: where the schedule's previous run stopped at its time
-   * budget (its result's `resumeAfter`), or else at the oldest pending row.
+   * Per kind, start after this row. Absent: where the schedule's previous run stopped at its
+   * time budget (its result's `resumeAfter` of that kind), or else at the oldest pending row.
    */
-  resumeAfter?: RedeliveryCursor;
-}
-
-/** A row of the job's pass over pending rows, in its keyset order (created_at, then seq). */
-export interface RedeliveryCursor {
-  /** The row's created_at as PostgreSQL renders it in UTC, to the microsecond. */
-  createdAt: string;
-  seq: number;
+  resumeAfter?: Partial<Record<PendingKindName, RedeliveryCursor>>;
 }
 
 /**
- * What one redelivery run did. Runs recorded before the job paged (issue 16) reported only
- * `examined`, `resent` and `threads`.
+ * A row of one kind's pass, in its keyset order: created_at, then `seq` (messages) or `id`
+ * (documents, evidence).
  */
-export interface RedeliveryReport {
-  /** Pending user messages older than CHAT_REDELIVERY_AFTER_MS of the threads it handled. */
-  examined: number;
-  /** Of those, the ones re-sent because their conversation had not seen them. */
-  resent: number;
-  /** Threads handled: asked, and re-sent what their conversation had not seen. */
-  threads: number;
-  /** Threads whose check or re-send failed (not in the counts above): the run went on, and a later run tries them again. */
-  failedThreads: number;
-  /** False when the run stopped at its time budget before it had read every pending row. */
-  complete: boolean;
-  /** When not complete: the last row it handled, where the next run goes on. */
-  resumeAfter?: RedeliveryCursor;
+export interface RedeliveryCursor {
+  /** The row's created_at as PostgreSQL renders it in UTC, to the microsecond. */
+  createdAt: string;
+  seq?: number;
+  id?: string;
 }
+
+/** What one redelivery run did for one kind. */
+export interface PendingKindReport {
+  /** Rows still pending past the kind's grace time when looked at (for messages: of the threads handled). */
+  examined: number;
+  /** Of those, the ones handed over again (a message its conversation had not seen; a document with no open run; an item). */
+  resent: number;
+  /** Units handled: a thread for messages (asked once, its unseen messages re-sent), a row for documents and evidence. */
+  units: number;
+  /** Units whose check or hand-over failed (not in the counts above): the run went on, and a later run tries them again. */
+  failedUnits: number;
+  /** False when the run stopped at its time budget before it had read every pending row, or the kind failed as a whole. */
+  complete: boolean;
+  /** When stopped at the budget: the last row it handled, where the next run goes on. */
+  resumeAfter?: RedeliveryCursor;
+  /** Why the kind failed as a whole (its activity gave up): the other kinds went on, and the next run starts it again. */
+  error?: string;
+}
+
+/**
+ * What one redelivery run did, per kind. Runs recorded before documents and evidence were
+ * swept returned the messages' report alone, as `{ examined, resent, threads, failedThreads,
+ * complete, resumeAfter? }` (and before issue 16, the first three).
+ */
+export type RedeliveryReport = Record<PendingKindName, PendingKindReport>;
 
 export interface GenerateSignalEmbeddingsInput extends BoundedWorkInput {
   signalIds: string[];

@@ -1,7 +1,8 @@
 /**
  * Handing a stored document to `processDocument` (`document-<documentId>`, queue `ingest`,
- * CaseId and UserId): the gateway, the URL pipeline (for a failed document found again) and
- * the tests use this one call. It is a signal-with-start of `documentRequested`: an open run
+ * CaseId and UserId): the gateway and the redelivery job (through the shared hand-off,
+ * `documentHandOff`), the URL pipeline (for a failed document found again) and the tests use
+ * this one call. It is a signal-with-start of `documentRequested`: an open run
  * is told, so one that was closing looks again (a reprocess that met it is not lost); else a
  * new run starts, after a closed one too (ALLOW_DUPLICATE).
  *
@@ -10,13 +11,15 @@
  * Processing a document again is a decision of its own: it is moved back to `pending`
  * (`transitionDocument`, guarded in SQL) before the start, by one caller only.
  */
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client.js';
+import type { HandOffKind } from '../handoff.js';
 import { documentRequestedSignal } from '../../workflows/messages.js';
 import { DOCUMENT_EXECUTION_TIMEOUT } from '../../workflows/policies.js';
 import { searchAttributes } from '../../workflows/search-attributes.js';
-import { workflowIds, type ProcessDocumentInput } from '../../workflows/types.js';
-import { findDocumentStatus, transitionDocument } from './store.js';
+import { workflowIds, type ProcessDocumentInput, type QueueNames } from '../../workflows/types.js';
+import { findDocumentStatus, findOwnDocument, transitionDocument, type DocumentSummary } from './store.js';
 
 export interface StartOptions {
   /** Absolute deadline (ms since epoch) of the call. */
@@ -45,6 +48,24 @@ export async function startProcessDocument(temporal: Client, input: ProcessDocum
     }),
   );
   return workflowId;
+}
+
+/** What a document whose start certainly failed says; uploading or reprocessing it starts it. */
+export const DOCUMENT_START_FAILED = 'the document could not be handed to its workflow: upload it again or reprocess it';
+
+/**
+ * The documents' kind of the shared hand-off (activities/handoff.ts): the gateway's upload and
+ * reprocess, and the redelivery job. One correlation id per hand-off, whatever its attempts.
+ */
+export function documentHandOff(temporal: Client, queues: QueueNames, correlationId: string = randomUUID()): HandOffKind<DocumentSummary> {
+  return {
+    name: 'document',
+    call: (doc, deadline) =>
+      startProcessDocument(temporal, { documentId: doc.id, caseId: doc.caseId, userId: doc.userId, correlationId, queues }, { deadline }),
+    failedReason: () => DOCUMENT_START_FAILED,
+    fail: (tx, doc, reason) => transitionDocument(tx, doc.id, ['pending'], { processingStatus: 'failed', error: reason }),
+    reload: (db, doc) => findOwnDocument(db, doc.userId, doc.id),
+  };
 }
 
 export function createDocumentStartActivities({ db, temporal }: { db: Db; temporal: Client }) {

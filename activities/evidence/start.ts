@@ -8,10 +8,13 @@
  *   - a run that completed is never repeated: its item is ingested, and its EVIDENCE_ADDED
  *     emitted once. The start then answers the id, as for an already started run.
  */
+import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { HandOffKind } from '../handoff.js';
 import { EVIDENCE_EXECUTION_TIMEOUT } from '../../workflows/policies.js';
 import { searchAttributes } from '../../workflows/search-attributes.js';
-import { workflowIds, type IngestEvidenceInput } from '../../workflows/types.js';
+import { workflowIds, type IngestEvidenceInput, type QueueNames } from '../../workflows/types.js';
+import { failPendingEvidence, findOwnEvidence, type EvidenceSummary } from './store.js';
 
 export interface EvidenceStartOptions {
   /** sha256 (hex) of the item's normalised text, as stored (`evidence.contentHash`): it names the run. */
@@ -48,4 +51,22 @@ export async function startIngestEvidence(temporal: Client, input: IngestEvidenc
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   return workflowId;
+}
+
+/** What an item whose start certainly failed says; submitting it again starts it. */
+export const EVIDENCE_START_FAILED = 'the evidence could not be handed to its workflow: submit it again';
+
+/**
+ * Evidence's kind of the shared hand-off (activities/handoff.ts): the gateway's route, the
+ * redelivery job, and the pipelines that produce evidence. One correlation id per hand-off.
+ */
+export function evidenceHandOff(temporal: Client, queues: QueueNames, correlationId: string = randomUUID()): HandOffKind<EvidenceSummary> {
+  return {
+    name: 'evidence',
+    call: (item, deadline) =>
+      startIngestEvidence(temporal, { evidenceId: item.id, caseId: item.caseId, userId: item.userId, correlationId, queues }, { contentHash: item.contentHash, deadline }),
+    failedReason: () => EVIDENCE_START_FAILED,
+    fail: (tx, item, reason) => failPendingEvidence(tx, item.id, reason),
+    reload: (db, item) => findOwnEvidence(db, item.userId, item.id),
+  };
 }

@@ -93,3 +93,16 @@ export async function findOwnEvidence(db: Queryable, userId: string, evidenceId:
   const [row] = await db.select(summaryColumns).from(evidence).where(and(eq(evidence.id, evidenceId), eq(evidence.userId, userId)));
   return row;
 }
+
+/**
+ * Fails an item nobody will ingest (the gateway's start certainly did not land), only while
+ * it is `pending`: one a run took meanwhile keeps its state. Submitting it again restarts it.
+ */
+export async function failPendingEvidence(db: Queryable, evidenceId: string, reason: string): Promise<EvidenceSummary | undefined> {
+  const [row] = await db
+    .update(evidence)
+    .set({ status: 'failed', error: reason, updatedAt: sql`now()` })
+    .where(and(eq(evidence.id, evidenceId), eq(evidence.status, 'pending')))
+    .returning(summaryColumns);
+  return row;
+}

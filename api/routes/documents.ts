@@ -9,36 +9,30 @@
  * existing document and starts nothing, unless that document failed: then it is processed
  * again (Decision 26 as amended).
  */
-import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../../activities/db/client.js';
 import { cases } from '../../activities/db/schema/index.js';
 import { isReadableType, READABLE_TYPES } from '../../activities/documents/extract.js';
-import { startProcessDocument } from '../../activities/documents/start.js';
+import { documentHandOff } from '../../activities/documents/start.js';
 import { findOwnDocument, storeDocument, transitionDocument, type DocumentSummary } from '../../activities/documents/store.js';
+import { runIsOpen } from '../../activities/handoff.js';
 import { DOCUMENT_DEFAULTS } from '../../workers/config.js';
-import { workflowIds, type ProcessDocumentInput } from '../../workflows/types.js';
+import { workflowIds } from '../../workflows/types.js';
 import type { RouteDeps } from '../app.js';
-import { badRequest, conflict, nonBlank, notFound, TEMPORAL_CALL_DEADLINE_MS, temporalCall, unavailable } from '../errors.js';
-import { commitAnswer, withdrawAnswer } from '../idempotency.js';
+import { badRequest, conflict, nonBlank, notFound, temporalCall } from '../errors.js';
+import { deliver } from '../handoff.js';
+import { commitAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
-import { classifySignalFailure } from '../signal-delivery.js';
 import { uuid, withErrors } from './chat-schemas.js';
 import { documentJson, documentSchema } from './document-schemas.js';
 
-/** What a document whose start certainly failed says; uploading or reprocessing it starts it. */
-export const START_FAILED = 'the document could not be handed to its workflow: upload it again or reprocess it';
 /** What a document processed again starts from. */
 const PENDING = { processingStatus: 'pending', error: null } as const;
 /** Room in the body for the title, the type and the JSON around the base64. */
 const BODY_SLACK_BYTES = 16 * 1024;
-const START_ATTEMPTS = 3;
-const START_BACKOFF_MS = 200;
 
 const base64Length = (bytes: number) => 4 * Math.ceil(bytes / 3);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface UploadBody {
   title: string;
@@ -70,59 +64,13 @@ function readUpload(body: UploadBody, maxBytes: number): { contentType: string; 
   return { contentType, content: bytes };
 }
 
-type StartOutcome = 'started' | 'unconfirmed' | 'not-sent' | 'rejected';
-
-/** The start, retried while its outcome is uncertain; once an attempt may have landed, it never reads as "not started". */
-async function start(deps: RouteDeps, input: ProcessDocumentInput): Promise<{ outcome: StartOutcome; error?: unknown }> {
-  let mayHaveLanded = false;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await startProcessDocument(deps.temporal, input, { deadline: Date.now() + TEMPORAL_CALL_DEADLINE_MS });
-      return { outcome: 'started' };
-    } catch (error) {
-      const failure = classifySignalFailure(error);
-      if (failure !== 'ambiguous' && !mayHaveLanded) return { outcome: failure, error };
-      mayHaveLanded = true;
-      if (failure !== 'ambiguous' || attempt >= START_ATTEMPTS) return { outcome: 'unconfirmed', error };
-      await sleep(START_BACKOFF_MS * 2 ** (attempt - 1));
-    }
-  }
-}
-
-/** Starts the document's run; on a start that certainly failed, fails the document and throws. */
+/** Hands the document over through the shared hand-off; on a start that certainly failed, fails the document and throws. */
 async function handOver(deps: RouteDeps, request: FastifyRequest, doc: DocumentSummary): Promise<DocumentSummary> {
-  const input: ProcessDocumentInput = {
-    documentId: doc.id, caseId: doc.caseId, userId: doc.userId, correlationId: randomUUID(), queues: deps.config.queues,
-  };
-  const { outcome, error } = await start(deps, input);
-  const log = request.log.child({ documentId: doc.id, workflowId: workflowIds.document(doc.id), outcome });
-  if (outcome === 'started') return doc;
-  if (outcome === 'unconfirmed') {
-    log.warn({ err: error }, 'processDocument start unconfirmed: the document stays pending (a retried start is safe)');
-    return doc;
-  }
-  // Nothing will process it: in the same transaction the key gives up its answer, free for the client's retry, which starts it again.
-  const failed = await deps.db.transaction(async (tx) => {
-    const row = await transitionDocument(tx, doc.id, ['pending'], { processingStatus: 'failed', error: START_FAILED });
-    if (row) await withdrawAnswer(tx, request);
-    return row;
-  });
-  log.error({ err: error }, 'processDocument certainly not started; document marked failed');
-  // A run took it meanwhile (an earlier attempt landed after all): it is not failed.
-  if (!failed) return (await findOwnDocument(deps.db, doc.userId, doc.id)) ?? doc;
-  throw outcome === 'not-sent' ? unavailable(START_FAILED) : error;
+  return (await deliver(deps, request, documentHandOff(deps.temporal, deps.config.queues), doc)).row;
 }
 
-/** Whether `document-<id>` has an open run (none at all is not open). */
-async function runIsOpen(deps: RouteDeps, workflowId: string): Promise<boolean> {
-  try {
-    const described = await temporalCall(deps.temporal, () => deps.temporal.workflow.getHandle(workflowId).describe());
-    return described.status.name === 'RUNNING';
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
-  }
-}
+/** Whether `document-<id>` has an open run (none at all is not open); 503 when the service cannot say. */
+const documentRunIsOpen = (deps: RouteDeps, workflowId: string) => temporalCall(deps.temporal, () => runIsOpen(deps.temporal, workflowId));
 
 /**
  * Hands a failed or completed document over again, moved back to pending first (guarded: of
@@ -142,7 +90,7 @@ async function reprocess(deps: RouteDeps, request: FastifyRequest, found: Docume
       await handOver(deps, request, reopened);
       return;
     }
-    if (await runIsOpen(deps, workflowId)) throw conflict('the document is being processed: reprocess it once it has completed or failed');
+    if (await documentRunIsOpen(deps, workflowId)) throw conflict('the document is being processed: reprocess it once it has completed or failed');
     const current = await findOwnDocument(deps.db, found.userId, found.id);
     if (!current) throw notFound('document');
     if (current.processingStatus === 'pending' || current.processingStatus === 'processing') {

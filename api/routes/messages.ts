@@ -1,12 +1,12 @@
 /**
  * `POST /v1/threads/:threadId/messages` (DESIGN.md Decision 1, refined by issue 11): store
  * the user message and the thread's new turn in one transaction, then hand it to the
- * thread's conversation (signal-with-start, retried while its outcome is uncertain). A
- * message that may have been delivered is never failed: the answer is 202 with it pending,
- * and the redelivery job re-sends it if the conversation never saw it. Only a hand-off
- * that certainly sent nothing fails the message (503 for a closed client, 500 for a
- * request the server refused). In sync mode the gateway then polls for the reply, until
- * the HTTP client disconnects.
+ * thread's conversation through the shared hand-off (api/handoff.ts: signal-with-start,
+ * retried while its outcome is uncertain). A message that may have been delivered is never
+ * failed: the answer is 202 with it pending, and the redelivery job re-sends it if the
+ * conversation never saw it. Only a hand-off that certainly sent nothing fails the message
+ * (503 for a closed client, 500 for a request the server refused). In sync mode the gateway
+ * then polls for the reply, until the HTTP client disconnects.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq } from 'drizzle-orm';
@@ -15,61 +15,17 @@ import type { Db } from '../../activities/db/client.js';
 import { messages, type MessageRow } from '../../activities/db/schema/index.js';
 import { workflowIds } from '../../workflows/types.js';
 import type { RouteDeps } from '../app.js';
-import { commitAnswer, withdrawAnswer } from '../idempotency.js';
+import { commitAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
-import { handOverMessage, storeUserMessage, type StoredMessage } from '../chat-handoff.js';
-import { nonBlank, unavailable } from '../errors.js';
+import { messageHandOff, storeUserMessage } from '../chat-handoff.js';
+import { nonBlank } from '../errors.js';
+import { deliver } from '../handoff.js';
 import { messageJson, messageSchema, threadParams, withErrors } from './chat-schemas.js';
 
 /** Sync mode polls every 5 ms for the first seconds (a local reply takes tens of ms), then backs off. */
 const FAST_POLL_MS = 5;
 const FAST_POLL_FOR_MS = 3_000;
 const SLOW_POLL_MS = 50;
-
-
-/**
- * Fails the message only while it is pending: one the conversation took meanwhile (the
- * redelivery) keeps its state. A failed message is one nothing will answer: in the same
- * transaction the key gives up its answer, so it is free for the client's resend.
- */
-async function markFailed(db: Db, request: FastifyRequest, message: MessageRow, error: string): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const failed = await tx
-      .update(messages)
-      .set({ status: 'failed', metadata: { ...message.metadata, error } })
-      .where(and(eq(messages.id, message.id), eq(messages.status, 'pending')))
-      .returning({ id: messages.id });
-    if (failed.length > 0) await withdrawAnswer(tx, request);
-    return failed.length > 0;
-  });
-}
-
-interface Delivery {
-  /** The message as the answer shows it. */
-  message: MessageRow;
-  /** The conversation acknowledged the signal (else it may or may not have it). */
-  confirmed: boolean;
-}
-
-/** Hands the message over; throws, after failing the message, only when it certainly was not delivered. */
-async function deliver(deps: RouteDeps, request: FastifyRequest, stored: StoredMessage): Promise<Delivery> {
-  const handOff = await handOverMessage(deps.temporal, deps.config.queues, request.user.id, stored);
-  const log = request.log.child({ messageId: stored.message.id, attempts: handOff.attempts });
-  if (handOff.outcome === 'delivered') return { message: stored.message, confirmed: true };
-  if (handOff.outcome === 'unconfirmed') {
-    log.warn({ err: handOff.error }, 'signal-with-start unconfirmed: the message stays pending for the redelivery job');
-    return { message: stored.message, confirmed: false };
-  }
-  const notSent = handOff.outcome === 'not-sent';
-  const reason = notSent ? 'the workflow service was unavailable: send the message again' : 'the message could not be handed to its conversation';
-  if (!(await markFailed(deps.db, request, stored.message, reason))) {
-    const [current] = await deps.db.select().from(messages).where(eq(messages.id, stored.message.id));
-    log.warn({ err: handOff.error, status: current?.status }, 'signal-with-start failed, but the message left pending meanwhile: not failed');
-    return { message: current ?? stored.message, confirmed: false };
-  }
-  log.error({ err: handOff.error }, 'signal-with-start certainly not delivered; message marked failed');
-  throw notSent ? unavailable(reason) : handOff.error;
-}
 
 /** A settled message points at its reply (the reply claims it in the commit that writes it). */
 async function findReply(db: Db, message: MessageRow): Promise<MessageRow | undefined> {
@@ -134,12 +90,12 @@ export async function messageRoutes(app: FastifyInstance, deps: RouteDeps): Prom
       const stored = await storeUserMessage(db, request.user.id, request.params.threadId, request.body.content, limits, (tx, s) =>
         commitAnswer(tx, request, 202, { message: messageJson(s.message), workflowId }),
       );
-      const delivery = await deliver(deps, request, stored);
+      const delivery = await deliver(deps, request, messageHandOff(deps.temporal, config.queues, request.user.id), stored);
       request.log.info(
         { workflowId, messageId: stored.message.id, correlationId: stored.message.metadata.correlationId, turn: stored.turn, confirmed: delivery.confirmed },
         'message handed to its conversation',
       );
-      const pendingAnswer = { message: messageJson(delivery.message), workflowId };
+      const pendingAnswer = { message: messageJson(delivery.row.message), workflowId };
       // An unconfirmed hand-off has spent its time budget already; the client polls the message.
       if (!config.chat.syncResponses || !delivery.confirmed) return reply.code(202).send(pendingAnswer);
       // A client that leaves stops the polling; the key still keeps the 202 for its retry.

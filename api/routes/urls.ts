@@ -16,21 +16,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { startAndClassify } from '../../activities/handoff.js';
 import { normaliseSubmittedUrl, startFetchUrlAndIngest } from '../../activities/web/ingest-start.js';
 import { MAX_URL_CHARS } from '../../activities/web/url-policy.js';
 import type { FetchUrlAndIngestInput } from '../../workflows/types.js';
 import type { RouteDeps } from '../app.js';
 import { findOwnCase } from '../case-store.js';
-import { badRequest, TEMPORAL_CALL_DEADLINE_MS, unavailable } from '../errors.js';
+import { badRequest, unavailable } from '../errors.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
-import { classifySignalFailure } from '../signal-delivery.js';
 import { uuid, withErrors } from './chat-schemas.js';
 
 export const START_UNCONFIRMED = 'the workflow service did not confirm the start: repeating the request is safe';
-const START_ATTEMPTS = 3;
-const START_BACKOFF_MS = 200;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const params = { type: 'object', properties: { caseId: uuid }, required: ['caseId'], additionalProperties: false } as const;
 const body = {
@@ -45,19 +41,12 @@ const accepted = {
   required: ['workflowId'],
 } as const;
 
-/** The start, retried while its outcome is uncertain; a 503 if it stays so (nothing was written). */
+/** The start through the shared classification (retried while its outcome is uncertain); a 503 if it stays so (nothing was written). */
 async function start(deps: RouteDeps, input: FetchUrlAndIngestInput) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startFetchUrlAndIngest(deps.temporal, input, { deadline: Date.now() + TEMPORAL_CALL_DEADLINE_MS });
-    } catch (error) {
-      const failure = classifySignalFailure(error);
-      if (failure === 'rejected') throw error;
-      if (failure === 'not-sent') throw unavailable('the workflow service is unavailable: retry later');
-      if (attempt >= START_ATTEMPTS) throw unavailable(START_UNCONFIRMED);
-      await sleep(START_BACKOFF_MS * 2 ** (attempt - 1));
-    }
-  }
+  const sent = await startAndClassify((deadline) => startFetchUrlAndIngest(deps.temporal, input, { deadline }));
+  if (sent.outcome === 'delivered') return sent.value;
+  if (sent.outcome === 'rejected') throw sent.error;
+  throw unavailable(sent.outcome === 'not-sent' ? 'the workflow service is unavailable: retry later' : START_UNCONFIRMED);
 }
 
 export async function urlRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {

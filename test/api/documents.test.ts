@@ -11,7 +11,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documents } from '../../activities/db/schema/index.js';
 import { storeDocument } from '../../activities/documents/store.js';
-import { START_FAILED } from '../../api/routes/documents.js';
+import { DOCUMENT_START_FAILED as START_FAILED } from '../../activities/documents/start.js';
 import { caseIdKey, userIdKey } from '../../workflows/search-attributes.js';
 import { textPdf } from '../helpers/pdf.js';
 import { eventually } from '../helpers/chat.js';

@@ -35,7 +35,7 @@ export interface TestWorkerOptions {
   llm?: Llm;
   embedder?: Embedder;
   workflowsPath?: string;
-  /** How long a user message stays pending before the redelivery job re-sends it. */
+  /** How long a user message, a document or a piece of evidence stays pending before the redelivery job hands it over again. */
   redeliveryAfterMs?: number;
   /** Chunk sizes and embedding batch of processDocument (small ones make many chunks of a short text). */
   documents?: ActivityConfig['documents'];
@@ -69,6 +69,7 @@ export async function startTestWorkers(options: TestWorkerOptions): Promise<Runn
     temporal: options.temporal ?? options.env.client,
     config: {
       queues: options.queues, chat: { redeliveryAfterMs: options.redeliveryAfterMs ?? 30_000 }, documents: options.documents, fetch: fetchConfig,
+      redelivery: { afterMs: options.redeliveryAfterMs ?? 30_000 },
       brief: options.brief,
     },
     clock: () => new Date(),

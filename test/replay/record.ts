@@ -47,7 +47,7 @@ import { ARTICLE_PAGE, html, startSite } from '../helpers/url-site.js';
 
 const out = fileURLToPath(new URL('./histories/', import.meta.url));
 const only = new Set(process.argv.slice(2));
-/** Short, so the redelivery job finds the message it is shown after a brief wait. */
+/** Short, so the redelivery job finds the rows it is shown after a brief wait. */
 const REDELIVERY_AFTER_MS = 200;
 
 /** Small chunks, so the recorded document runs several embedding batches. */
@@ -133,7 +133,9 @@ try {
     kinds: QUEUE_KINDS,
     activities: scriptedDocuments(createActivities({
       db: database.db, llm: scriptedLlm(), embedder: createLocalEmbedder(64), temporal: client,
-      config: { queues, chat: { redeliveryAfterMs: REDELIVERY_AFTER_MS }, documents: RECORDED_DOCUMENT_SIZES, fetch: fetchConfig },
+      config: {
+        queues, chat: { redeliveryAfterMs: REDELIVERY_AFTER_MS }, redelivery: { afterMs: REDELIVERY_AFTER_MS }, documents: RECORDED_DOCUMENT_SIZES, fetch: fetchConfig,
+      },
       clock: () => new Date(), fetcher,
     })),
     workflowBundle: await bundleWorkflows(),
@@ -177,14 +179,22 @@ try {
     await save('generate-signal-embeddings', wf.workflowId);
     break;
   }
-  // The redelivery job, shown a message stored but never signalled (a gateway crash between
-  // commit and signal) in a thread with no conversation yet.
+  // The redelivery job, shown what a gateway crash between commit and start leaves: a message
+  // stored but never signalled (in a thread with no conversation yet), a document and a piece
+  // of evidence stored but never started.
   const lostThread = await seedThread(database.db, user.id);
   const { message: lost } = await storeUserMessage(database.db, user.id, lostThread.id, 'Stored, and never signalled.');
+  const lostCase = await seedCase(database.db, user.id, 'a case whose starts were lost');
+  const lostDocument = await storeDocument(database.db, {
+    caseId: lostCase, userId: user.id, source: 'upload', title: 'lost.md', contentType: 'text/markdown', content: '# Lost\n\nStored, and never started.',
+  });
+  const lostItem = await storeEvidence(database.db, { caseId: lostCase, userId: user.id, text: 'Stored evidence, never started.' });
   await new Promise((r) => setTimeout(r, REDELIVERY_AFTER_MS + 100));
   const redeliveryId = 'record-redeliver-messages';
   await client.workflow.execute('redeliverMessages', { workflowId: redeliveryId, taskQueue: queues.maintenance, args: [{ queues }] });
   await waitForAnswer(database.db, lostThread.id, lost.id);
+  await client.workflow.getHandle(workflowIds.document(lostDocument.document.id)).result();
+  await client.workflow.getHandle(workflowIds.evidence(lostCase, lostItem.evidence.contentHash)).result();
   await save('redeliver-messages', redeliveryId);
   // processDocument: a markdown document that completes, and an image-only PDF that fails
   // (the cleanup path), started as the gateway starts them.

@@ -58,6 +58,8 @@ describe('replay of recorded histories against the production bundle', () => {
       'evolve-brief-run-1', 'evolve-brief-run-2', 'evolve-brief-cancelled', 'ingest-evidence', 'ingest-evidence-failed',
       // The old behaviour: the second outage failed the document at once.
       'recorded-before-document-outage-window-per-outage/process-document-two-outages',
+      // The redelivery job before it swept documents and evidence: one messages activity.
+      'recorded-before-redelivery-every-pending-kind/redeliver-messages',
     ];
     for (const name of expected) expect(names).toContain(name);
     const conversations = histories.filter((h) => h.name.includes('conversation-run-'));

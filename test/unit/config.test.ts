@@ -12,6 +12,8 @@ describe('config', () => {
     expect(c.queues).toEqual({ chat: 'chat', ingest: 'ingest', research: 'research', maintenance: 'maintenance' });
     expect(c.chat.syncResponses).toBe(false);
     expect(c.brief).toEqual({ debounceMs: 10_000, maxWaitMs: 60_000, idleCloseMs: 3_600_000, staleEvidenceDays: 180 });
+    expect({ redelivery: c.redelivery, evidence: c.evidence }).toEqual({ redelivery: { afterMs: 60_000 }, evidence: { maxChars: 20_000 } });
+    expect(loadConfig({ REDELIVERY_AFTER_MS: '1000', EVIDENCE_MAX_CHARS: '500' })).toMatchObject({ redelivery: { afterMs: 1000 }, evidence: { maxChars: 500 } });
   });
 
   it('ties TEMPORAL_ADDRESS to TEMPORAL_PORT unless given (Decision 10)', () => {
@@ -36,6 +38,8 @@ describe('config', () => {
     expect(() => loadConfig({ LLM_PROVIDER: 'gpt' })).toThrow(/LLM_PROVIDER/);
     expect(() => loadConfig({ CHAT_SYNC_RESPONSES: 'maybe' })).toThrow(/CHAT_SYNC_RESPONSES/);
     expect(() => loadConfig({ BRIEF_STALE_EVIDENCE_DAYS: '0' })).toThrow(/BRIEF_STALE_EVIDENCE_DAYS/);
+    expect(() => loadConfig({ EVIDENCE_MAX_CHARS: '0' })).toThrow(/EVIDENCE_MAX_CHARS/);
+    expect(() => loadConfig({ REDELIVERY_AFTER_MS: 'soon' })).toThrow(/REDELIVERY_AFTER_MS/);
     expect(() => loadConfig({ BRIEF_DEBOUNCE_MS: '5000', BRIEF_MAX_WAIT_MS: '1000' })).toThrow(/BRIEF_MAX_WAIT_MS/);
   });
 });

@@ -16,7 +16,7 @@ import { UNSEEN_QUERY_TIMEOUT_MS } from '../../activities/redelivery.js';
 import { createLocalLlm } from '../../activities/llm/llm.js';
 import type { Llm } from '../../activities/llm/llm.js';
 import type { redeliverMessages } from '../../workflows/index.js';
-import { workflowIds, type NewMessage, type RedeliverMessagesInput, type RedeliveryReport } from '../../workflows/types.js';
+import { workflowIds, type NewMessage, type PendingKindReport, type RedeliverMessagesInput } from '../../workflows/types.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
 import { expectChatInvariants } from '../helpers/chat-invariants.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -58,10 +58,11 @@ function startRedelivery(input: Partial<RedeliverMessagesInput> = {}) {
   });
 }
 
-const redeliver = async (input: Partial<RedeliverMessagesInput> = {}): Promise<RedeliveryReport> => (await startRedelivery(input)).result();
+/** The run's report of the messages (this file stores no other kind of row). */
+const redeliver = async (input: Partial<RedeliverMessagesInput> = {}): Promise<PendingKindReport> => (await (await startRedelivery(input)).result()).messages;
 
 /** A finished pass's report: everything read, nothing failed. */
-const done = (examined: number, resent: number, threads: number): RedeliveryReport => ({ examined, resent, threads, failedThreads: 0, complete: true });
+const done = (examined: number, resent: number, threads: number): PendingKindReport => ({ examined, resent, units: threads, failedUnits: 0, complete: true });
 
 /** The env's client, except that signal-with-start to these workflow ids throws. */
 function failingSignals(client: Client, workflowIdsToFail: Set<string>): Client {
@@ -158,7 +159,7 @@ describe('chat redelivery', () => {
     await sleep(REDELIVERY_AFTER_MS + 100);
     const temporal = failingSignals(env.client, new Set([workflowIds.conversation(b.thread.id)]));
     await withWorkers({ temporal }, async () => {
-      expect(await redeliver({ pageSize: 2 })).toEqual({ ...done(2, 2, 2), failedThreads: 1 });
+      expect(await redeliver({ pageSize: 2 })).toEqual({ ...done(2, 2, 2), failedUnits: 1 });
       await expectChatInvariants(database.db, [a.thread.id, c.thread.id], { requireComplete: true, sent: [lost[0]!.id, lost[2]!.id], calmMs: 500 });
     });
     const [stillPending] = await database.db.select().from(messages).where(eq(messages.id, lost[1]!.id));
@@ -177,14 +178,14 @@ describe('chat redelivery', () => {
     // A budget already spent: the run does its first page (one message) and stops.
     const spent = (acts: Parameters<NonNullable<TestWorkerOptions['wrapActivities']>>[0]) => ({
       ...acts,
-      redeliverPendingMessages: (req: Parameters<typeof acts.redeliverPendingMessages>[0]) => acts.redeliverPendingMessages({ ...req, stopBy: 0 }),
+      redeliverPending: (req: Parameters<typeof acts.redeliverPending>[0]) => acts.redeliverPending({ ...req, stopBy: 0 }),
     });
     await withWorkers({ wrapActivities: spent }, async () => {
       const first = await redeliver({ pageSize: 1 });
       expect(first).toEqual({ ...done(1, 1, 1), complete: false, resumeAfter: { createdAt: expect.stringMatching(/Z$/), seq: lost[0]!.seq } });
-      const second = await redeliver({ pageSize: 1, resumeAfter: first.resumeAfter });
+      const second = await redeliver({ pageSize: 1, resumeAfter: { messages: first.resumeAfter } });
       expect(second).toEqual({ ...done(1, 1, 1), complete: false, resumeAfter: { createdAt: expect.any(String), seq: lost[1]!.seq } });
-      expect(await redeliver({ pageSize: 1, resumeAfter: second.resumeAfter })).toEqual(done(0, 0, 0));
+      expect(await redeliver({ pageSize: 1, resumeAfter: { messages: second.resumeAfter } })).toEqual(done(0, 0, 0));
       await expectChatInvariants(database.db, [a.thread.id, b.thread.id], { requireComplete: true, sent: lost.map((m) => m.id), calmMs: 500 });
     });
   });
@@ -267,8 +268,8 @@ describe('chat redelivery', () => {
   });
 
   it('loses nothing and answers nothing twice when the worker is lost mid-run', async () => {
-    let firstAttempt!: (report: RedeliveryReport) => void;
-    const firstAttemptDone = new Promise<RedeliveryReport>((r) => (firstAttempt = r));
+    let firstAttempt!: (report: PendingKindReport) => void;
+    const firstAttemptDone = new Promise<PendingKindReport>((r) => (firstAttempt = r));
     const a = await newThread();
     const b = await newThread();
     const lost = [await a.storeOnly('Our goal is to open a bakery.'), await b.storeOnly('Should we lease the ovens?')];
@@ -281,16 +282,16 @@ describe('chat redelivery', () => {
       {
         wrapActivities: (acts) => ({
           ...acts,
-          async redeliverPendingMessages(req) {
-            if (Context.current().info.attempt > 1) return acts.redeliverPendingMessages(req);
-            firstAttempt(await acts.redeliverPendingMessages({ ...req, pageSize: 1, stopBy: 0 }));
+          async redeliverPending(req) {
+            if (req.kind !== 'messages' || Context.current().info.attempt > 1) return acts.redeliverPending(req);
+            firstAttempt(await acts.redeliverPending({ ...req, pageSize: 1, stopBy: 0 }));
             return Context.current().cancelled;
           },
         }),
       },
       async () => {
         const started = await startRedelivery();
-        expect(await firstAttemptDone).toMatchObject({ examined: 1, resent: 1, threads: 1, complete: false });
+        expect(await firstAttemptDone).toMatchObject({ examined: 1, resent: 1, units: 1, complete: false });
         await waitForAnswer(database.db, a.thread.id, lost[0]!.id);
         return started;
       },
@@ -299,7 +300,7 @@ describe('chat redelivery', () => {
     // A new worker: the server retries the activity (after the policy's 10 s), which goes on
     // from its predecessor's last beat (or from the start: a's message is no longer pending).
     await withWorkers({}, async () => {
-      expect(await handle.result()).toMatchObject({ resent: expect.any(Number), failedThreads: 0, complete: true });
+      expect((await handle.result()).messages).toMatchObject({ resent: expect.any(Number), failedUnits: 0, complete: true });
       await expectChatInvariants(database.db, [a.thread.id, b.thread.id], { requireComplete: true, sent: lost.map((m) => m.id), calmMs: 500 });
     });
     expect((await newMessageSignals(a.thread.id)).map((s) => s.messageId)).toEqual([lost[0]!.id]);

@@ -88,7 +88,8 @@ describe('schedules', () => {
       const run = env.client.workflow.getHandle(started.workflowId, started.firstExecutionRunId);
       expect((await run.describe()).type).toBe('redeliverMessages');
       const report: RedeliveryReport = await run.result();
-      expect(report).toEqual({ examined: 0, resent: 0, threads: 0, failedThreads: 0, complete: true });
+      const nothing = { examined: 0, resent: 0, units: 0, failedUnits: 0, complete: true };
+      expect(report).toEqual({ messages: nothing, documents: nothing, evidence: nothing });
     } finally {
       await workers.stop();
       await deleteSchedules(env.client, config.queuePrefix);
@@ -103,7 +104,7 @@ describe('schedules', () => {
       queues: config.queues,
       redeliveryAfterMs: 1,
       // Every run's budget is spent at once: one page of one message, then it stops.
-      wrapActivities: (acts) => ({ ...acts, redeliverPendingMessages: (req) => acts.redeliverPendingMessages({ ...req, pageSize: 1, stopBy: 0 }) }),
+      wrapActivities: (acts) => ({ ...acts, redeliverPending: (req) => acts.redeliverPending({ ...req, pageSize: 1, stopBy: 0 }) }),
     });
     try {
       const stored = [];
@@ -125,10 +126,10 @@ describe('schedules', () => {
         return { report: (await run.result()) as RedeliveryReport, resumedFrom: await activityResumeAfter(run) };
       };
       const first = await runOnce();
-      expect(first.report).toMatchObject({ complete: false, resumeAfter: { seq: stored[0]!.seq } });
+      expect(first.report.messages).toMatchObject({ complete: false, resumeAfter: { seq: stored[0]!.seq } });
       const second = await runOnce();
-      expect(second.resumedFrom).toEqual(first.report.resumeAfter);
-      expect(second.report).toMatchObject({ examined: 1, complete: false, resumeAfter: { seq: stored[1]!.seq } });
+      expect(second.resumedFrom).toEqual(first.report.messages.resumeAfter);
+      expect(second.report.messages).toMatchObject({ examined: 1, complete: false, resumeAfter: { seq: stored[1]!.seq } });
     } finally {
       await workers.stop();
       await deleteSchedules(env.client, config.queuePrefix);
@@ -136,10 +137,12 @@ describe('schedules', () => {
   });
 });
 
-/** The `resumeAfter` a run passed its activity, read from its history. */
+/** The `resumeAfter` a run passed its messages' activity, read from its history. */
 async function activityResumeAfter(run: WorkflowHandle): Promise<RedeliveryCursor | undefined> {
   const history = await run.fetchHistory();
-  const scheduled = (history.events ?? []).find((e) => e.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes;
-  const data = scheduled?.input?.payloads?.[0]?.data;
-  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { resumeAfter?: RedeliveryCursor }).resumeAfter : undefined;
+  const inputs = (history.events ?? []).flatMap((e) => {
+    const data = e.activityTaskScheduledEventAttributes?.input?.payloads?.[0]?.data;
+    return data ? [JSON.parse(Buffer.from(data).toString('utf8')) as { kind?: string; resumeAfter?: RedeliveryCursor }] : [];
+  });
+  return inputs.find((input) => input.kind === 'messages')?.resumeAfter;
 }
