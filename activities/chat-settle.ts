@@ -12,7 +12,7 @@ import type { Tx } from './events.js';
 import type { ChatTurn } from './llm/types.js';
 import { recordProgress } from './progress.js';
 import type { AttemptMeter } from './usage.js';
-import type { SettleResult } from '../workflows/types.js';
+import { AGENT_PROGRESS_KIND, type SettleResult } from '../workflows/types.js';
 
 /** How much of the thread the model sees. */
 const HISTORY_MESSAGES = 30;
@@ -42,8 +42,9 @@ function classifyAsked(rows: MessageRow[], messageIds: string[]): AskedMessages 
 /**
  * What the model sees for a reply: the thread's assistant and system messages, and the
  * user messages already answered or answered now; never a later question it does not
- * answer (defect 3). Ordered as the conversation happened: a reply right after the last
- * message it answers, even when a newer message was stored before the reply was.
+ * answer (defect 3), nor an agent's progress message (Decision 29: it answers no one).
+ * Ordered as the conversation happened: a reply right after the last message it answers,
+ * even when a newer message was stored before the reply was.
  */
 export async function loadHistory(db: Db, threadId: string, answeringIds: string[]): Promise<ChatTurn[]> {
   const rows = await db
@@ -53,6 +54,7 @@ export async function loadHistory(db: Db, threadId: string, answeringIds: string
       eq(messages.threadId, threadId),
       ne(messages.status, 'failed'),
       or(ne(messages.role, 'user'), eq(messages.status, 'complete'), inArray(messages.id, answeringIds)),
+      sql`(${messages.metadata}->>'kind') is distinct from ${AGENT_PROGRESS_KIND}`,
     ))
     .orderBy(desc(messages.seq))
     .limit(HISTORY_MESSAGES);

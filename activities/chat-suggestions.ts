@@ -1,4 +1,4 @@
-/** Chat steps 1, 2 and 6: agent confirmation, agent inflection, structure readiness. */
+/** Chat steps 1, 2 and 6: agent confirmation, agent inflection, structure readiness (step 1's start: activities/agents/). */
 import { and, asc, desc, eq, inArray, lte, ne, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { agentSuggestions, messages, signals, threads, type SuggestionRow } from './db/schema/index.js';
@@ -7,7 +7,6 @@ import { loadThread } from './chat-reply.js';
 import type { AgentCue, Llm } from './llm/llm.js';
 import { meterAttempt } from './usage.js';
 import { STRUCTURE_AGENT_TYPE } from '../workflows/agents/catalog.js';
-import { workflowIds } from '../workflows/types.js';
 
 /** Inflection suggestions need more than this confidence (the seed's 0.75). */
 export const SUGGESTION_THRESHOLD = 0.75;
@@ -17,6 +16,8 @@ const STRUCTURE_MIN_TYPES = 3;
 /** A declined structure suggestion may come back after this many more user turns. */
 const STRUCTURE_RETRY_TURNS = 10;
 const INFLECTION_WINDOW = 6;
+/** The topic a suggestion stores for its "yes": the agents route's bound on `topic`. */
+export const TOPIC_MAX_CHARS = 2_000;
 
 const CONFIRMATION = /^\s*(yes|yeah|yep|sure|ok(ay)?|go ahead|do it|please do|sounds good|let'?s do it)\b/i;
 
@@ -28,7 +29,6 @@ export interface Confirmation {
   suggestionId: string;
   agentType: string;
   kind: 'agent' | 'structure';
-  workflowId: string;
   userId: string;
   caseId: string | null;
 }
@@ -78,7 +78,7 @@ async function acceptOnConfirmation(db: Db, suggestion: SuggestionRow, messageId
   if (!yes) return false;
   const accepted = await db
     .update(agentSuggestions)
-    .set({ status: 'accepted', workflowId: workflowIds.agent(suggestion.agentType, suggestion.id), decidedByMessageId: yes.id, decidedAt: sql`now()` })
+    .set({ status: 'accepted', decidedByMessageId: yes.id, decidedAt: sql`now()` })
     .where(and(eq(agentSuggestions.id, suggestion.id), eq(agentSuggestions.status, 'pending')))
     .returning({ id: agentSuggestions.id });
   return accepted.length > 0;
@@ -89,8 +89,8 @@ export function createSuggestionActivities({ db, llm }: { db: Db; llm: Pick<Llm,
     /**
      * Step 1. An acceptance is recorded with the message that confirmed it (`decidedByMessageId`),
      * and found again by it: a retried attempt, or a retried workflow task whose batch has grown
-     * since, finds the suggestion its batch accepted and dispatches it again (the run's id is
-     * the suggestion's, so at most one starts). That suggestion comes first: a newer pending
+     * since, finds the suggestion its batch accepted and starts it again (its run's id is built
+     * from the suggestion, so at most one starts). That suggestion comes first: a newer pending
      * one must not take the same "yes".
      */
     async checkAgentConfirmation(req: { threadId: string; messageIds: string[] }): Promise<Confirmation | null> {
@@ -112,7 +112,6 @@ export function createSuggestionActivities({ db, llm }: { db: Db; llm: Pick<Llm,
         suggestionId: suggestion.id,
         agentType: suggestion.agentType,
         kind: suggestion.kind,
-        workflowId: workflowIds.agent(suggestion.agentType, suggestion.id),
         userId: thread.userId,
         caseId: thread.caseId,
       };
@@ -154,9 +153,11 @@ export function createSuggestionActivities({ db, llm }: { db: Db; llm: Pick<Llm,
           idempotencyKey: `inflection:${req.threadId}:${req.checkpoint}`,
         });
         if (!suggest) return { suggested: null };
+        // The topic its "yes" starts: the latest turn, until the inflection purpose proposes one.
+        const topic = recent[0]?.content.slice(0, TOPIC_MAX_CHARS);
         const [row] = await tx
           .insert(agentSuggestions)
-          .values({ threadId: req.threadId, kind: 'agent', agentType: suggest.agentType, confidence: suggest.confidence, reason: suggest.reason, turn: req.checkpoint })
+          .values({ threadId: req.threadId, kind: 'agent', agentType: suggest.agentType, confidence: suggest.confidence, reason: suggest.reason, turn: req.checkpoint, topic })
           .onConflictDoNothing()
           .returning();
         if (row) {
@@ -170,6 +171,8 @@ export function createSuggestionActivities({ db, llm }: { db: Db; llm: Pick<Llm,
     /** Step 6: progressive disclosure of case structure (DESIGN.md Decision 3). */
     async detectStructureReadiness(req: { threadId: string }) {
       const thread = await loadThread(db, req.threadId);
+      // A thread on a case (a case's activity thread too) has its structure: there is nothing to draft.
+      if (thread.caseId !== null || thread.kind === 'case-activity') return { suggested: false };
       const [counts] = await db
         .select({ n: sql<number>`count(*)::int`, types: sql<number>`count(distinct ${signals.type})::int` })
         .from(signals)

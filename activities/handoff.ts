@@ -20,7 +20,8 @@
  * applied the request before the client stopped waiting), UNAVAILABLE and the other retried
  * codes, FAILED_PRECONDITION, INTERNAL, and any error without a gRPC status. Repeating an
  * ambiguous call is safe for every kind: a conversation ignores message ids it knows, a
- * document's run takes it only while it waits, an evidence start joins an open run.
+ * document's run takes it only while it waits, an evidence or agent start joins an open run
+ * (and a case draft's signal only asks it to look again).
  */
 import { NamespaceNotFoundError, ServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from './db/client.js';
@@ -103,7 +104,7 @@ export async function startAndClassify<T>(
 }
 
 /** The kinds of row committed, then handed over: the crash hook and the logs name them. */
-export type HandOffKindName = 'message' | 'document' | 'evidence';
+export type HandOffKindName = 'message' | 'document' | 'evidence' | 'agent-run';
 
 /** How one kind of committed row reaches its workflow, and how it fails when it certainly did not. */
 export interface HandOffKind<R> {

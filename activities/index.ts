@@ -1,5 +1,6 @@
 /** Every activity, closed over its dependencies. Only workers import this as a value. */
 import type { Client } from '@temporalio/client';
+import { createAgentActivities } from './agents/activities.js';
 import { createBriefActivities } from './briefs/activities.js';
 import { createReplyActivities } from './chat-reply.js';
 import { createInterventionActivities } from './chat-interventions.js';
@@ -14,6 +15,7 @@ import type { Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
 import { createRedeliveryActivities } from './redelivery.js';
 import { createSignalActivities } from './signals.js';
+import { createSignalExtractionActivities } from './signal-extraction.js';
 import type { ExtractionBounds } from './signal-range.js';
 import type { SafeFetcher } from './web/fetcher.js';
 import { createUrlIngestActivities } from './web/ingest.js';
@@ -65,6 +67,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createUrlIngestActivities(deps),
     ...createBriefActivities(deps),
     ...createEvidenceActivities(deps),
+    ...createAgentActivities(deps),
+    ...createSignalExtractionActivities(deps),
   });
 }
 

@@ -9,11 +9,13 @@
  * attempt resumes where the last one was; when the run's time budget is up it stops between
  * pages and reports where (`resumeAfter`), and the schedule's next run goes on from there.
  * Each kind of row is a `PendingKind` in a file of its own (./redelivery-messages.ts,
- * ./redelivery-documents.ts, ./redelivery-evidence.ts), one activity each.
+ * ./redelivery-documents.ts, ./redelivery-evidence.ts, ./redelivery-agent-runs.ts), one
+ * activity each.
  */
 import { Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Db } from './db/client.js';
+import { pendingAgentRuns } from './redelivery-agent-runs.js';
 import { pendingDocuments } from './redelivery-documents.js';
 import { pendingEvidence } from './redelivery-evidence.js';
 import { pendingMessages } from './redelivery-messages.js';
@@ -118,6 +120,8 @@ function kindOf(deps: RedeliveryDeps, name: PendingKindName, queues: QueueNames)
       return { kind: pendingDocuments(db, temporal, queues), graceMs: rowsGraceMs };
     case 'evidence':
       return { kind: pendingEvidence(db, temporal, queues), graceMs: rowsGraceMs };
+    case 'agentRuns':
+      return { kind: pendingAgentRuns(db, temporal, queues), graceMs: rowsGraceMs };
   }
 }
 

@@ -29,10 +29,28 @@ export interface ExtractionRange {
   texts: string[];
 }
 
+/**
+ * The first rows, oldest first, that fit the bounds (`rows` read with one more than
+ * `maxMessages`): only the first can be longer than `maxChars` alone, and is then cut.
+ * `whole` when every row was taken uncut: the range needs no other batch.
+ */
+export function takeWithin<T extends { text: string }>(rows: T[], bounds: ExtractionBounds): { taken: T[]; whole: boolean } {
+  const taken: T[] = [];
+  let chars = 0;
+  let cut = false;
+  for (const row of rows.slice(0, bounds.maxMessages)) {
+    if (taken.length > 0 && chars + row.text.length > bounds.maxChars) break;
+    cut = row.text.length > bounds.maxChars;
+    taken.push(cut ? { ...row, text: row.text.slice(0, bounds.maxChars) } : row);
+    chars += Math.min(row.text.length, bounds.maxChars);
+  }
+  return { taken, whole: taken.length === rows.length && !cut };
+}
+
 /** The user messages after the cursor up to `uptoSeq`, oldest first, within the bounds. */
 export async function readRange(db: Db, threadId: string, fromSeq: number, uptoSeq: number, bounds: ExtractionBounds): Promise<ExtractionRange> {
   const rows = await db
-    .select({ seq: messages.seq, content: messages.content })
+    .select({ seq: messages.seq, text: messages.content })
     .from(messages)
     .where(and(
       eq(messages.threadId, threadId),
@@ -44,17 +62,7 @@ export async function readRange(db: Db, threadId: string, fromSeq: number, uptoS
     .orderBy(asc(messages.seq))
     // One more than fits: whether the range had to stop short.
     .limit(bounds.maxMessages + 1);
-  const taken: { seq: number; text: string }[] = [];
-  let chars = 0;
-  let cut = false;
-  for (const row of rows.slice(0, bounds.maxMessages)) {
-    if (taken.length > 0 && chars + row.content.length > bounds.maxChars) break;
-    // Only the first message can be longer than the bound alone: it is read cut.
-    cut = row.content.length > bounds.maxChars;
-    taken.push({ seq: row.seq, text: cut ? row.content.slice(0, bounds.maxChars) : row.content });
-    chars += Math.min(row.content.length, bounds.maxChars);
-  }
-  const whole = taken.length === rows.length && !cut;
+  const { taken, whole } = takeWithin(rows, bounds);
   const last = taken[taken.length - 1];
   return { fromSeq, toSeq: whole || !last ? uptoSeq : last.seq, uptoSeq, texts: taken.map((t) => t.text) };
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
-import { events, messages, signals, threads } from './db/schema/index.js';
+import { cases, events, messages, signals, threads } from './db/schema/index.js';
 import { emitEvent, type Queryable } from './events.js';
 import { notFound } from './errors.js';
 import { loadThread } from './chat-reply.js';
@@ -81,7 +81,7 @@ async function earlierAttempt(db: Db, threadId: string, cursor: number, uptoSeq:
   return last?.uptoSeq === uptoSeq ? last.result : null;
 }
 
-interface MergedSignal extends ExtractedSignal {
+export interface MergedSignal extends ExtractedSignal {
   textHash: string;
   mentions: number;
 }
@@ -91,7 +91,7 @@ interface MergedSignal extends ExtractedSignal {
  * key twice fails with SQLSTATE 21000, which would stop the thread's cursor for good. The
  * most confident mention wins; every mention counts as a reference.
  */
-function mergeByTextHash(found: ExtractedSignal[]): MergedSignal[] {
+export function mergeByTextHash(found: ExtractedSignal[]): MergedSignal[] {
   const byHash = new Map<string, MergedSignal>();
   for (const signal of found) {
     const textHash = signalTextHash(signal.text);
@@ -200,13 +200,15 @@ export function createSignalActivities({ db, llm, embedder, temporal, config }: 
     async embedSignals(req: { signalIds: string[] }): Promise<{ embedded: number }> {
       if (req.signalIds.length === 0) return { embedded: 0 };
       const rows = await db
-        .select({ id: signals.id, text: signals.text, embedding: signals.embedding, userId: threads.userId })
+        // A case's own signal (from a document, Decision 22) has no thread: its case names the user.
+        .select({ id: signals.id, text: signals.text, embedding: signals.embedding, userId: sql<string | null>`coalesce(${threads.userId}, ${cases.userId})` })
         .from(signals)
         .leftJoin(threads, eq(threads.id, signals.threadId))
+        .leftJoin(cases, eq(cases.id, signals.caseId))
         .where(inArray(signals.id, req.signalIds));
       const todo = rows.filter((r) => r.embedding === null);
       if (todo.length === 0) return { embedded: 0 };
-      // The signals of one extraction: one thread, so one user.
+      // The signals of one extraction: one thread or case, so one user.
       const meter = meterAttempt(db, todo[0]?.userId ?? null);
       const vectors = await keepAlive(() => meter.call((call) => embedder.embed(todo.map((r) => r.text), call)));
       await meter.inTransaction(async (tx) => {

@@ -33,6 +33,7 @@ import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
 import { progressRoutes, type ProgressStreamConfig } from './routes/progress.js';
 import { searchRoutes } from './routes/search.js';
+import { signalRoutes } from './routes/signals.js';
 import { suggestionRoutes } from './routes/suggestions.js';
 import { threadRoutes } from './routes/threads.js';
 import { urlRoutes } from './routes/urls.js';
@@ -157,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(urlRoutes, routeDeps);
   await app.register(briefRoutes, routeDeps);
   await app.register(evidenceRoutes, routeDeps);
+  await app.register(signalRoutes, routeDeps);
 
   if (deps.config.devApiKey) await ensureDevKey(deps.db, deps.config.devApiKey);
   return app;

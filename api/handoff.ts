@@ -9,7 +9,7 @@
  * client, 500 for a request the server refused.
  */
 import type { FastifyRequest } from 'fastify';
-import { handOver, type HandOffKind } from '../activities/handoff.js';
+import { handOver, type HandOffKind, type HandOffKindName, type HandOver } from '../activities/handoff.js';
 import type { RouteDeps } from './app.js';
 import { unavailable } from './errors.js';
 import { withdrawAnswer } from './idempotency.js';
@@ -24,18 +24,23 @@ export interface Delivered<R> {
 /** Hands the committed row over; throws, after failing the row, only when the call certainly did not land. */
 export async function deliver<R>(deps: Pick<RouteDeps, 'db' | 'config'>, request: FastifyRequest, kind: HandOffKind<R>, row: R): Promise<Delivered<R>> {
   const handed = await handOver(kind, row, { db: deps.db, hooks: deps.config.handOff, onFailed: (tx) => withdrawAnswer(tx, request) });
-  const log = request.log.child({ handOff: kind.name, attempts: handed.attempts });
+  return answerHandOver(request, kind.name, handed);
+}
+
+/** What the route answers for a hand-over (its own, or one a shared start made with `withdrawAnswer` on failure). */
+export function answerHandOver<R>(request: FastifyRequest, kindName: HandOffKindName, handed: HandOver<R>): Delivered<R> {
+  const log = request.log.child({ handOff: kindName, attempts: handed.attempts });
   switch (handed.outcome) {
     case 'delivered':
       return { row: handed.row, confirmed: true };
     case 'unconfirmed':
-      log.warn({ err: handed.error }, `${kind.name} hand-off unconfirmed: it stays pending for the redelivery job (a repeat is safe)`);
+      log.warn({ err: handed.error }, `${kindName} hand-off unconfirmed: it stays pending for the redelivery job (a repeat is safe)`);
       return { row: handed.row, confirmed: false };
     case 'moved-on':
-      log.warn({ err: handed.error }, `${kind.name} hand-off certainly not delivered, but it left pending meanwhile: not failed`);
+      log.warn({ err: handed.error }, `${kindName} hand-off certainly not delivered, but it left pending meanwhile: not failed`);
       return { row: handed.row, confirmed: false };
     case 'failed':
-      log.error({ err: handed.error }, `${kind.name} hand-off certainly not delivered: marked failed`);
+      log.error({ err: handed.error }, `${kindName} hand-off certainly not delivered: marked failed`);
       throw handed.failure === 'not-sent' ? unavailable(handed.reason) : handed.error;
   }
 }

@@ -81,7 +81,7 @@ function faultExitAfterCommit(): (() => void) | undefined {
 
 /**
  * The hand-off crash test (test/fault/handoff-crash.test.ts) sets FAULT_EXIT_BEFORE_HANDOFF to
- * kinds of the shared hand-off (`message`, `document`, `evidence`, comma-separated): the process
+ * kinds of the shared hand-off (`message`, `document`, `evidence`, `agent-run`, comma-separated): the process
  * then kills itself once a route committed a row of such a kind, before its start or signal
  * (activities/handoff.ts `beforeHandOff`). Read here only; unset in every real deployment.
  */

@@ -3,7 +3,7 @@
  * non-retryable failure whose type names what went wrong underneath, or `TimeLimitExceeded`
  * when its own in-workflow limit (Decision 2) stopped it.
  */
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import type { ErrorType } from './types.js';
 
 /** The type of the failure underneath (`DocumentUnreadable`, `UrlBlocked`, ...). */
@@ -27,4 +27,19 @@ export function finalFailure(err: unknown, timedOut: boolean, reason: string): A
     nonRetryable: true,
     cause: timedOut || !(err instanceof Error) ? undefined : err,
   });
+}
+
+/**
+ * The failure's own words as classified where it happened (an activity names its stage), not
+ * "activity failed"; `prefix` introduces a cause that came unclassified.
+ */
+export function failureReason(err: unknown, prefix: string): string {
+  if (isCancellation(err)) return 'cancelled';
+  let message = err instanceof Error ? err.message : String(err);
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    message = e.message || message;
+    if (e instanceof ApplicationFailure) return message;
+    if (!(e instanceof ActivityFailure)) break;
+  }
+  return `${prefix}: ${message}`;
 }

@@ -7,3 +7,5 @@ export { processDocument } from './documents/process-document.js';
 export { fetchUrlAndIngest } from './documents/fetch-url-and-ingest.js';
 export { evolveBrief } from './briefs/evolve-brief.js';
 export { ingestEvidence } from './evidence/ingest-evidence.js';
+export { draftCaseWorkflow } from './agents/draft-case.js';
+export { extractSignalsWorkflow } from './signals/extract-signals.js';

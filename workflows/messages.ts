@@ -1,6 +1,6 @@
 /** Every Temporal signal, query and update definition (named `xxxSignal` / `xxxQuery`). */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { BriefChange, NewMessage } from './types.js';
+import type { BriefChange, DraftRequest, NewMessage } from './types.js';
 
 /** The gateway tells a thread's conversation that a user message was stored. */
 export const newMessageSignal = defineSignal<[NewMessage]>('newMessage');
@@ -42,3 +42,10 @@ export const briefChangedSignal = defineSignal<[BriefChange]>('briefChanged');
 
 /** Cancels the evolution in progress (not the case's brief workflow), as `cancelReply` does for chat. */
 export const cancelEvolutionSignal = defineSignal('cancelEvolution');
+
+/**
+ * A suggestion was accepted in a thread with no case: sent with signal-with-start to
+ * `draft-case-<threadId>`, so a second acceptance joins the running draft, which starts every
+ * agent accepted in its thread once the case exists (Decision 29).
+ */
+export const draftRequestedSignal = defineSignal<[DraftRequest]>('draftRequested');

@@ -195,3 +195,29 @@ export const evidenceTell: ActivityOptions = { ...ingestion, startToCloseTimeout
 
 /** Backstop on ingestEvidence past its in-workflow 30 min and its cleanup (notes §5). */
 export const EVIDENCE_EXECUTION_TIMEOUT = '35 minutes';
+
+/**
+ * The case draft's steps (queue `chat`): the document pipeline's retries (3 attempts, 10 s ×2),
+ * except that an unreachable database is held by the workflow (Decision 28). Each step is one
+ * transaction or a few Temporal calls: minutes at most, never half an hour.
+ */
+export const caseDraftStep: ActivityOptions = { ...documentStep, startToCloseTimeout: '2 minutes' };
+
+/** Backstop on an agent's or a case draft's run past its in-workflow 30 min and its cleanup (notes §5). */
+export const AGENT_EXECUTION_TIMEOUT = '35 minutes';
+
+/**
+ * One batch of an on-demand signal extraction: the seed's ingestion table (3 attempts, 10 s
+ * apart), only transient errors retried (the model's invalid answer moves past the batch, as
+ * chat's does); an unreachable database is held by the workflow. Its model call beats, so a
+ * dead worker is noticed in 20 s.
+ */
+export const signalExtractionBatch: ActivityOptions = {
+  ...ingestion,
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: { ...ingestion.retry, nonRetryableErrorTypes: HELD_BY_THE_WORKFLOW },
+};
+
+/** An on-demand extraction continues as new after this many batches: a 10 MiB document is hundreds. */
+export const EXTRACTION_BATCHES_PER_RUN = 100;

@@ -37,7 +37,9 @@ export type ErrorType =
   /** A fetched body larger than FETCH_MAX_BYTES, decoded. */
   | 'BodyTooLarge'
   /** A brief evolution met an error no retry heals (neither the database's nor the model's transient ones). */
-  | 'BriefEvolutionFailed';
+  | 'BriefEvolutionFailed'
+  /** An agent or case draft the catalog cannot start (unknown type, a thread that has a case already). */
+  | 'AgentNotStartable';
 
 export interface QueueNames {
   chat: string;
@@ -128,18 +130,6 @@ export interface ReplyResult extends SettleResult {
   caseId?: string | null;
 }
 
-/** The input of any workflow the agent registry dispatches. */
-export interface AgentDispatchInput {
-  userId: string;
-  threadId?: string;
-  caseId?: string;
-  suggestionId?: string;
-  agentType: string;
-  correlationId: string;
-  queues: QueueNames;
-  params?: Record<string, unknown>;
-}
-
 /** Every workflow that does bounded work takes this: its own time limit, shorter in tests. */
 export interface BoundedWorkInput {
   /** Default TASK_TIME_LIMIT (the seed's 30 minutes), enforced in the workflow (Decision 2). */
@@ -147,12 +137,111 @@ export interface BoundedWorkInput {
 }
 
 /**
- * The kinds of row the redelivery job hands over again (Decision 31), each in its own
- * activity: user messages their conversation has not seen, documents and evidence left
- * `pending`. Their order is the order of the job's commands.
+ * What every agent of the catalog takes (Decision 29), started by the one start
+ * (activities/agents/start.ts) after its `agent_runs` row and placeholder were committed.
  */
-export const PENDING_KINDS = ['messages', 'documents', 'evidence'] as const;
+export interface AgentInput extends BoundedWorkInput {
+  caseId: string;
+  /** What to look at (the route's `topic`, or its older name `focus`; a "yes" takes the suggestion's). */
+  topic?: string;
+  /** The thread its placeholder is in: the one named, or the case's activity thread (Decision 23). */
+  threadId?: string;
+  /** LLM tokens the run may spend. */
+  budgetTokens?: number;
+  userId: string;
+  correlationId: string;
+  /** The `assistant` message with `metadata.kind = 'agent-progress'` the agent keeps current. */
+  placeholderMessageId: string;
+  queues: QueueNames;
+}
+
+/**
+ * draftCaseWorkflow (queue `chat`, id `draft-case-<threadId>`): drafts a case from a thread
+ * with no case, then starts every agent accepted in that thread meanwhile (Decision 23).
+ */
+export interface DraftCaseInput extends BoundedWorkInput {
+  threadId: string;
+  userId: string;
+  correlationId: string;
+  queues: QueueNames;
+  /** Fixture agents for tests (Decision 15), to start the held agents with; absent: the static catalog. */
+  agents?: AgentDescriptor[];
+  /** How long a step is held while the database is unreachable (Decision 28; tests shorten it). */
+  outageHoldMs?: number;
+}
+
+export interface DraftCaseResult {
+  caseId: string;
+  /** False when the thread had a case already (drafted by an earlier run, or attached): nothing was drafted. */
+  drafted: boolean;
+  /** The agents this run started on the case (their workflow ids). */
+  agentsStarted: string[];
+}
+
+/** A request to a draft: a suggestion accepted in its thread (the run reads what it holds from the database). */
+export interface DraftRequest {
+  suggestionId?: string;
+}
+
+/** The messages, or the document, an on-demand extraction reads (Decision 22: a document's signals are the case's). */
+export type SignalSource =
+  | { kind: 'messages'; threadId: string; messageIds: string[] }
+  | { kind: 'document'; documentId: string };
+
+/**
+ * extractSignalsWorkflow (queue `ingest`, id `extract-signals-<threadId or documentId>-<hash>`):
+ * signals extracted on demand, in bounded batches, each batch once (its event's key).
+ */
+export interface ExtractSignalsInput extends BoundedWorkInput {
+  caseId: string;
+  userId: string;
+  correlationId?: string;
+  source: SignalSource;
+  queues: QueueNames;
+  /** Where the previous run stopped (continue-as-new carries it): the last item it read. */
+  after?: number;
+  /** Totals of the runs before (continue-as-new carries them). */
+  totals?: ExtractSignalsResult;
+  /** Continue as new after this many batches (tests shorten it). */
+  batchesPerRun?: number;
+  /** How long a step is held while the database is unreachable (Decision 28; tests shorten it). */
+  outageHoldMs?: number;
+}
+
+export interface ExtractSignalsResult {
+  batches: number;
+  /** Signals the extraction created (a signal found again counts a reference, not a signal). */
+  created: number;
+  /** Batches whose answer could never be used: moved past, each recorded with why. */
+  skipped: number;
+}
+
+/** One batch of an on-demand extraction. */
+export interface SignalBatchResult {
+  /** Signals this batch created: an embedding run is started for them. */
+  signalIds: string[];
+  /** The last item (message seq, chunk ordinal) it read: where the next batch starts; null when nothing was left. */
+  last: number | null;
+  failed?: string;
+}
+
+/** An agent run's status, as `claimAgentRun` found it. */
+export interface AgentRunStatusReport {
+  status: 'pending' | 'running' | 'completed' | 'failed';
+}
+
+/** `metadata.kind` of an agent's placeholder: it answers no user message, so chat's history and invariants leave it out. */
+export const AGENT_PROGRESS_KIND = 'agent-progress';
+
+/**
+ * The kinds of row the redelivery job hands over again (Decision 31), each in its own
+ * activity: user messages their conversation has not seen, documents, evidence and agent
+ * runs left `pending`. Their order is the order of the job's commands.
+ */
+export const PENDING_KINDS = ['messages', 'documents', 'evidence', 'agentRuns'] as const;
 export type PendingKindName = (typeof PENDING_KINDS)[number];
+/** The kinds swept by runs recorded before agent runs were (`MAINTENANCE_PATCHES.redeliverAgentRuns`). */
+export const PENDING_KINDS_BEFORE_AGENT_RUNS: readonly PendingKindName[] = ['messages', 'documents', 'evidence'];
 
 /** The redelivery job's input (the schedule `<prefix>chat-redelivery` starts it every minute). */
 export interface RedeliverMessagesInput extends BoundedWorkInput {
@@ -351,6 +440,8 @@ export const workflowIds = {
   /** `contentHash`: the sha256 (hex) of the item's normalised text (Decision 21). */
   evidence: (caseId: string, contentHash: string) => `evidence-${caseId}-${contentHash.slice(0, 16)}`,
   evolveBrief: (caseId: string) => `evolve-brief-${caseId}`,
+  /** `hash`: sha256 (hex) of the sorted message ids, or of the document's content hash; its first 16 hex name the run. */
+  extractSignals: (scopeId: string, hash: string) => `extract-signals-${scopeId}-${hash.slice(0, 16)}`,
 };
 
 export const EVOLVE_BRIEF_WORKFLOW_PREFIX = 'evolve-brief-';

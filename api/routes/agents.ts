@@ -1,17 +1,25 @@
 /**
  * `POST /v1/cases/:caseId/agents/:agentType`: starts an agent of the static catalog
- * (Decision 15) on a case of the caller, by workflow type name on the agent's queue. A
- * deprecated alias runs the real type and logs the new name; a removed name is a 410 with
- * its pointer (Decision 6); an unknown one a 404 naming the known types.
+ * (Decision 15) on a case of the caller, through the one start (activities/agents/start.ts,
+ * Decision 29): the placeholder (in `threadId`, or the case's activity thread) and the
+ * `agent_runs` row are committed with the request's `Idempotency-Key` answer, then the run is
+ * handed over; 202 `{ workflowId, correlationId, placeholderMessageId }`. A start that may
+ * have landed answers as committed (the sweeper takes over if it never did); one that
+ * certainly did not fails the row and its placeholder and answers 503. A deprecated alias
+ * runs the real type and logs the new name; a removed name is a 410 with its pointer
+ * (Decision 6); an unknown one a 404 naming the known types; the case draft starts from a
+ * thread's suggestion, not here.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AGENT_CATALOG, lookupAgent, STRUCTURE_AGENT_TYPE, suggestableAgents, type AgentDescriptor } from '../../workflows/agents/catalog.js';
-import { searchAttributes } from '../../workflows/search-attributes.js';
-import { workflowIds, type AgentDispatchInput } from '../../workflows/types.js';
+import { startAgentRun } from '../../activities/agents/start.js';
+import { TOPIC_MAX_CHARS } from '../../activities/chat-suggestions.js';
+import { AGENT_CATALOG, lookupAgent, suggestableAgents, type AgentDescriptor } from '../../workflows/agents/catalog.js';
 import type { RouteDeps } from '../app.js';
 import { findOwnCase } from '../case-store.js';
-import { errorBodySchema, HttpError, namedPattern, temporalCall } from '../errors.js';
+import { errorBodySchema, HttpError, namedPattern } from '../errors.js';
+import { answerHandOver } from '../handoff.js';
+import { commitAnswer, withdrawAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
 import { uuid, withErrors } from './chat-schemas.js';
 import { findOwnThread } from './threads.js';
@@ -27,18 +35,22 @@ const params = {
   additionalProperties: false,
 } as const;
 
-/** What every agent takes today; an agent that needs more gets its input shape in the catalog (Decision 15). */
+const topic = { type: 'string', minLength: 1, maxLength: TOPIC_MAX_CHARS } as const;
+
+/** The agent input every catalog agent takes (Decision 29: `AgentInput`). */
 const body = {
   type: 'object',
   properties: {
-    focus: { type: 'string', minLength: 1, maxLength: 2_000, description: 'what the agent should look at' },
+    topic: { ...topic, description: 'what the agent should look at' },
+    focus: { ...topic, description: 'the older name of `topic`, still accepted' },
     threadId: { ...uuid, description: 'a thread of the case where the agent posts; absent: the case\'s activity thread' },
     budgetTokens: { type: 'integer', minimum: 1, maximum: 10_000_000, description: 'LLM tokens the run may spend' },
   },
   additionalProperties: false,
 } as const;
 
-interface AgentInput {
+interface AgentBody {
+  topic?: string;
   focus?: string;
   threadId?: string;
   budgetTokens?: number;
@@ -46,23 +58,22 @@ interface AgentInput {
 
 const accepted = {
   type: 'object',
-  properties: { workflowId: { type: 'string' }, correlationId: { type: 'string' } },
-  required: ['workflowId', 'correlationId'],
+  properties: {
+    workflowId: { type: 'string' },
+    correlationId: { type: 'string' },
+    placeholderMessageId: { ...uuid, description: 'the agent\'s progress message (`metadata.kind` agent-progress) in its thread' },
+  },
+  required: ['workflowId', 'correlationId', 'placeholderMessageId'],
 } as const;
-
-/** Decision 21: research keeps its own prefix; every other agent is `agent-<type>-…`. */
-function agentWorkflowId(type: string, caseId: string, correlationId: string): string {
-  return type === 'research' ? `research-${caseId}-${correlationId}` : workflowIds.agent(type, `${caseId}-${correlationId}`);
-}
 
 /** The agent a name starts, or the 410 / 404 that answers it. The case draft starts from a thread, not here. */
 function resolve(request: FastifyRequest, name: string, catalog: readonly AgentDescriptor[]): AgentDescriptor {
-  const found = name === STRUCTURE_AGENT_TYPE ? undefined : lookupAgent(name, catalog);
-  if (found?.kind === 'agent') {
+  const found = lookupAgent(name, catalog);
+  if (found.kind === 'agent' && found.descriptor.input === 'agent') {
     if (found.deprecatedAlias) request.log.warn({ alias: found.deprecatedAlias, agentType: found.descriptor.type }, `agent name "${found.deprecatedAlias}" is deprecated: use "${found.descriptor.type}"`);
     return found.descriptor;
   }
-  if (found?.kind === 'removed') throw new HttpError(410, `agent type "${name}" is gone: ${found.pointer}`, 'AGENT_REMOVED', 'agentType');
+  if (found.kind === 'removed') throw new HttpError(410, `agent type "${name}" is gone: ${found.pointer}`, 'AGENT_REMOVED', 'agentType');
   const known = suggestableAgents(catalog).map((d) => d.type);
   throw new HttpError(404, `unknown agent type "${name}" (known: ${known.length > 0 ? known.join(', ') : 'none yet'})`, 'UNKNOWN_AGENT_TYPE', 'agentType');
 }
@@ -73,10 +84,17 @@ async function assertThreadOfCase(deps: RouteDeps, userId: string, caseId: strin
   if (thread.caseId !== caseId) throw new HttpError(400, 'body/threadId is not a thread of this case', 'FST_ERR_VALIDATION', 'threadId');
 }
 
+function topicOf(body: AgentBody): string | undefined {
+  if (body.topic !== undefined && body.focus !== undefined) {
+    throw new HttpError(400, 'body/focus is the older name of topic: give one of them', 'FST_ERR_VALIDATION', 'focus');
+  }
+  return body.topic ?? body.focus;
+}
+
 export async function agentRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const catalog = deps.config.agents ?? AGENT_CATALOG;
 
-  app.post<{ Params: { caseId: string; agentType: string }; Body: AgentInput }>(
+  app.post<{ Params: { caseId: string; agentType: string }; Body: AgentBody }>(
     '/v1/cases/:caseId/agents/:agentType',
     {
       schema: { tags: ['cases'], params, headers: idempotencyHeaders, body, response: withErrors({ 202: accepted, 410: errorBodySchema }) },
@@ -86,29 +104,25 @@ export async function agentRoutes(app: FastifyInstance, deps: RouteDeps): Promis
       const userId = request.user.id;
       const { id: caseId } = await findOwnCase(deps.db, userId, request.params.caseId);
       const descriptor = resolve(request, request.params.agentType, catalog);
-      if (request.body.threadId) await assertThreadOfCase(deps, userId, caseId, request.body.threadId);
+      const { threadId, budgetTokens } = request.body ?? {};
+      const topic = topicOf(request.body ?? {});
+      if (threadId) await assertThreadOfCase(deps, userId, caseId, threadId);
       const correlationId = randomUUID();
-      const workflowId = agentWorkflowId(descriptor.type, caseId, correlationId);
-      const input: AgentDispatchInput = {
-        userId,
-        caseId,
-        threadId: request.body.threadId,
-        agentType: descriptor.type,
-        correlationId,
-        queues: deps.config.queues,
-        params: { ...request.body },
-      };
-      await temporalCall(deps.temporal, () =>
-        deps.temporal.workflow.start(descriptor.workflowType, {
-          taskQueue: deps.config.queues[descriptor.queue],
-          workflowId,
-          args: [input],
-          staticSummary: `${descriptor.type} agent on case ${caseId}`,
-          typedSearchAttributes: searchAttributes(input),
-        }),
+      let answer: { workflowId: string; correlationId: string; placeholderMessageId: string } | undefined;
+      const handed = await startAgentRun(
+        { db: deps.db, temporal: deps.temporal, queues: deps.config.queues, hooks: deps.config.handOff },
+        { descriptor, userId, caseId, threadId, topic, budgetTokens, correlationId },
+        {
+          inTransaction: async (tx, row) => {
+            answer = { workflowId: row.workflowId, correlationId, placeholderMessageId: row.placeholderMessageId! };
+            await commitAnswer(tx, request, 202, answer);
+          },
+          onFailed: (tx) => withdrawAnswer(tx, request),
+        },
       );
-      request.log.info({ workflowId, agentType: descriptor.type, correlationId }, 'agent started');
-      return reply.code(202).send({ workflowId, correlationId });
+      answerHandOver(request, 'agent-run', handed);
+      request.log.info({ ...answer, agentType: descriptor.type, outcome: handed.outcome }, 'agent started');
+      return reply.code(202).send(answer);
     },
   );
 }

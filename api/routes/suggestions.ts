@@ -1,18 +1,20 @@
 /**
  * A thread's suggestions (agents, structure): list, decline, and accept, which starts the
- * suggested workflow. Lookups go through the caller's own thread (a foreign id is a 404).
+ * suggested workflow (in a thread with no case, the case draft: Decision 23). Lookups go
+ * through the caller's own thread (a foreign id is a 404).
  */
-import { and, eq } from 'drizzle-orm';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { planSuggestionStart, startPlanned } from '../../activities/agents/suggested.js';
 import { agentSuggestions, type SuggestionRow, type ThreadRow } from '../../activities/db/schema/index.js';
 import type { Db } from '../../activities/db/client.js';
-import { resolveAgent, STRUCTURE_AGENT_TYPE } from '../../workflows/agents/catalog.js';
-import { workflowIds, type AgentDispatchInput } from '../../workflows/types.js';
-import { searchAttributes } from '../../workflows/search-attributes.js';
+import type { Tx } from '../../activities/events.js';
+import { AGENT_CATALOG } from '../../workflows/agents/catalog.js';
 import type { RouteDeps } from '../app.js';
+import { answerHandOver } from '../handoff.js';
+import { commitAnswer, withdrawAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
-import { conflict, notFound, temporalCall } from '../errors.js';
+import { conflict, notFound } from '../errors.js';
 import { limited, pageOf, pageQuery, pageSchema, readPage, timeIdKeyset, type PageQuery } from '../pagination.js';
 import { suggestionJson, suggestionSchema, threadParams, uuid, withErrors } from './chat-schemas.js';
 import { findOwnThread, type ThreadParams } from './threads.js';
@@ -82,18 +84,9 @@ export async function suggestionRoutes(app: FastifyInstance, deps: RouteDeps): P
     async (request, reply) => {
       const thread = await findOwnThread(db, request.user.id, request.params.threadId);
       const suggestion = await findSuggestion(db, thread.id, request.params.suggestionId);
-      return reply.code(202).send({ workflowId: await accept(deps, thread, suggestion) });
+      return reply.code(202).send({ workflowId: await accept(deps, request, thread, suggestion) });
     },
   );
-}
-
-/** A run under that id that already finished counts as started (the chat path may have run it). */
-async function startUnlessStarted(deps: RouteDeps, ...args: Parameters<Client['workflow']['start']>): Promise<void> {
-  try {
-    await deps.temporal.workflow.start(...args);
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
 }
 
 async function decline(db: Db, suggestion: SuggestionRow): Promise<SuggestionRow> {
@@ -109,53 +102,35 @@ async function decline(db: Db, suggestion: SuggestionRow): Promise<SuggestionRow
 }
 
 /**
- * Marks the suggestion accepted while it is still pending, then starts its workflow: of an
- * accept and a decline at once, one wins and the other is a 409, and a declined suggestion
- * never starts anything. A start that fails (503) leaves the suggestion accepted without its
- * run, and does not keep the Idempotency-Key: accepting again starts it, as accepting an
- * accepted suggestion always does (a run already started is left alone). The id is the one
- * the chat's "yes" path uses, so both paths (and retries) meet at one run.
+ * Accepts the suggestion and starts what it asks for, through the one start
+ * (activities/agents/suggested.ts, Decision 29): in one transaction the suggestion moves to
+ * accepted (only from pending, or accepted already) and the run's rows are committed; then the
+ * run is handed over. Of an accept and a decline at once, one wins and the other is a 409, and
+ * a declined suggestion never starts anything. Accepting an accepted suggestion starts its run
+ * again if its start failed (a run already started is left alone, a completed one never
+ * repeated), and a second agent accepted in a thread with no case joins the running case draft.
  */
-async function accept(deps: RouteDeps, thread: ThreadRow, suggestion: SuggestionRow): Promise<string> {
+async function accept(deps: RouteDeps, request: FastifyRequest, thread: ThreadRow, suggestion: SuggestionRow): Promise<string> {
   if (suggestion.status === 'declined') throw conflict('this suggestion was declined');
-  const descriptor = resolveAgent(suggestion.kind === 'structure' ? STRUCTURE_AGENT_TYPE : suggestion.agentType, deps.config.agents);
-  if (!descriptor) throw conflict(`no workflow is registered for agent type "${suggestion.agentType}", so it cannot be started`);
-  const workflowId = workflowIds.agent(suggestion.agentType, suggestion.id);
-  if (suggestion.status === 'pending' && !(await claimAccepted(deps.db, suggestion.id, workflowId))) {
-    // Decided meanwhile: a decline wins; another accept (or the chat's "yes") is this one.
-    const now = await findSuggestion(deps.db, thread.id, suggestion.id);
-    if (now.status !== 'accepted') throw conflict('this suggestion was declined meanwhile');
-  }
-  const input: AgentDispatchInput = {
-    userId: thread.userId,
-    threadId: thread.id,
-    caseId: thread.caseId ?? undefined,
-    suggestionId: suggestion.id,
-    agentType: descriptor.type,
-    correlationId: suggestion.id,
-    queues: deps.config.queues,
-  };
-  await temporalCall(deps.temporal, () =>
-    startUnlessStarted(deps, descriptor.workflowType, {
-      taskQueue: deps.config.queues[descriptor.queue],
-      workflowId,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      // A finished run is not started again: the same id on the chat's "yes" path does the same.
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      staticSummary: `${descriptor.type} agent, accepted in thread ${thread.id}`,
-      typedSearchAttributes: searchAttributes({ ...input, agentType: descriptor.type }),
-    }),
-  );
-  return workflowId;
+  const plan = planSuggestionStart(suggestion, thread, deps.config.agents ?? AGENT_CATALOG);
+  if ('problem' in plan) throw conflict(plan.problem);
+  const handed = await startPlanned({ db: deps.db, temporal: deps.temporal, queues: deps.config.queues, hooks: deps.config.handOff }, suggestion.id, plan, {
+    inTransaction: async (tx, row) => {
+      await claimAccepted(tx, suggestion.id);
+      await commitAnswer(tx, request, 202, { workflowId: row.workflowId });
+    },
+    onFailed: (tx) => withdrawAnswer(tx, request),
+  });
+  answerHandOver(request, 'agent-run', handed);
+  return handed.row.workflowId;
 }
 
-/** Whether this request moved the suggestion from pending to accepted. */
-async function claimAccepted(db: Db, suggestionId: string, workflowId: string): Promise<boolean> {
-  const claimed = await db
+/** Moves the suggestion to accepted (a second accept is one too); declined meanwhile, the start's transaction is rolled back. */
+async function claimAccepted(tx: Tx, suggestionId: string): Promise<void> {
+  const claimed = await tx
     .update(agentSuggestions)
-    .set({ status: 'accepted', workflowId, decidedAt: new Date() })
-    .where(and(eq(agentSuggestions.id, suggestionId), eq(agentSuggestions.status, 'pending')))
+    .set({ status: 'accepted', decidedAt: sql`coalesce(${agentSuggestions.decidedAt}, now())` })
+    .where(and(eq(agentSuggestions.id, suggestionId), inArray(agentSuggestions.status, ['pending', 'accepted'])))
     .returning({ id: agentSuggestions.id });
-  return claimed.length > 0;
+  if (claimed.length === 0) throw conflict('this suggestion was declined meanwhile');
 }

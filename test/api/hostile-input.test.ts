@@ -7,6 +7,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentDescriptor } from '../../workflows/agents/catalog.js';
+import { fixtureAgent as fixtureAgentOf } from '../fixtures/agents.js';
 import { and, eq } from 'drizzle-orm';
 import { agentSuggestions, briefAnnotations, cases, documents, evidence as evidenceTable, threads } from '../../activities/db/schema/index.js';
 import { storeDocument } from '../../activities/documents/store.js';
@@ -20,7 +21,7 @@ const GENERIC_4XX = new Set([400, 401, 404, 409, 413, 415, 422, 429]);
 /** Routes that take no input and need no key; they are only checked never to fail. */
 const PUBLIC_PREFIXES = ['/docs', '/openapi.json', '/healthz', '/readyz'];
 
-const fixtureAgent: AgentDescriptor = { type: 'critique', workflowType: 'fixtureCritique', queue: 'research', description: 'a fixture', cues: [], aliases: [] };
+const fixtureAgent: AgentDescriptor = fixtureAgentOf('critique', { workflowType: 'fixtureCritique' });
 // Built at collection time: the operations to test come from the gateway's own document.
 const h = await startApi({ rateLimitPerMinute: 1_000_000, agents: [fixtureAgent] });
 

@@ -1,46 +1,56 @@
-/** Accepting and declining suggestions: the accepted one starts its registered workflow. */
+/**
+ * Accepting and declining suggestions: the accepted one starts what it asks for through the
+ * one start (Decision 29): its agent_runs row and placeholder committed, then its run. No
+ * worker: a started run is checked by describing it.
+ */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentSuggestions } from '../../activities/db/schema/index.js';
+import { agentRuns, agentSuggestions } from '../../activities/db/schema/index.js';
 import { agentTypeKey, correlationIdKey, threadIdKey, userIdKey } from '../../workflows/search-attributes.js';
-import { STRUCTURE_AGENT_TYPE, type AgentDescriptor } from '../../workflows/agents/catalog.js';
+import { CASE_DRAFT, STRUCTURE_AGENT_TYPE, type AgentDescriptor } from '../../workflows/agents/catalog.js';
+import { fixtureAgent } from '../fixtures/agents.js';
 import { call, createThread, insertCase, startApi, type ApiHarness } from './harness.js';
 
 /** A workflow type no worker runs: starting it is all the gateway does. */
-const fixtureAgents: AgentDescriptor[] = [
-  { type: 'apitest', workflowType: 'apiTestAgent', queue: 'research', description: 'test agent', aliases: ['api_test_v1'], cues: [] },
-];
+const fixtureAgents: AgentDescriptor[] = [fixtureAgent('apitest', { workflowType: 'apiTestAgent', aliases: ['api_test_v1'] })];
 let h: ApiHarness;
 let threadId: string;
+let caseId: string;
 let turn = 0;
 
 beforeAll(async () => {
   h = await startApi({ agents: fixtureAgents });
-  threadId = (await createThread(h.app, h.alice, { caseId: await insertCase(h.database, h.alice.id) })).id;
+  caseId = await insertCase(h.database, h.alice.id);
+  threadId = (await createThread(h.app, h.alice, { caseId })).id;
 });
 
 afterAll(async () => {
   await h?.close();
 });
 
-async function suggest(agentType: string, kind: 'agent' | 'structure' = 'agent'): Promise<string> {
+async function suggest(agentType: string, kind: 'agent' | 'structure' = 'agent', inThread = threadId): Promise<string> {
   const [row] = await h.database.db
     .insert(agentSuggestions)
-    .values({ threadId, kind, agentType, confidence: 0.8, reason: 'because', turn: ++turn })
+    .values({ threadId: inThread, kind, agentType, confidence: 0.8, reason: 'because', turn: ++turn, topic: 'the lease' })
     .returning();
   return row!.id;
 }
 
-const url = (id: string, action: 'accept' | 'decline') => `/v1/threads/${threadId}/suggestions/${id}/${action}`;
+const url = (id: string, action: 'accept' | 'decline', inThread = threadId) => `/v1/threads/${inThread}/suggestions/${id}/${action}`;
+/** The run an agent suggestion of the case thread starts: the catalog's template, the suggestion as correlation id. */
+const agentRun = (id: string) => `agent-apitest-${caseId}-${id}`;
 
 describe('accept', () => {
   it('starts the agent workflow with its search attributes and marks the suggestion accepted', async () => {
     const id = await suggest('api_test_v1');
     const res = await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') });
     expect(res.statusCode).toBe(202);
-    const workflowId = `agent-api_test_v1-${id}`;
+    const workflowId = agentRun(id);
     expect(res.json()).toEqual({ workflowId });
+    const [run] = await h.database.db.select().from(agentRuns).where(eq(agentRuns.workflowId, workflowId));
+    expect(run).toMatchObject({ type: 'apitest', status: 'pending', suggestionId: id, threadId, caseId, correlationId: id });
+    expect(run!.input).toMatchObject({ topic: 'the lease', threadId, caseId, placeholderMessageId: run!.placeholderMessageId });
     const description = await h.env.client.workflow.getHandle(workflowId).describe();
     expect(description.type).toBe('apiTestAgent');
     expect(description.taskQueue).toBe(h.queues.research);
@@ -49,7 +59,7 @@ describe('accept', () => {
     expect(description.typedSearchAttributes.get(agentTypeKey)).toBe('apitest');
     expect(description.typedSearchAttributes.get(correlationIdKey)).toBe(id);
     const [row] = await h.database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, id));
-    expect(row).toMatchObject({ status: 'accepted', workflowId });
+    expect(row).toMatchObject({ status: 'accepted', workflowId, agentWorkflowId: workflowId });
 
     const again = await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') });
     expect(again.json()).toEqual({ workflowId });
@@ -70,15 +80,19 @@ describe('accept', () => {
     expect(row!.status).toBe('pending');
   });
 
-  it('starts the structure workflow for a structure suggestion once it is registered', async () => {
-    const id = await suggest(STRUCTURE_AGENT_TYPE, 'structure');
-    expect((await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') })).statusCode).toBe(409);
-    const drafting = await h.buildSibling({
-      config: { agents: [...fixtureAgents, { type: STRUCTURE_AGENT_TYPE, workflowType: 'apiTestDraftCase', queue: 'research', description: 'draft', aliases: [], cues: [] }] },
-    });
-    const res = await call(drafting, h.alice, { method: 'POST', url: url(id, 'accept') });
+  it('starts the case draft for a structure suggestion in a thread with no case, once it is registered', async () => {
+    const caseless = (await createThread(h.app, h.alice)).id;
+    const id = await suggest(STRUCTURE_AGENT_TYPE, 'structure', caseless);
+    expect((await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept', caseless) })).statusCode).toBe(409);
+    const drafting = await h.buildSibling({ config: { agents: [...fixtureAgents, CASE_DRAFT] } });
+    const res = await call(drafting, h.alice, { method: 'POST', url: url(id, 'accept', caseless) });
     expect(res.statusCode).toBe(202);
-    expect((await h.env.client.workflow.getHandle(res.json().workflowId).describe()).type).toBe('apiTestDraftCase');
+    expect(res.json().workflowId).toBe(`draft-case-${caseless}`);
+    expect((await h.env.client.workflow.getHandle(res.json().workflowId).describe()).type).toBe('draftCaseWorkflow');
+    // On a thread that has a case there is nothing to draft.
+    const onCase = await suggest(STRUCTURE_AGENT_TYPE, 'structure');
+    const refused = await call(drafting, h.alice, { method: 'POST', url: url(onCase, 'accept') });
+    expect({ status: refused.statusCode, message: refused.json().message }).toEqual({ status: 409, message: expect.stringContaining('on a case already') });
   });
 });
 
@@ -92,7 +106,8 @@ describe('accept and decline at once', () => {
         call(h.app, h.alice, { method: 'POST', url: url(id, 'decline') }),
       ]);
       const [row] = await h.database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, id));
-      const run = h.env.client.workflow.getHandle(`agent-apitest-${id}`);
+      const run = h.env.client.workflow.getHandle(agentRun(id));
+      const rows = await h.database.db.select().from(agentRuns).where(eq(agentRuns.workflowId, agentRun(id)));
       if (row!.status === 'accepted') {
         expect([accepted.statusCode, declined.statusCode]).toEqual([202, 409]);
         expect((await run.describe()).type).toBe('apiTestAgent');
@@ -101,6 +116,7 @@ describe('accept and decline at once', () => {
         expect(row!.status).toBe('declined');
         expect([accepted.statusCode, declined.statusCode]).toEqual([409, 200]);
         await expect(run.describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+        expect(rows, 'a declined suggestion commits no run').toHaveLength(0);
         outcomes.declined++;
       }
     }

@@ -209,6 +209,10 @@ const ids = {
   document: randomUUID(),
   evidence: randomUUID(),
   otherEvidence: randomUUID(),
+  activityThread: randomUUID(),
+  placeholder: randomUUID(),
+  agentRun: randomUUID(),
+  draftRun: randomUUID(),
 };
 const chatWorkflow = `chat-${ids.chatThread}`;
 const researchWorkflow = `research-${ids.case}-corr-1`;
@@ -239,6 +243,8 @@ function seedRows(sql: postgres.Sql): Record<string, Record<string, unknown>[]> 
     threads: [
       { id: ids.chatThread, user_id: ids.alice, title: 'Plant move', user_turns: 2, extraction_cursor: 0, last_inflection_turn: 0 },
       { id: ids.caseThread, user_id: ids.alice, case_id: ids.case, title: null, user_turns: 1 },
+      // Written with its kind only where the column exists (it came with issue 12).
+      { id: ids.activityThread, user_id: ids.alice, case_id: ids.case, kind: 'case-activity', title: 'Case activity' },
     ],
     messages: [
       { id: ids.answered, thread_id: ids.chatThread, role: 'user', content: 'Should we move?', status: 'complete', reply_id: ids.reply },
@@ -258,6 +264,15 @@ function seedRows(sql: postgres.Sql): Record<string, Record<string, unknown>[]> 
         content: 'A risk with no mitigation: name one.',
         status: 'complete',
         dedup_key: `intervention:risk-unmitigated:${ids.signal}`,
+      },
+      {
+        id: ids.placeholder,
+        thread_id: ids.activityThread,
+        role: 'assistant',
+        content: 'The research agent is starting…',
+        status: 'pending',
+        metadata: json({ kind: 'agent-progress', workflowId: researchWorkflow, agentType: 'research' }),
+        dedup_key: `agent-progress:${researchWorkflow}`,
       },
     ],
     signals: [
@@ -294,7 +309,19 @@ function seedRows(sql: postgres.Sql): Record<string, Record<string, unknown>[]> 
       },
     ],
     agent_suggestions: [
-      { id: ids.suggestion, thread_id: ids.chatThread, kind: 'agent', agent_type: 'research', confidence: 0.8, reason: 'a factual question', turn: 2 },
+      {
+        id: ids.suggestion,
+        thread_id: ids.chatThread,
+        kind: 'agent',
+        agent_type: 'research',
+        confidence: 0.8,
+        reason: 'a factual question',
+        turn: 2,
+        status: 'accepted',
+        workflow_id: `draft-case-${ids.chatThread}`,
+        agent_workflow_id: researchWorkflow,
+        topic: 'whether the lease transfers',
+      },
     ],
     events: [
       {
@@ -394,6 +421,36 @@ function seedRows(sql: postgres.Sql): Record<string, Record<string, unknown>[]> 
         grounding: 0.5,
         evolution_key: `evolve-brief-${ids.case}:run-1:1`,
         changes: json({ 'evidence-added': 1 }),
+      },
+    ],
+    agent_runs: [
+      {
+        id: ids.agentRun,
+        workflow_id: researchWorkflow,
+        type: 'research',
+        workflow_type: 'researchAgent',
+        queue: 'research',
+        user_id: ids.alice,
+        case_id: ids.case,
+        thread_id: ids.activityThread,
+        suggestion_id: ids.suggestion,
+        correlation_id: 'corr-1',
+        input: json({ caseId: ids.case, topic: 'whether the lease transfers', threadId: ids.activityThread, userId: ids.alice, correlationId: 'corr-1', placeholderMessageId: ids.placeholder }),
+        placeholder_message_id: ids.placeholder,
+        status: 'running',
+      },
+      {
+        id: ids.draftRun,
+        workflow_id: `draft-case-${ids.chatThread}`,
+        type: 'structure',
+        workflow_type: 'draftCaseWorkflow',
+        queue: 'chat',
+        user_id: ids.alice,
+        thread_id: ids.chatThread,
+        correlation_id: ids.suggestion,
+        input: json({ threadId: ids.chatThread, userId: ids.alice, correlationId: ids.suggestion }),
+        status: 'failed',
+        error: 'drafting failed: the model was unreachable',
       },
     ],
     brief_annotations: [

@@ -2,14 +2,15 @@
  * Fault test (issue 17, Decision 31): real gateway processes killed by the shared hand-off's
  * crash hook (`FAULT_EXIT_BEFORE_HANDOFF=<kind>`: api/server.ts makes the process SIGKILL
  * itself once a route committed a row of that kind, before its start or signal), one per
- * kind: a user message, a document, a piece of evidence. Each row is then committed and never
- * handed over. The redelivery job (one run, as the schedule starts it) must hand each over,
+ * kind: a user message, a document, a piece of evidence, an agent run (a structure suggestion
+ * accepted in a thread with no case: the case draft's start). Each row is then committed and
+ * never handed over. The redelivery job (one run, as the schedule starts it) must hand each over,
  * and each must end `completed` (the message answered): no fault may go unfired, and no row
  * may end failed or pending.
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cases, documents, evidence, messages } from '../../activities/db/schema/index.js';
+import { agentRuns, agentSuggestions, cases, documents, evidence, messages, threads } from '../../activities/db/schema/index.js';
 import { createUserWithKey } from '../../api/auth.js';
 import type { redeliverMessages } from '../../workflows/index.js';
 import type { HandOffKindName } from '../../activities/handoff.js';
@@ -46,15 +47,22 @@ describe('the gateway killed between the commit and the hand-off, per kind', () 
     await database?.drop();
   });
 
-  it('the redelivery job hands over the message, the document and the item each gateway died on; all end completed', async () => {
+  it('the redelivery job hands over the message, the document, the item and the agent run each gateway died on; all end completed', async () => {
     const user = await createUserWithKey(database.db, { name: uniqueId('handoff-user'), admin: false });
     const thread = await seedThread(database.db, user.userId, 'a titled thread');
     const [theCase] = await database.db.insert(cases).values({ userId: user.userId, title: 'the case' }).returning({ id: cases.id });
     const caseId = theCase!.id;
+    // A thread with no case and a structure suggestion: accepting it commits the case draft's run.
+    const caseless = await seedThread(database.db, user.userId, 'a thread to draft from');
+    const [suggestion] = await database.db
+      .insert(agentSuggestions)
+      .values({ threadId: caseless.id, kind: 'structure', agentType: 'structure', confidence: 0.9, reason: 'ready', turn: 4 })
+      .returning();
     const requests: Record<HandOffKindName, { path: string; body: object }> = {
       message: { path: `/v1/threads/${thread.id}/messages`, body: { content: 'Stored, and the gateway died before its signal.' } },
       document: { path: `/v1/cases/${caseId}/documents`, body: { title: 'plan.md', contentType: 'text/markdown', content: '# Plan\n\nWe open in spring; the ovens are leased.' } },
       evidence: { path: `/v1/cases/${caseId}/evidence`, body: { text: 'Rents near the station are 2000 pounds a month, the agent wrote.' } },
+      'agent-run': { path: `/v1/threads/${caseless.id}/suggestions/${suggestion!.id}/accept`, body: {} },
     };
     const kinds = Object.keys(requests) as HandOffKindName[];
     const prefix = stack.queues.chat.slice(0, -'chat'.length);
@@ -78,7 +86,8 @@ describe('the gateway killed between the commit and the hand-off, per kind', () 
     const [message] = await database.db.select().from(messages).where(eq(messages.threadId, thread.id));
     const [document] = await database.db.select().from(documents).where(eq(documents.caseId, caseId));
     const [item] = await database.db.select().from(evidence).where(eq(evidence.caseId, caseId));
-    expect([message?.status, document?.processingStatus, item?.status]).toEqual(['pending', 'pending', 'pending']);
+    const [run] = await database.db.select().from(agentRuns).where(eq(agentRuns.threadId, caseless.id));
+    expect([message?.status, document?.processingStatus, item?.status, run?.status]).toEqual(['pending', 'pending', 'pending', 'pending']);
 
     await sleep(REDELIVERY_AFTER_MS + 500);
     const report = await stack.client.workflow.execute<typeof redeliverMessages>('redeliverMessages', {
@@ -88,15 +97,21 @@ describe('the gateway killed between the commit and the hand-off, per kind', () 
       workflowExecutionTimeout: '60 seconds',
     });
     console.log(`[handoff-crash] redelivery report: ${JSON.stringify(report)}`);
-    expect({ messages: report.messages.resent, documents: report.documents.resent, evidence: report.evidence.resent }).toEqual({ messages: 1, documents: 1, evidence: 1 });
+    expect({ messages: report.messages.resent, documents: report.documents.resent, evidence: report.evidence.resent, agentRuns: report.agentRuns.resent })
+      .toEqual({ messages: 1, documents: 1, evidence: 1, agentRuns: 1 });
 
     const statuses = async () => ({
       document: (await database.db.select().from(documents).where(eq(documents.id, document!.id)))[0]?.processingStatus,
       evidence: (await database.db.select().from(evidence).where(eq(evidence.id, item!.id)))[0]?.status,
+      draft: (await database.db.select().from(agentRuns).where(eq(agentRuns.id, run!.id)))[0]?.status,
     });
-    const settled = await eventually(statuses, (s) => s.document !== 'pending' && s.document !== 'processing' && s.evidence !== 'pending' && s.evidence !== 'processing', SETTLE_TIMEOUT_MS)
+    const busy = ['pending', 'processing', 'running'];
+    const settled = await eventually(statuses, (s) => !busy.includes(s.document ?? 'pending') && !busy.includes(s.evidence ?? 'pending') && !busy.includes(s.draft ?? 'pending'), SETTLE_TIMEOUT_MS)
       .catch(() => undefined);
-    expect(settled ?? (await statuses()), `not settled within ${SETTLE_TIMEOUT_MS / 1000} s; worker output:\n${stack.workerLog().slice(-3000)}`).toEqual({ document: 'completed', evidence: 'completed' });
+    expect(settled ?? (await statuses()), `not settled within ${SETTLE_TIMEOUT_MS / 1000} s; worker output:\n${stack.workerLog().slice(-3000)}`)
+      .toEqual({ document: 'completed', evidence: 'completed', draft: 'completed' });
+    const [drafted] = await database.db.select().from(threads).where(eq(threads.id, caseless.id));
+    expect(drafted?.caseId, 'the swept draft drafted the thread\'s case').toEqual(expect.any(String));
     await expectChatInvariants(database.db, [thread.id], { sent: [message!.id], requireComplete: true, timeoutMs: 30_000, settleMs: 2_000 });
   }, 150_000);
 });

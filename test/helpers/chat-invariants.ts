@@ -8,11 +8,17 @@
  * - no message id appears in two replies' `answers`;
  * - no reply is `pending` once the thread is quiet;
  * - no two reply rows answer the same set of messages.
+ * An agent's progress message (`metadata.kind = 'agent-progress'`, Decision 29) is an
+ * assistant message that answers no user message and lives as long as its agent: it is
+ * outside the invariant, and left out of every check here.
  * Violations come back as sentences that name the thread, the message and why.
  */
 import { inArray } from 'drizzle-orm';
 import type { Db } from '../../activities/db/client.js';
 import { messages, type MessageRow } from '../../activities/db/schema/index.js';
+import { AGENT_PROGRESS_KIND } from '../../workflows/types.js';
+
+const isAgentProgress = (row: MessageRow) => row.metadata?.kind === AGENT_PROGRESS_KIND;
 
 export interface InvariantOptions {
   /** A failed user message is a violation too (Decision 28: a short outage fails none). */
@@ -50,7 +56,8 @@ function readableError(message: MessageRow, reply: MessageRow | undefined): stri
 }
 
 /** Checks one thread's rows (any order). */
-export function checkThread(threadId: string, rows: MessageRow[], options: InvariantOptions = {}): string[] {
+export function checkThread(threadId: string, all: MessageRow[], options: InvariantOptions = {}): string[] {
+  const rows = all.filter((r) => !isAgentProgress(r));
   const out: string[] = [];
   const say = (what: string) => out.push(`thread ${short(threadId)}: ${what}`);
   const users = rows.filter((r) => r.role === 'user');
@@ -115,10 +122,11 @@ export function checkThread(threadId: string, rows: MessageRow[], options: Invar
   return out;
 }
 
+/** The threads' chat messages (agents' progress messages left out), oldest first. */
 export async function loadThreads(db: Db, threadIds: string[]): Promise<Map<string, MessageRow[]>> {
   const rows = threadIds.length ? await db.select().from(messages).where(inArray(messages.threadId, threadIds)) : [];
   const out = new Map<string, MessageRow[]>(threadIds.map((id) => [id, []]));
-  for (const row of rows) out.get(row.threadId)?.push(row);
+  for (const row of rows) if (!isAgentProgress(row)) out.get(row.threadId)?.push(row);
   for (const list of out.values()) list.sort((a, b) => a.seq - b.seq);
   return out;
 }

@@ -3,10 +3,19 @@
  * casework can start, read the same way by the worker bundle and the gateway. Nothing
  * registers at import time, so which steps a conversation runs never depends on what a
  * module happened to load; tests pass fixture agents through the conversation's input.
- * It holds no real agent yet: the research agent adds the first entry (and gates chat's
- * inflection step for it behind `patched()`).
+ * Its first entry is the case draft (`structure`, Decision 3); the research agent adds the
+ * first agent (and gates chat's inflection step for it behind `patched()`). Every entry is
+ * started by one function (activities/agents/start.ts, Decision 29), which builds the run's
+ * id from the entry's template and commits an `agent_runs` row before handing it over.
+ *
+ * An agent's workflow takes `AgentInput` and keeps its row and placeholder current through
+ * the activities of activities/agents/runs.ts: `claimAgentRun` first (the sweeper leaves a
+ * claimed row alone), `reportAgentProgress` as it goes, `finishAgentRun` at the end.
  */
 import type { QueueNames } from '../types.js';
+
+/** Which input a catalog entry's workflow takes: `agent` (`AgentInput`, on a case) or `case-draft` (`DraftCaseInput`, from a thread). */
+export type AgentInputShape = 'agent' | 'case-draft';
 
 export interface AgentDescriptor {
   /** The name clients and the chat use (`research`, `critique`, ...). */
@@ -19,6 +28,21 @@ export interface AgentDescriptor {
   cues: string[];
   /** The seed's older names, still accepted with a deprecation warning. */
   aliases: string[];
+  /**
+   * Its workflow id (Decision 21) as a template the one start fills in: `{caseId}`,
+   * `{threadId}`, `{correlationId}`. Data, not a function: fixture catalogs travel through
+   * workflow inputs, which carry JSON only.
+   */
+  workflowId: string;
+  /** The input its workflow takes. */
+  input: AgentInputShape;
+}
+
+/** The ids a workflow-id template may name. */
+export interface AgentRunIds {
+  caseId?: string;
+  threadId?: string;
+  correlationId?: string;
 }
 
 /** A name that once started an agent and no longer does: the API answers 410 with the pointer. */
@@ -30,14 +54,42 @@ export interface RemovedAgentName {
 /** The type an accepted structure suggestion starts (the case-draft workflow, Decision 3). */
 export const STRUCTURE_AGENT_TYPE = 'structure';
 
-export const AGENT_CATALOG: readonly AgentDescriptor[] = [];
+/** Decision 21: research runs are `research-<caseId>-<correlationId>`, every other agent `agent-<type>-<caseId>-<correlationId>`. */
+export function agentWorkflowIdTemplate(type: string): string {
+  return type === 'research' ? 'research-{caseId}-{correlationId}' : `agent-${type}-{caseId}-{correlationId}`;
+}
+
+/** The case draft (Decision 3): accepted from a thread, one run per thread (`draft-case-<threadId>`). */
+export const CASE_DRAFT: AgentDescriptor = {
+  type: STRUCTURE_AGENT_TYPE,
+  workflowType: 'draftCaseWorkflow',
+  queue: 'chat',
+  description: 'Drafts a case from the thread: title, description and structure from its signals',
+  cues: [],
+  aliases: [],
+  workflowId: 'draft-case-{threadId}',
+  input: 'case-draft',
+};
+
+export const AGENT_CATALOG: readonly AgentDescriptor[] = [CASE_DRAFT];
 
 export const REMOVED_AGENT_NAMES: readonly RemovedAgentName[] = [
   {
     name: 'extract_document_signals_workflow',
-    pointer: 'removed: documents are processed (and their signals extracted) by processDocument; POST /v1/cases/:caseId/documents',
+    pointer:
+      'removed: documents are processed by processDocument (POST /v1/cases/:caseId/documents), which extracts no signals; ' +
+      'signals are extracted from a document by POST /v1/cases/:caseId/signals/extract { documentId }',
   },
 ];
+
+/** The run's workflow id, from its entry's template; an id the template names but the start lacks is a bug of the caller. */
+export function buildWorkflowId(descriptor: AgentDescriptor, ids: AgentRunIds): string {
+  return descriptor.workflowId.replace(/\{(caseId|threadId|correlationId)\}/g, (_match, name: keyof AgentRunIds) => {
+    const value = ids[name];
+    if (!value) throw new Error(`the ${descriptor.type} workflow id needs a ${name}`);
+    return value;
+  });
+}
 
 export type AgentLookup =
   | { kind: 'agent'; descriptor: AgentDescriptor; deprecatedAlias?: string }

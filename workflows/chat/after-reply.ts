@@ -2,7 +2,7 @@
  * Steps 5 and 6 and the title: after the reply is stored, so they never delay it. All
  * best effort; what degrades is added to the reply's metadata.
  */
-import { ApplicationFailure, proxyLocalActivities } from '@temporalio/workflow';
+import { ApplicationFailure, patched, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { AGENT_CATALOG, canDraftStructure } from '../agents/catalog.js';
 import { chatBestEffortStep } from '../policies.js';
@@ -13,6 +13,7 @@ import type { Turn } from './assistant-response.js';
 import { lastIdOf } from './assistant-response.js';
 import { bestEffort } from './best-effort.js';
 import { startDetached } from './dispatch.js';
+import { CHAT_PATCHES } from './patches.js';
 
 const optional = proxyLocalActivities<Activities>(chatBestEffortStep);
 
@@ -62,7 +63,8 @@ export async function afterReply(turn: Turn, reply: ReplyResult): Promise<void> 
   if (state.turnsSinceExtraction >= EXTRACTION_MIN_TURNS || state.charsSinceExtraction >= EXTRACTION_MIN_CHARS) {
     await bestEffort('signal-extraction', after, () => extractSignals(turn));
   }
-  if (canDraftStructure(turn.input.agents ?? AGENT_CATALOG)) {
+  // Runs recorded before the catalog held the case draft never ran step 6: they replay as they ran.
+  if (canDraftStructure(turn.input.agents ?? AGENT_CATALOG) && patched(CHAT_PATCHES.suggestStructure)) {
     await bestEffort('structure-readiness', after, () => detectStructure(turn));
   }
   if (!reply.hasTitle && !state.hasTitle) {

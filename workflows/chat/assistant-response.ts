@@ -11,7 +11,7 @@ import { AGENT_CATALOG, suggestableAgents } from '../agents/catalog.js';
 import { chatBestEffortStep, chatBookkeeping, chatReplyStep } from '../policies.js';
 import type { ConversationInput, ConversationState, Degradation, NewMessage, ReplyResult, SettleResult } from '../types.js';
 import { bestEffort, failureMessage } from './best-effort.js';
-import { dispatchAccepted } from './dispatch.js';
+import { startAccepted } from './dispatch.js';
 import { holdThroughOutage, newHold, type OutageHold } from '../outage-hold.js';
 import { CHAT_PATCHES } from './patches.js';
 
@@ -59,7 +59,7 @@ async function confirmAgent(turn: Turn): Promise<void> {
       [{ threadId: turn.input.threadId, messageIds: idsOf(turn) }],
     ),
   );
-  if (confirmation) await dispatchAccepted(turn.input, confirmation);
+  if (confirmation) await startAccepted(turn.input, turn.hold, confirmation);
 }
 
 /** Step 2: only when the catalog has an agent to suggest. */

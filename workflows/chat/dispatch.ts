@@ -1,10 +1,13 @@
-/** Starting runs from a conversation: agents a user accepted in chat, and detached children. */
-import { ParentClosePolicy, startChild, WorkflowIdReusePolicy, type ChildWorkflowOptions } from '@temporalio/workflow';
+/** Starting runs from a conversation: what a user accepted in chat (step 1), and detached children. */
+import { ParentClosePolicy, proxyLocalActivities, startChild, type ChildWorkflowOptions } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../../activities/index.js';
 import type { Confirmation } from '../../activities/chat-suggestions.js';
-import { AGENT_CATALOG, resolveAgent, STRUCTURE_AGENT_TYPE } from '../agents/catalog.js';
-import { searchAttributes } from '../search-attributes.js';
-import type { AgentDispatchInput, ConversationInput } from '../types.js';
+import { holdThroughOutage, type OutageHold } from '../outage-hold.js';
+import { chatBestEffortStep } from '../policies.js';
+import type { ConversationInput } from '../types.js';
+
+const optional = proxyLocalActivities<Activities>(chatBestEffortStep);
 
 /** Starts a child that outlives the conversation; one that already runs is left alone. */
 export async function startDetached(workflowType: string, options: ChildWorkflowOptions & { args: unknown[] }): Promise<void> {
@@ -15,26 +18,16 @@ export async function startDetached(workflowType: string, options: ChildWorkflow
   }
 }
 
-/** Step 1's effect: the accepted suggestion's workflow, by name through the catalog. */
-export async function dispatchAccepted(input: ConversationInput, confirmation: Confirmation): Promise<void> {
-  const name = confirmation.kind === 'structure' ? STRUCTURE_AGENT_TYPE : confirmation.agentType;
-  const descriptor = resolveAgent(name, input.agents ?? AGENT_CATALOG);
-  if (!descriptor) throw new Error(`the agent catalog has no agent "${confirmation.agentType}"`);
-  const args: AgentDispatchInput = {
-    userId: confirmation.userId,
-    threadId: input.threadId,
-    caseId: confirmation.caseId ?? undefined,
-    suggestionId: confirmation.suggestionId,
-    agentType: descriptor.type,
-    correlationId: confirmation.suggestionId,
-    queues: input.queues,
-  };
-  await startDetached(descriptor.workflowType, {
-    workflowId: confirmation.workflowId,
-    taskQueue: input.queues[descriptor.queue],
-    args: [args],
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    staticSummary: `${descriptor.type} agent, accepted in thread ${input.threadId}`,
-    typedSearchAttributes: searchAttributes({ ...args, agentType: descriptor.type }),
-  });
+/**
+ * Step 1's effect: what the accepted suggestion asks for (an agent on the thread's case, or
+ * the case draft), started by the one start of the agent catalog in a local activity, which
+ * commits its rows before it hands the run over (Decision 29), as the accept route does.
+ */
+export async function startAccepted(input: ConversationInput, hold: OutageHold, confirmation: Confirmation): Promise<void> {
+  const what = confirmation.kind === 'structure' ? 'the case draft' : `the ${confirmation.agentType} agent`;
+  await holdThroughOutage(hold, 'agent-start', () =>
+    optional.startAcceptedSuggestion.executeWithOptions({ ...chatBestEffortStep, summary: `Step 1: start ${what}` }, [
+      { threadId: input.threadId, suggestionId: confirmation.suggestionId, agents: input.agents },
+    ]),
+  );
 }

@@ -11,4 +11,6 @@ export const CHAT_PATCHES = {
   confirmOnlyWhenSuggested: 'chat-confirm-only-when-suggested',
   /** Step 3 runs only while its rules may find something: a new signal, or one more to post. */
   interveneOnlyOnNewSignals: 'chat-intervene-only-on-new-signals',
+  /** Step 6 suggests a case draft: the catalog's `structure` entry exists (Decision 30). */
+  suggestStructure: 'chat-suggest-structure',
 } as const;

@@ -7,4 +7,6 @@
 export const MAINTENANCE_PATCHES = {
   /** The redelivery job sweeps documents and evidence too: one activity per kind, side by side. */
   redeliverEveryKind: 'redelivery-every-pending-kind',
+  /** ... and agent runs (Decision 29): a fourth activity beside them. */
+  redeliverAgentRuns: 'redelivery-agent-runs',
 } as const;

@@ -36,6 +36,8 @@ export const threads = pgTable(
     index('threads_user_idx').on(t.userId),
     /** The consolidation fan-out selects recently updated threads. */
     index('threads_updated_idx').on(t.updatedAt),
+    /** One activity thread per case (Decision 23): created on first need, by whoever comes first. */
+    uniqueIndex('threads_case_activity_idx').on(t.caseId).where(sql`${t.kind} = 'case-activity'`),
   ],
 );
 
@@ -128,7 +130,12 @@ export const agentSuggestions = pgTable(
     status: text('status').$type<SuggestionStatus>().notNull().default('pending'),
     /** The user turn at which it was made. */
     turn: integer('turn').notNull(),
+    /** The run its acceptance started: the agent's, or `draft-case-<threadId>` in a thread with no case (Decision 23). */
     workflowId: text('workflow_id'),
+    /** The agent's own run once started (in a thread with no case, by the draft once the case exists). */
+    agentWorkflowId: text('agent_workflow_id'),
+    /** What the agent a "yes" starts should look at (the inflection's latest user turn, for now). */
+    topic: text('topic'),
     /** The chat message that accepted it ("yes"): lets a retried confirmation find it again. */
     decidedByMessageId: uuid('decided_by_message_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

@@ -5,3 +5,4 @@ export * from './events.js';
 export * from './documents.js';
 export * from './evidence.js';
 export * from './briefs.js';
+export * from './agents.js';
