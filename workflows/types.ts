@@ -433,7 +433,6 @@ export const workflowIds = {
   conversation: (threadId: string) => `chat-${threadId}`,
   chatTitle: (threadId: string) => `chat-title-${threadId}`,
   signalEmbeddings: (threadId: string, key: string) => `signal-embeddings-${threadId}-${key}`,
-  agent: (agentType: string, key: string) => `agent-${agentType}-${key}`,
   document: (documentId: string) => `document-${documentId}`,
   /** `urlHash`: the sha256 (hex) of the normalised URL; its first 16 hex name the run (Decision 21). */
   url: (caseId: string, urlHash: string) => `url-${caseId}-${urlHash.slice(0, 16)}`,

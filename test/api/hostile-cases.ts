@@ -62,6 +62,8 @@ const params = (op: Operation, where: Parameter['in']) => op.parameters.filter((
 
 /** Whether a parameter or property names a row of its user (a thread, a case, a document...): `*Id`, or a UUID. */
 const namesARow = (name: string, schema: JsonSchema) => schema.format === 'uuid' || /Id$/.test(name);
+/** A body property that lists rows of its user (`messageIds`): an array of ids. */
+const listsRows = (name: string, schema: JsonSchema) => schema.type === 'array' && schema.items !== undefined && (/Ids$/.test(name) || schema.items.format === 'uuid');
 
 /**
  * Every id an operation takes, in its path or its body: each must be a real row of each user
@@ -70,7 +72,7 @@ const namesARow = (name: string, schema: JsonSchema) => schema.format === 'uuid'
  */
 export function idNames(op: Operation): string[] {
   const inPath = params(op, 'path').filter((p) => namesARow(p.name, p.schema)).map((p) => p.name);
-  const inBody = Object.entries(op.body?.properties ?? {}).filter(([name, schema]) => namesARow(name, schema)).map(([name]) => name);
+  const inBody = Object.entries(op.body?.properties ?? {}).filter(([name, schema]) => namesARow(name, schema) || listsRows(name, schema)).map(([name]) => name);
   return [...new Set([...inPath, ...inBody])];
 }
 
@@ -127,8 +129,10 @@ function foreignIdCases(op: Operation, ctx: CaseContext): HostileCase[] {
     cases.push({ label: `another user's ${taken.map((p) => p.name).join(' and ')}`, sender: 'intruder', path, ...query, ...(own.body ? { body: own.body } : {}), expect: { statuses: [404] } });
   }
   for (const [name, schema] of Object.entries(op.body?.properties ?? {})) {
-    if (!namesARow(name, schema)) continue;
-    const body = { ...(sample(op.body!, 'body', ctx.intruder) as object), [name]: idOf(ctx.owner, name) };
+    const list = listsRows(name, schema);
+    if (!namesARow(name, schema) && !list) continue;
+    const theirs = idOf(ctx.owner, name);
+    const body = { ...(sample(op.body!, 'body', ctx.intruder) as object), [name]: list ? [theirs] : theirs };
     cases.push({ label: `another user's ${name} in the body`, sender: 'intruder', path: own.path, ...query, body: json(body), expect: { statuses: [404] } });
   }
   return cases;

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentDescriptor } from '../../workflows/agents/catalog.js';
 import { fixtureAgent as fixtureAgentOf } from '../fixtures/agents.js';
 import { and, eq } from 'drizzle-orm';
-import { agentSuggestions, briefAnnotations, cases, documents, evidence as evidenceTable, threads } from '../../activities/db/schema/index.js';
+import { agentSuggestions, briefAnnotations, cases, documents, evidence as evidenceTable, messages, threads } from '../../activities/db/schema/index.js';
 import { storeDocument } from '../../activities/documents/store.js';
 import { hostileCases, idNames, type CaseContext, type HostileCase, type Ids, type Operation, type Parameter } from './hostile-cases.js';
 import { storeEvidence } from '../../activities/evidence/store.js';
@@ -58,6 +58,7 @@ async function idsOf(user: TestUser): Promise<Ids> {
     evidenceId: evidence.id,
     annotationId: annotation!.id,
     workflowId: posted.json().workflowId,
+    messageIds: posted.json().message.id,
     agentType: fixtureAgent.type,
   };
 }
@@ -73,6 +74,7 @@ async function ownedBy(user: TestUser, ids: Ids, kinds: string[]): Promise<Recor
     suggestionId: (id) =>
       one(db.select().from(agentSuggestions).innerJoin(threads, eq(threads.id, agentSuggestions.threadId)).where(and(eq(agentSuggestions.id, id), eq(threads.userId, user.id)))),
     evidenceId: (id) => one(db.select().from(evidenceTable).where(and(eq(evidenceTable.id, id), eq(evidenceTable.userId, user.id)))),
+    messageIds: (id) => one(db.select().from(messages).innerJoin(threads, eq(threads.id, messages.threadId)).where(and(eq(messages.id, id), eq(threads.userId, user.id)))),
     annotationId: (id) =>
       one(db.select().from(briefAnnotations).innerJoin(cases, eq(cases.id, briefAnnotations.caseId)).where(and(eq(briefAnnotations.id, id), eq(cases.userId, user.id)))),
     workflowId: async (id) => (await h.env.client.workflow.getHandle(id).describe()).searchAttributes.UserId?.[0] === user.id,
@@ -166,7 +168,7 @@ describe('the walk', () => {
 
   it("has a real row of each user for every kind of id a route takes, so another user's id is one", async () => {
     const kinds = [...new Set(operations.flatMap(idNames))].sort();
-    expect(kinds).toEqual(expect.arrayContaining(['caseId', 'documentId', 'suggestionId', 'threadId', 'workflowId']));
+    expect(kinds).toEqual(expect.arrayContaining(['caseId', 'documentId', 'messageIds', 'suggestionId', 'threadId', 'workflowId']));
     for (const kind of kinds) {
       expect([alice[kind], bob[kind]].every((id) => typeof id === 'string'), `no ${kind} seeded for each user (idsOf)`).toBe(true);
       expect(alice[kind], kind).not.toBe(bob[kind]);

@@ -22,6 +22,7 @@ export interface JsonSchema {
   required?: string[];
   additionalProperties?: boolean | JsonSchema;
   anyOf?: JsonSchema[];
+  items?: JsonSchema;
 }
 
 export interface BodyCase {

@@ -48,6 +48,8 @@ export interface TestWorkerOptions {
   fetcherDeps?: FetcherDeps;
   /** The brief's windows an activity starts `evolveBrief` with (a signal extraction, an attach), and its stale age. */
   brief?: BriefConfig;
+  /** The items and characters one signal extraction call reads (small ones make many batches of a short text). */
+  signalExtraction?: ActivityConfig['signalExtraction'];
   /** Replace or wrap activities (fault injection). */
   wrapActivities?: (acts: Activities) => Activities;
   /** The client activities reach Temporal with (fault injection around signals); default: the env's. */
@@ -71,6 +73,7 @@ export async function startTestWorkers(options: TestWorkerOptions): Promise<Runn
       queues: options.queues, chat: { redeliveryAfterMs: options.redeliveryAfterMs ?? 30_000 }, documents: options.documents, fetch: fetchConfig,
       redelivery: { afterMs: options.redeliveryAfterMs ?? 30_000 },
       brief: options.brief,
+      signalExtraction: options.signalExtraction,
     },
     clock: () => new Date(),
     fetcher,

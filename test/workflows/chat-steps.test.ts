@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import type { Activities } from '../../activities/index.js';
-import { agentSuggestions, events, messages, signals } from '../../activities/db/schema/index.js';
+import { agentRuns, agentSuggestions, events, messages, signals } from '../../activities/db/schema/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { connectTestEnv, testQueues } from '../helpers/temporal.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
@@ -132,18 +132,35 @@ describe('step 2 and step 1: inflection every 3 turns, then dispatch on "yes"', 
     expect((await eventsOf(thread.id)).map((e) => e.type)).toContain('CONVERSATION_ANALYZED_FOR_AGENT');
     const { all } = await send('yes');
     expect(byRole(all, 'system').some((m) => m.content.includes('research agent could help'))).toBe(true);
-    const workflowId = workflowIds.agent('research', suggestion!.id);
-    const result = await env.client.workflow.getHandle(workflowId).result();
+    // The thread has no case: the "yes" starts its case draft, which starts the agent on the case.
+    const accepted = await acceptedRun(suggestion!.id);
+    expect(accepted).toMatchObject({ status: 'accepted', workflowId: `draft-case-${thread.id}`, topic: 'What evidence is there that demand is growing?' });
+    const result = await env.client.workflow.getHandle(accepted.agentWorkflowId!).result();
     expect(result).toBe(`researched for ${thread.id}`);
-    const [accepted] = await database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, suggestion!.id));
-    expect(accepted).toMatchObject({ status: 'accepted', workflowId });
+    expect(accepted.agentWorkflowId).toMatch(new RegExp(`^research-[0-9a-f-]{36}-${suggestion!.id}$`));
   });
 });
 
-/** The workflow ids of the children a run started (or tried to: an id already used fails the start). */
-async function childStarts(run: WorkflowHandle): Promise<string[]> {
-  const { events: all } = await run.fetchHistory();
-  return (all ?? []).flatMap((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId ?? []);
+/** The suggestion once its agent's own run was started (by the case draft, in a thread with no case). */
+const acceptedRun = (suggestionId: string) =>
+  eventually(async () => (await database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, suggestionId)))[0]!, (s) => s.agentWorkflowId !== null);
+
+/** The run's history as text, its payloads (local activities' results among them) decoded. */
+async function historyText(run: WorkflowHandle): Promise<string> {
+  const parts: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        // Payloads arrive as bytes, those of markers (local activities' results) as base64.
+        if (key === 'data' && value instanceof Uint8Array) parts.push(Buffer.from(value).toString('utf8'));
+        else if (key === 'data' && typeof value === 'string') parts.push(Buffer.from(value, 'base64').toString('utf8'));
+        else walk(value);
+      }
+    }
+  };
+  walk((await run.fetchHistory()).events);
+  return parts.join('\n');
 }
 
 describe('step 1 in a retried workflow task whose batch grew', () => {
@@ -153,9 +170,9 @@ describe('step 1 in a retried workflow task whose batch grew', () => {
       .insert(agentSuggestions)
       .values({ threadId: thread.id, kind: 'agent', agentType: 'research', confidence: 0.9, reason: 'seeded', turn: 0 })
       .returning();
-    const agentId = workflowIds.agent('research', suggestion!.id);
     await send('yes');
-    await env.client.workflow.getHandle(agentId).result();
+    const { agentWorkflowId } = await acceptedRun(suggestion!.id);
+    await env.client.workflow.getHandle(agentWorkflowId!).result();
     await send('Also look at the prices.');
     // A retried first task (a worker lost between step 1's commit and the task's completion,
     // while the second message arrived) runs step 1 again over both messages: a reset of the
@@ -172,9 +189,12 @@ describe('step 1 in a retried workflow task whose batch grew', () => {
       requestId: randomUUID(),
     });
     const rerun = env.client.workflow.getHandle(workflowIds.conversation(thread.id), retried ?? undefined);
-    await eventually(() => childStarts(rerun), (ids) => ids.includes(agentId), 15_000);
+    // Step 1's start ran again: the thread has its case now, so it started the agent itself, the
+    // very run the draft had started (one id builder): a no-op, and still one agent run.
+    await eventually(() => historyText(rerun), (text) => text.includes(`{"workflowId":"${agentWorkflowId}"}`), 15_000);
     const [accepted] = await database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, suggestion!.id));
-    expect(accepted).toMatchObject({ status: 'accepted', workflowId: agentId });
+    expect(accepted).toMatchObject({ status: 'accepted', workflowId: `draft-case-${thread.id}`, agentWorkflowId });
+    expect(await database.db.select().from(agentRuns).where(eq(agentRuns.threadId, thread.id))).toHaveLength(2);
   });
 });
 

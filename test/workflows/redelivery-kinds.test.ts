@@ -133,11 +133,12 @@ describe('the redelivery job sweeps every kind', () => {
         messages: report({}),
         documents: report({ examined: 1, resent: 1, units: 1 }),
         evidence: report({ examined: 1, resent: 1, units: 1 }),
+        agentRuns: report({}),
       });
       await eventually(() => documentStatus(doc.id), (s) => s === 'completed', 30_000);
       await eventually(() => itemStatus(item.id), (s) => s === 'completed', 30_000);
       // Nothing is pending any more: the next run hands over nothing.
-      expect(await redeliver()).toEqual({ messages: report({}), documents: report({}), evidence: report({}) });
+      expect(await redeliver()).toEqual({ messages: report({}), documents: report({}), evidence: report({}), agentRuns: report({}) });
     });
     expect(await runsOf(workflowIds.document(doc.id))).toHaveLength(1);
     expect(await runsOf(itemRun(item))).toHaveLength(1);
@@ -190,6 +191,7 @@ describe('the redelivery job sweeps every kind', () => {
         messages: report({ examined: 1, resent: 1, units: 1 }),
         documents: report({ complete: false, error: 'injected: the documents pass broke' }),
         evidence: report({ examined: 1, resent: 1, units: 1, failedUnits: 1 }),
+        agentRuns: report({}),
       });
       await waitForAnswer(database.db, thread.id, message.id);
       await eventually(() => itemStatus(good.id), (s) => s === 'completed', 30_000);
@@ -201,6 +203,7 @@ describe('the redelivery job sweeps every kind', () => {
         messages: report({}),
         documents: report({ examined: 1, resent: 1, units: 1 }),
         evidence: report({ examined: 1, resent: 1, units: 1 }),
+        agentRuns: report({}),
       });
       await eventually(() => documentStatus(doc.id), (s) => s === 'completed', 30_000);
       await eventually(() => itemStatus(bad.id), (s) => s === 'completed', 30_000);
