@@ -195,7 +195,8 @@ export type SignalSource =
 export interface ExtractSignalsInput extends BoundedWorkInput {
   caseId: string;
   userId: string;
-  correlationId?: string;
+  /** One per request: it names the embedding runs the batches start (the same in every run of the request). */
+  correlationId: string;
   source: SignalSource;
   queues: QueueNames;
   /** Where the previous run stopped (continue-as-new carries it): the last item it read. */

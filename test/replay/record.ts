@@ -12,7 +12,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { eq } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
@@ -35,7 +36,11 @@ import { cancelEvolutionSignal, cancelReplySignal } from '../../workflows/messag
 import { workflowIds } from '../../workflows/types.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
 import type { Activities } from '../../activities/index.js';
-import { documents } from '../../activities/db/schema/index.js';
+import { agentSuggestions, documents, messages, threads } from '../../activities/db/schema/index.js';
+import { commitAgentRun } from '../../activities/agents/runs.js';
+import { extractionWorkflowId, startExtractSignals } from '../../activities/signal-extraction.js';
+import { CASE_DRAFT } from '../../workflows/agents/catalog.js';
+import type { ExtractSignalsInput, SignalSource } from '../../workflows/types.js';
 import { startProcessDocument } from '../../activities/documents/start.js';
 import { withActivityFaults } from '../helpers/activity-faults.js';
 import { briefVersions, seedEvidence, seedLink, seedSignal } from '../helpers/briefs.js';
@@ -52,6 +57,9 @@ const REDELIVERY_AFTER_MS = 200;
 
 /** Small chunks, so the recorded document runs several embedding batches. */
 const RECORDED_DOCUMENT_SIZES = { chunkTokens: 64, chunkOverlapTokens: 8, embedBatchSize: 4 };
+
+/** Small batches, so the recorded on-demand extraction reads a document in several. */
+const RECORDED_EXTRACTION_BOUNDS = { maxMessages: 4, maxChars: 20_000 };
 
 /** The title of the case whose first brief evolution hangs until it is cancelled. */
 const SLOW_BRIEF = 'a slow brief';
@@ -135,6 +143,7 @@ try {
       db: database.db, llm: scriptedLlm(), embedder: createLocalEmbedder(64), temporal: client,
       config: {
         queues, chat: { redeliveryAfterMs: REDELIVERY_AFTER_MS }, redelivery: { afterMs: REDELIVERY_AFTER_MS }, documents: RECORDED_DOCUMENT_SIZES, fetch: fetchConfig,
+        signalExtraction: RECORDED_EXTRACTION_BOUNDS,
       },
       clock: () => new Date(), fetcher,
     })),
@@ -160,6 +169,14 @@ try {
   await waitForAnswer(database.db, thread.id, slow.id);
   await ask('This one is broken on purpose.');
   await ask('What should we decide first?');
+  // Step 6 has suggested a case by now; a "yes" starts its draft (step 1), which drafts the case.
+  await eventually(
+    () => database.db.select().from(agentSuggestions).where(and(eq(agentSuggestions.threadId, thread.id), eq(agentSuggestions.kind, 'structure'))),
+    (rows) => rows.length > 0,
+  );
+  await ask('yes');
+  const draftId = `draft-case-${thread.id}`;
+  await eventually(async () => (await client.workflow.getHandle(draftId).describe()).status.name, (s) => s === 'COMPLETED');
   await new Promise((r) => setTimeout(r, 1000));
 
   mkdirSync(out, { recursive: true });
@@ -175,6 +192,7 @@ try {
   for (const [i, run] of runs.entries()) await save(`conversation-run-${i + 1}`, run.workflowId, run.runId);
   await eventually(async () => (await client.workflow.getHandle(workflowIds.chatTitle(thread.id)).describe()).status.name, (s) => s === 'COMPLETED');
   await save('generate-chat-title', workflowIds.chatTitle(thread.id));
+  await save('draft-case-workflow', draftId);
   for await (const wf of client.workflow.list({ query: `ThreadId = "${thread.id}" AND WorkflowType = "generateSignalEmbeddings"` })) {
     await save('generate-signal-embeddings', wf.workflowId);
     break;
@@ -189,12 +207,16 @@ try {
     caseId: lostCase, userId: user.id, source: 'upload', title: 'lost.md', contentType: 'text/markdown', content: '# Lost\n\nStored, and never started.',
   });
   const lostItem = await storeEvidence(database.db, { caseId: lostCase, userId: user.id, text: 'Stored evidence, never started.' });
+  const lostDraftThread = await seedThread(database.db, user.id, 'a thread whose draft was never started');
+  const lostDraft = await database.db.transaction((tx) =>
+    commitAgentRun(tx, { descriptor: CASE_DRAFT, userId: user.id, threadId: lostDraftThread.id, correlationId: randomUUID() }));
   await new Promise((r) => setTimeout(r, REDELIVERY_AFTER_MS + 100));
   const redeliveryId = 'record-redeliver-messages';
   await client.workflow.execute('redeliverMessages', { workflowId: redeliveryId, taskQueue: queues.maintenance, args: [{ queues }] });
   await waitForAnswer(database.db, lostThread.id, lost.id);
   await client.workflow.getHandle(workflowIds.document(lostDocument.document.id)).result();
   await client.workflow.getHandle(workflowIds.evidence(lostCase, lostItem.evidence.contentHash)).result();
+  await eventually(async () => (await client.workflow.getHandle(lostDraft.workflowId).describe()).status.name, (s) => s === 'COMPLETED');
   await save('redeliver-messages', redeliveryId);
   // processDocument: a markdown document that completes, and an image-only PDF that fails
   // (the cleanup path), started as the gateway starts them.
@@ -204,6 +226,24 @@ try {
   const done = await submitDocument(submitted, { title: 'plan.md', contentType: 'text/markdown', content: `# Plan\n\n${plan}` });
   await client.workflow.getHandle(done.workflowId).result();
   await save('process-document', done.workflowId);
+  // extractSignalsWorkflow: the processed document in batches of 4 chunks, continuing as new
+  // after 2; and chosen messages of the conversation's thread (on its drafted case now).
+  const extractFrom = async (source: SignalSource, contentHashOf?: string, extra: Partial<ExtractSignalsInput> = {}) => {
+    const input: ExtractSignalsInput = { caseId: extra.caseId ?? caseId, userId: user.id, correlationId: randomUUID(), source, queues, ...extra };
+    return startExtractSignals(client, input, extractionWorkflowId(source, contentHashOf), Date.now() + 10_000);
+  };
+  const [planRow] = await database.db.select({ contentHash: documents.contentHash }).from(documents).where(eq(documents.id, done.documentId));
+  const fromDocument = await extractFrom({ kind: 'document', documentId: done.documentId }, planRow!.contentHash, { batchesPerRun: 2 });
+  await client.workflow.getHandle(fromDocument).result();
+  const documentRuns = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId = "${fromDocument}"` })) documentRuns.push(wf);
+  documentRuns.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  await save('extract-signals-workflow-run-1', fromDocument, documentRuns[0]!.runId);
+  const said = (await database.db.select().from(messages).where(and(eq(messages.threadId, thread.id), eq(messages.role, 'user'), eq(messages.status, 'complete')))).slice(0, 3);
+  const [drafted] = await database.db.select({ caseId: threads.caseId }).from(threads).where(eq(threads.id, thread.id));
+  const fromMessages = await extractFrom({ kind: 'messages', threadId: thread.id, messageIds: said.map((m) => m.id) }, undefined, { caseId: drafted!.caseId! });
+  await client.workflow.getHandle(fromMessages).result();
+  await save('extract-signals-workflow-messages', fromMessages);
   const failed = await submitDocument(submitted, { title: 'scan.pdf', contentType: 'application/pdf', content: await imageOnlyPdf() });
   await client.workflow.getHandle(failed.workflowId).result().catch(() => undefined);
   await save('process-document-failed', failed.workflowId);

@@ -49,7 +49,7 @@ function decodedPayloads(history: unknown): string {
 beforeAll(() => installTestRuntime());
 
 describe('replay of recorded histories against the production bundle', () => {
-  it('has every workflow recorded, and conversations and briefs that continued as new and were cancelled', () => {
+  it('has every workflow recorded, and conversations and briefs that continued as new and were cancelled, and a conversation that drafted a case', () => {
     const names = histories.map((h) => h.name);
     const expected = [
       'conversation-run-1', 'generate-chat-title', 'generate-signal-embeddings', 'redeliver-messages',
@@ -60,6 +60,10 @@ describe('replay of recorded histories against the production bundle', () => {
       'recorded-before-document-outage-window-per-outage/process-document-two-outages',
       // The redelivery job before it swept documents and evidence: one messages activity.
       'recorded-before-redelivery-every-pending-kind/redeliver-messages',
+      // The case draft (started by a "yes" in the conversation), and on-demand extractions.
+      'draft-case-workflow', 'extract-signals-workflow-run-1', 'extract-signals-workflow-messages',
+      // Conversations before the catalog held the case draft (no step 6), the job before it swept agent runs.
+      'recorded-before-chat-suggest-structure/conversation-run-1', 'recorded-before-redelivery-agent-runs/redeliver-messages',
     ];
     for (const name of expected) expect(names).toContain(name);
     const conversations = histories.filter((h) => h.name.includes('conversation-run-'));
@@ -68,6 +72,11 @@ describe('replay of recorded histories against the production bundle', () => {
     const recorded = conversations.map((h) => decodedPayloads(h.history)).join('\n');
     expect(recorded).toContain('cancelReply');
     expect(recorded).toContain('failReply');
+    // Step 6 suggested a case, and step 1 started its draft on a "yes".
+    expect(recorded).toContain('chat-suggest-structure');
+    expect(recorded).toContain('startAcceptedSuggestion');
+    const extraction = histories.find((h) => h.name === 'extract-signals-workflow-run-1')!;
+    expect(eventTypes(extraction.history)).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
     const briefs = histories.filter((h) => h.name.startsWith('evolve-brief-'));
     const briefEvents = briefs.flatMap((h) => eventTypes(h.history));
     expect(briefEvents).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');

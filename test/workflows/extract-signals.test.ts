@@ -126,7 +126,7 @@ describe('a document', () => {
     const caseId = await insertCase(h.database, h.alice.id);
     const doc = await chunkedDocument(caseId);
     const source = { kind: 'document' as const, documentId: doc.id };
-    const input: ExtractSignalsInput = { caseId, userId: h.alice.id, source, queues: h.queues, batchesPerRun: 2 };
+    const input: ExtractSignalsInput = { caseId, userId: h.alice.id, correlationId: randomUUID(), source, queues: h.queues, batchesPerRun: 2 };
     const workflowId = await startExtractSignals(h.env.client, input, extractionWorkflowId(source, doc.contentHash), Date.now() + 10_000);
     const result: ExtractSignalsResult = await h.env.client.workflow.getHandle(workflowId).result();
     expect(result).toEqual({ batches: 4, created: CHUNKS + 1, skipped: 0 });

@@ -19,6 +19,8 @@ import { workflowIds, type ExtractSignalsInput, type ExtractSignalsResult } from
 
 const { extractSignalBatch } = proxyActivities<Activities>(signalExtractionBatch);
 
+const scopeOf = (input: ExtractSignalsInput) => (input.source.kind === 'document' ? input.source.documentId : input.source.threadId);
+
 /** Before the first batch: chunk ordinals start at 0, message seqs at 1. */
 const BEFORE_FIRST = -1;
 
@@ -58,10 +60,11 @@ async function extractBatches(input: ExtractSignalsInput) {
     after = batch.last;
     if (batch.signalIds.length === 0) continue;
     await startDetached('generateSignalEmbeddings', {
-      workflowId: workflowIds.signalEmbeddings(workflowId, String(after)),
+      // From the input, not the run's own id: a replay (or a reset) may run it under another.
+      workflowId: workflowIds.signalEmbeddings(scopeOf(input), `${input.correlationId}-${after}`),
       taskQueue: input.queues.ingest,
       args: [{ signalIds: batch.signalIds, threadId }],
-      staticSummary: `Embed ${batch.signalIds.length} signal(s) extracted by ${workflowId}`,
+      staticSummary: `Embed ${batch.signalIds.length} signal(s) extracted from ${scopeOf(input)}`,
       typedSearchAttributes: searchAttributes({ caseId: input.caseId, threadId, userId: input.userId }),
     });
   }
