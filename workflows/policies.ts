@@ -199,9 +199,10 @@ export const EVIDENCE_EXECUTION_TIMEOUT = '35 minutes';
 /**
  * The case draft's steps (queue `chat`): the document pipeline's retries (3 attempts, 10 s ×2),
  * except that an unreachable database is held by the workflow (Decision 28). Each step is one
- * transaction or a few Temporal calls: minutes at most, never half an hour.
+ * transaction or a few Temporal calls: minutes at most, never half an hour; the longer ones beat
+ * while they run, so a dead worker's attempt is retried after 20 s.
  */
-export const caseDraftStep: ActivityOptions = { ...documentStep, startToCloseTimeout: '2 minutes' };
+export const caseDraftStep: ActivityOptions = { ...documentStep, startToCloseTimeout: '2 minutes', heartbeatTimeout: '20 seconds' };
 
 /** Backstop on an agent's or a case draft's run past its in-workflow 30 min and its cleanup (notes §5). */
 export const AGENT_EXECUTION_TIMEOUT = '35 minutes';

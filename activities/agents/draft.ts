@@ -15,6 +15,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { agentRuns, agentSuggestions, cases, events, messages, signals, threads } from '../db/schema/index.js';
 import { emitEvent } from '../events.js';
+import { keepAlive } from '../heartbeat.js';
 import { failure, notFound } from '../errors.js';
 import { announceAttach, attachThreadRow } from '../cases/attach.js';
 import { signalBriefChanged } from '../briefs/client.js';
@@ -86,7 +87,7 @@ export function createDraftActivities({ db, temporal, config }: DraftDeps) {
      * the case is this draft's.
      */
     async draftCaseFromThread(req: { threadId: string; userId: string; workflowId: string }): Promise<{ caseId: string; drafted: boolean }> {
-      return db.transaction(async (tx) => {
+      return keepAlive(() => db.transaction(async (tx) => {
         const [thread] = await tx.select().from(threads).where(and(eq(threads.id, req.threadId), eq(threads.userId, req.userId))).for('update');
         if (!thread) throw notFound(`thread ${req.threadId}`);
         if (thread.caseId) {
@@ -122,7 +123,7 @@ export function createDraftActivities({ db, temporal, config }: DraftDeps) {
         });
         await tx.update(agentRuns).set({ caseId, updatedAt: sql`now()` }).where(eq(agentRuns.workflowId, req.workflowId));
         return { caseId, drafted: true };
-      });
+      }));
     },
 
     /**
@@ -132,9 +133,11 @@ export function createDraftActivities({ db, temporal, config }: DraftDeps) {
      */
     async announceDraftedCase(req: { threadId: string; userId: string; caseId: string }): Promise<void> {
       const target = { userId: req.userId, threadId: req.threadId, caseId: req.caseId };
-      await announceAttach(temporal, target, { queues: config.queues, brief: config.brief, deadline: Date.now() + TELL_DEADLINE_MS });
-      await signalBriefChanged(temporal, { caseId: req.caseId, userId: req.userId }, { kind: 'thread-attached', id: req.threadId }, {
-        queues: config.queues, brief: config.brief, deadline: Date.now() + TELL_DEADLINE_MS,
+      await keepAlive(async () => {
+        await announceAttach(temporal, target, { queues: config.queues, brief: config.brief, deadline: Date.now() + TELL_DEADLINE_MS });
+        await signalBriefChanged(temporal, { caseId: req.caseId, userId: req.userId }, { kind: 'thread-attached', id: req.threadId }, {
+          queues: config.queues, brief: config.brief, deadline: Date.now() + TELL_DEADLINE_MS,
+        });
       });
     },
 
@@ -156,7 +159,7 @@ export function createDraftActivities({ db, temporal, config }: DraftDeps) {
           log.warn('a held agent cannot be started: skipped', { suggestionId: suggestion.id, problem: plan.problem });
           continue;
         }
-        const handed = await startPlanned({ db, temporal, queues: config.queues }, suggestion.id, plan);
+        const handed = await keepAlive(() => startPlanned({ db, temporal, queues: config.queues }, suggestion.id, plan));
         started.push(handed.row.workflowId);
       }
       return { started, more: held.length > HELD_PER_CALL };

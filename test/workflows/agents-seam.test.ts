@@ -41,6 +41,9 @@ const replyHistories: ChatTurn[][] = [];
 /** Per thread: draft activities delayed (ms), or failed once. */
 const slowDrafts = new Map<string, number>();
 const failingDrafts = new Set<string>();
+/** Per thread: the draft's calls that find the database unreachable (Decision 28). */
+const unreachableDrafts = new Map<string, number>();
+const draftCalls = new Map<string, number>();
 
 const local = createLocalLlm();
 const spyingLlm: Llm = {
@@ -54,6 +57,12 @@ const spyingLlm: Llm = {
 async function draftFaults(name: string, args: unknown[]): Promise<void> {
   if (name !== 'draftCaseFromThread') return;
   const threadId = (args[0] as { threadId: string }).threadId;
+  draftCalls.set(threadId, (draftCalls.get(threadId) ?? 0) + 1);
+  const unreachable = unreachableDrafts.get(threadId) ?? 0;
+  if (unreachable > 0) {
+    unreachableDrafts.set(threadId, unreachable - 1);
+    throw ApplicationFailure.retryable('the database is unreachable (ECONNREFUSED)', 'DatabaseUnavailable');
+  }
   const delay = slowDrafts.get(threadId);
   if (delay) await new Promise((r) => setTimeout(r, delay));
   if (failingDrafts.delete(threadId)) throw ApplicationFailure.nonRetryable('the drafting model refused', 'AgentNotStartable');
@@ -235,6 +244,20 @@ describe('a structure suggestion', () => {
     await eventually(async () => (await conversation.describe()).typedSearchAttributes.get(caseIdKey), (v) => v === caseId);
     const drafted = await db().select().from(events).where(and(eq(events.type, 'CASE_DRAFTED'), eq(events.caseId, caseId)));
     expect(drafted).toHaveLength(1);
+  });
+});
+
+describe('a database outage', () => {
+  it('is held by the draft, not spent as its attempts: the case is drafted once the database is back', async () => {
+    const threadId = await caselessThread();
+    const structure = await suggest(threadId, 'structure', 'structure');
+    // More unreachable calls than the step's 3 attempts: only the hold gets through them.
+    unreachableDrafts.set(threadId, 4);
+    expect((await accept(threadId, structure)).statusCode).toBe(202);
+    const result: DraftCaseResult = await h.env.client.workflow.getHandle(`draft-case-${threadId}`).result();
+    expect(result.drafted).toBe(true);
+    expect(draftCalls.get(threadId)).toBe(5);
+    expect((await threadOf(threadId)).caseId).toBe(result.caseId);
   });
 });
 

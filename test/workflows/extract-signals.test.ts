@@ -29,6 +29,8 @@ let workers: RunningWorkers;
 const faults = { calls: new Map<string, number>(), commitThenThrowOnce: new Set<string>() };
 /** Batches (by their `after`) that fail for good once. */
 const failOnce = new Set<number>();
+/** Calls of extractSignalBatch that find the database unreachable (Decision 28). */
+let unreachable = 0;
 
 beforeAll(async () => {
   h = await startApi();
@@ -38,6 +40,10 @@ beforeAll(async () => {
       const after = (args[0] as { after?: number }).after;
       if (name === 'extractSignalBatch' && after !== undefined && failOnce.delete(after)) {
         throw ApplicationFailure.nonRetryable('the extraction model was withdrawn', 'LlmAuthError');
+      }
+      if (name === 'extractSignalBatch' && unreachable > 0) {
+        unreachable--;
+        throw ApplicationFailure.retryable('the database is unreachable (ECONNREFUSED)', 'DatabaseUnavailable');
       }
     }),
   });
@@ -133,6 +139,18 @@ describe('a document', () => {
     const runs = [];
     for await (const run of h.env.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(run.runId);
     expect(runs.length).toBe(3);
+  });
+});
+
+describe('a database outage', () => {
+  it('is held, not spent as a batch\'s attempts', async () => {
+    const caseId = await insertCase(h.database, h.alice.id);
+    const doc = await chunkedDocument(caseId);
+    unreachable = 4;
+    const { workflowId } = (await extract(caseId, { documentId: doc.id })).json();
+    const result: ExtractSignalsResult = await h.env.client.workflow.getHandle(workflowId).result();
+    expect(result).toEqual({ batches: Math.ceil(CHUNKS / BOUNDS.maxMessages), created: CHUNKS + 1, skipped: 0 });
+    expect(unreachable).toBe(0);
   });
 });
 
