@@ -54,6 +54,13 @@ export interface CaseDraft {
 
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
+/** A sentence without its closing punctuation, so items join into one line ("a; b", not "a.; b"). */
+function bare(text: string): string {
+  let end = text.length;
+  while (end > 0 && '.!?;'.includes(text[end - 1]!)) end--;
+  return text.slice(0, end);
+}
+
 /** The draft of a thread's case from its signals (most confident first); pure, so its rule is tested alone. */
 export function composeDraft(threadId: string, threadTitle: string | null, found: DraftSignal[]): CaseDraft {
   const known = new Set(SECTIONS.map(([type]) => type));
@@ -63,7 +70,7 @@ export function composeDraft(threadId: string, threadTitle: string | null, found
     .filter((s) => s.items.length > 0);
   const goal = found.find((s) => s.type === 'goal');
   const title = cut((threadTitle ?? goal?.text ?? found[0]?.text ?? 'A case drafted from a conversation').trim(), TITLE_MAX_CHARS);
-  const lines = sections.map((s) => `${s.title}: ${s.items.slice(0, DESCRIBED_PER_SECTION).map((i) => i.text).join('; ')}`);
+  const lines = sections.map((s) => `${s.title}: ${s.items.slice(0, DESCRIBED_PER_SECTION).map((i) => bare(i.text)).join('; ')}`);
   const description = cut([`Drafted from ${found.length} signal(s) of a conversation.`, ...lines].join('\n'), DESCRIPTION_MAX_CHARS);
   const structure = { draftedFrom: threadId, signals: found.length, sections: sections.map((s) => ({ key: s.key, title: s.title, signalIds: s.items.map((i) => i.id) })) };
   return { title, description, structure };

@@ -6,7 +6,7 @@ const signal = (id: string, type: string, text: string): DraftSignal => ({ id, t
 
 describe('composeDraft', () => {
   const found = [
-    signal('g1', 'goal', 'Open a second bakery in Leeds'),
+    signal('g1', 'goal', 'Open a second bakery in Leeds.'),
     signal('r1', 'risk', 'The landlord may sell'),
     signal('g2', 'goal', 'Hire two bakers'),
     signal('c1', 'constraint', 'Budget under 150k'),
@@ -15,7 +15,7 @@ describe('composeDraft', () => {
 
   it('titles the case after the thread, else its most confident goal, else its first signal', () => {
     expect(composeDraft('t', 'Leeds bakery', found).title).toBe('Leeds bakery');
-    expect(composeDraft('t', null, found).title).toBe('Open a second bakery in Leeds');
+    expect(composeDraft('t', null, found).title).toBe('Open a second bakery in Leeds.');
     expect(composeDraft('t', null, [signal('q', 'question', 'Lease or buy?')]).title).toBe('Lease or buy?');
     expect(composeDraft('t', null, []).title).toBe('A case drafted from a conversation');
     expect(composeDraft('t', 'x'.repeat(500), found).title).toHaveLength(120);

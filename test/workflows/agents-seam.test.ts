@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commitAgentRun } from '../../activities/agents/runs.js';
-import { agentRuns, agentSuggestions, events, messages, threads } from '../../activities/db/schema/index.js';
+import { agentRuns, agentSuggestions, events, messages, signals, threads } from '../../activities/db/schema/index.js';
 import type { Activities } from '../../activities/index.js';
 import type { ChatTurn } from '../../activities/llm/types.js';
 import { createLocalLlm, type Llm } from '../../activities/llm/llm.js';
@@ -244,6 +244,21 @@ describe('a structure suggestion', () => {
     await eventually(async () => (await conversation.describe()).typedSearchAttributes.get(caseIdKey), (v) => v === caseId);
     const drafted = await db().select().from(events).where(and(eq(events.type, 'CASE_DRAFTED'), eq(events.caseId, caseId)));
     expect(drafted).toHaveLength(1);
+  });
+});
+
+describe('a thread on a case', () => {
+  it('is never offered a case draft, however much shape it has', async () => {
+    const caseId = await insertCase(h.database, h.alice.id);
+    const threadId = (await createThread(h.app, h.alice, { caseId })).id;
+    const send = async (content: string) => waitForAnswer(db(), threadId, (await sendMessage(chat(threadId), content)).id);
+    await send('Our goal is to launch the product in March.');
+    await send('We assume the supplier delivers on time.');
+    await send('The budget must stay under 50k. There is a risk the supplier fails.');
+    await send('Should we pick between two vendors? We expect prices to rise.');
+    await send('And what about the warehouse?');
+    expect((await db().select().from(signals).where(eq(signals.threadId, threadId))).length).toBeGreaterThanOrEqual(5);
+    expect(await db().select().from(agentSuggestions).where(eq(agentSuggestions.threadId, threadId))).toEqual([]);
   });
 });
 
