@@ -89,7 +89,7 @@ describe('schedules', () => {
       expect((await run.describe()).type).toBe('redeliverMessages');
       const report: RedeliveryReport = await run.result();
       const nothing = { examined: 0, resent: 0, units: 0, failedUnits: 0, complete: true };
-      expect(report).toEqual({ messages: nothing, documents: nothing, evidence: nothing });
+      expect(report).toEqual({ messages: nothing, documents: nothing, evidence: nothing, agentRuns: nothing });
     } finally {
       await workers.stop();
       await deleteSchedules(env.client, config.queuePrefix);
