@@ -61,6 +61,9 @@ describe('accept', () => {
     const [row] = await h.database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, id));
     expect(row).toMatchObject({ status: 'accepted', workflowId, agentWorkflowId: workflowId });
 
+    const listed = await call(h.app, h.alice, { method: 'GET', url: `/v1/threads/${threadId}/suggestions` });
+    expect(listed.json().suggestions.find((x: { id: string }) => x.id === id)).toMatchObject({ workflowId, agentWorkflowId: workflowId, topic: 'the lease' });
+
     const again = await call(h.app, h.alice, { method: 'POST', url: url(id, 'accept') });
     expect(again.json()).toEqual({ workflowId });
     const status = await call(h.app, h.alice, { method: 'GET', url: `/v1/workflows/${workflowId}` });
