@@ -79,7 +79,7 @@ async function detectInflection(turn: Turn, checkpoint: number): Promise<void> {
 async function intervene(turn: Turn): Promise<void> {
   const { state } = turn;
   if (state.interventionsIdle === true && patched(CHAT_PATCHES.interveneOnlyOnNewSignals)) return;
-  // Set by the evidence handler (behind its patch: older runs never see the field) while the rules run.
+  // The evidence handler sets it (behind its patch: older runs never carry the field), maybe while the rules run.
   const evidenceArrived = () => state.evidenceArrived === true;
   if (evidenceArrived()) state.evidenceArrived = false;
   const { posted } = await holdThroughOutage(turn.hold, 'proactive-intervention', () =>

@@ -1,10 +1,10 @@
 /**
  * The seed's `process_document_workflow`: extract → chunk and embed → index, over a document
  * the gateway (or the URL pipeline) stored as `pending`; then, best effort, the completed
- * document's passages become evidence of its case (./document-evidence.ts). Payloads are ids and counts; the
- * text, chunks and vectors stay in Postgres. Every way out but success leaves the document
- * `failed` with a reason (a step's failure, the in-workflow time limit, a cancellation),
- * through a cleanup that runs even when the run is cancelled.
+ * document's passages become evidence of its case (./document-evidence.ts). Payloads are ids
+ * and counts; the text, chunks and vectors stay in Postgres. Every way out but success
+ * leaves the document `failed` with a reason (a step's failure, the in-workflow time limit, a
+ * cancellation), through a cleanup that runs even when the run is cancelled.
  *
  * A run takes the document only while it waits (`pending`, or `processing` left by a run that
  * was terminated): a start repeated after its run ended finds it taken and does nothing, so
