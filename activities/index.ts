@@ -6,6 +6,7 @@ import { createInterventionActivities } from './chat-interventions.js';
 import { createSuggestionActivities } from './chat-suggestions.js';
 import type { Db } from './db/client.js';
 import { createDocumentActivities } from './documents/activities.js';
+import { createDocumentEvidenceActivities } from './documents/evidence.js';
 import { createDocumentStartActivities } from './documents/start.js';
 import type { DocumentSettings } from './documents/settings.js';
 import { createEvidenceActivities } from './evidence/activities.js';
@@ -26,7 +27,7 @@ export interface ActivityConfig {
   chat: { redeliveryAfterMs: number };
   /** How long a document or piece of evidence stays pending before the redelivery job hands it over again; absent: the default. */
   redelivery?: RedeliveryConfig;
-  /** Chunk sizes and embedding batch of processDocument; absent: the config module's defaults. */
+  /** Chunk sizes, embedding batch and evidence cap of processDocument; absent: the config module's defaults. */
   documents?: DocumentSettings;
   /** The URL fetcher's limits and allowlist (FETCH_*); absent: the config module's defaults. */
   fetch?: FetchConfig;
@@ -61,6 +62,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSignalActivities(deps),
     ...createRedeliveryActivities(deps),
     ...createDocumentActivities(deps),
+    ...createDocumentEvidenceActivities(deps),
     ...createDocumentStartActivities(deps),
     ...createUrlIngestActivities(deps),
     ...createBriefActivities(deps),

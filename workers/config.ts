@@ -28,6 +28,8 @@ export interface DocumentConfig {
   chunkOverlapTokens: number;
   /** Chunks per embedding call: one heartbeat and one stored batch each. */
   embedBatchSize: number;
+  /** Passages an uploaded or fetched document gives its case as evidence, at most (0: none). */
+  evidenceMax: number;
 }
 
 export const DOCUMENT_DEFAULTS: DocumentConfig = {
@@ -35,7 +37,11 @@ export const DOCUMENT_DEFAULTS: DocumentConfig = {
   chunkTokens: 512,
   chunkOverlapTokens: 64,
   embedBatchSize: 64,
+  evidenceMax: 5,
 };
+
+/** Each passage is an ingestion run and model calls: a document is not a firehose of evidence. */
+export const DOCUMENT_EVIDENCE_MAX_LIMIT = 50;
 
 /** The search route's bounds (README: Configuration); retrieval's other callers use the same vector bytes. */
 export interface SearchConfig {
@@ -130,6 +136,7 @@ const envSchema = z.object({
   CHUNK_TOKENS: positiveInt.default(DOCUMENT_DEFAULTS.chunkTokens),
   CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).default(DOCUMENT_DEFAULTS.chunkOverlapTokens),
   EMBED_BATCH_SIZE: positiveInt.default(DOCUMENT_DEFAULTS.embedBatchSize),
+  DOCUMENT_EVIDENCE_MAX: z.coerce.number().int().min(0).max(DOCUMENT_EVIDENCE_MAX_LIMIT).default(DOCUMENT_DEFAULTS.evidenceMax),
   BRIEF_DEBOUNCE_MS: positiveInt.default(BRIEF_DEFAULTS.debounceMs),
   BRIEF_MAX_WAIT_MS: positiveInt.default(BRIEF_DEFAULTS.maxWaitMs),
   BRIEF_IDLE_CLOSE_MS: positiveInt.default(BRIEF_DEFAULTS.idleCloseMs),
@@ -319,6 +326,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       chunkTokens: e.CHUNK_TOKENS,
       chunkOverlapTokens: e.CHUNK_OVERLAP_TOKENS,
       embedBatchSize: e.EMBED_BATCH_SIZE,
+      evidenceMax: e.DOCUMENT_EVIDENCE_MAX,
     },
     brief: {
       debounceMs: e.BRIEF_DEBOUNCE_MS,

@@ -86,6 +86,13 @@ export const documentExtraction: ActivityOptions = { ...documentStep, heartbeatT
 /** Indexing and marking failed are one transaction each: minutes, never half an hour. */
 export const documentWrite: ActivityOptions = { ...documentStep, startToCloseTimeout: '2 minutes' };
 
+/**
+ * A completed document's evidence step (store its passages, tell the brief, start their
+ * runs), after the 30-minute pipeline: bounded on its own, so the run still ends before its
+ * 35-minute backstop.
+ */
+export const DOCUMENT_EVIDENCE_STEP_LIMIT = '4 minutes';
+
 /** Backstop on processDocument past its in-workflow 30 min and its cleanup (notes §5). */
 export const DOCUMENT_EXECUTION_TIMEOUT = '35 minutes';
 

@@ -1,19 +1,10 @@
-/** Starting runs from a conversation: agents a user accepted in chat, and detached children. */
-import { ParentClosePolicy, startChild, WorkflowIdReusePolicy, type ChildWorkflowOptions } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+/** Starting runs from a conversation: agents a user accepted in chat. */
+import { WorkflowIdReusePolicy } from '@temporalio/workflow';
 import type { Confirmation } from '../../activities/chat-suggestions.js';
 import { AGENT_CATALOG, resolveAgent, STRUCTURE_AGENT_TYPE } from '../agents/catalog.js';
 import { searchAttributes } from '../search-attributes.js';
+import { startDetached } from '../start-detached.js';
 import type { AgentDispatchInput, ConversationInput } from '../types.js';
-
-/** Starts a child that outlives the conversation; one that already runs is left alone. */
-export async function startDetached(workflowType: string, options: ChildWorkflowOptions & { args: unknown[] }): Promise<void> {
-  try {
-    await startChild(workflowType, { parentClosePolicy: ParentClosePolicy.ABANDON, ...options });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-}
 
 /** Step 1's effect: the accepted suggestion's workflow, by name through the catalog. */
 export async function dispatchAccepted(input: ConversationInput, confirmation: Confirmation): Promise<void> {

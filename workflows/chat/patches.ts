@@ -11,4 +11,6 @@ export const CHAT_PATCHES = {
   confirmOnlyWhenSuggested: 'chat-confirm-only-when-suggested',
   /** Step 3 runs only while its rules may find something: a new signal, or one more to post. */
   interveneOnlyOnNewSignals: 'chat-intervene-only-on-new-signals',
+  /** New evidence in the case (`evidenceAdded`) wakes step 3, whose rules read evidence links (Decision 30). */
+  evidenceReachesInterventions: 'chat-evidence-reaches-interventions',
 } as const;

@@ -13,16 +13,14 @@ import {
   CancellationScope,
   isCancellation,
   log,
-  ParentClosePolicy,
   patched,
   proxyActivities,
-  startChild,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../../activities/index.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { DOCUMENT_EXECUTION_TIMEOUT, documentWrite, TASK_TIME_LIMIT, urlFetchStep } from '../policies.js';
 import { searchAttributes } from '../search-attributes.js';
+import { startDetached } from '../start-detached.js';
 import { describeLimit, finalFailure } from '../failures.js';
 import { DOCUMENT_PATCHES } from './patches.js';
 import {
@@ -67,23 +65,18 @@ async function ingest(input: FetchUrlAndIngestInput): Promise<FetchUrlAndIngestR
     );
     return { documentId: fetched.documentId, created: false };
   }
-  try {
-    await startChild('processDocument', {
-      workflowId: workflowIds.document(fetched.documentId),
-      taskQueue: input.queues.ingest,
-      args: [child],
-      // It outlives this run: processing takes minutes, fetching seconds.
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      // A document is processed once: a closed run of its id is not started again.
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      workflowExecutionTimeout: DOCUMENT_EXECUTION_TIMEOUT,
-      typedSearchAttributes: searchAttributes({ caseId, userId, correlationId }),
-      staticSummary: `Process document ${fetched.documentId} of case ${caseId}`,
-    });
-  } catch (err) {
-    // The same content again: its document's run exists (running or closed). That is the answer.
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
+  // It outlives this run: processing takes minutes, fetching seconds. The same content again
+  // finds its document's run (running or closed): that is the answer.
+  await startDetached('processDocument', {
+    workflowId: workflowIds.document(fetched.documentId),
+    taskQueue: input.queues.ingest,
+    args: [child],
+    // A document is processed once: a closed run of its id is not started again.
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    workflowExecutionTimeout: DOCUMENT_EXECUTION_TIMEOUT,
+    typedSearchAttributes: searchAttributes({ caseId, userId, correlationId }),
+    staticSummary: `Process document ${fetched.documentId} of case ${caseId}`,
+  });
   return { documentId: fetched.documentId, created: fetched.created };
 }
 
