@@ -5,10 +5,11 @@ import { createInterventionActivities } from './chat-interventions.js';
 import { createSuggestionActivities } from './chat-suggestions.js';
 import type { Db } from './db/client.js';
 import { createDocumentActivities } from './documents/activities.js';
-import type { DocumentSettings } from './documents/settings.js';
+import { parseSettingsOf, type DocumentSettings } from './documents/settings.js';
 import { withClassifiedErrors } from './errors.js';
 import type { Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
+import { createParsePool, type ParsePool } from './parse/pool.js';
 import { createRedeliveryActivities } from './redelivery.js';
 import { createSignalActivities } from './signals.js';
 import type { SafeFetcher } from './web/fetcher.js';
@@ -20,7 +21,7 @@ import type { QueueNames } from '../workflows/types.js';
 export interface ActivityConfig {
   queues: QueueNames;
   chat: { redeliveryAfterMs: number };
-  /** Chunk sizes and embedding batch of processDocument; absent: the config module's defaults. */
+  /** Chunk sizes, embedding batch and parse pool of processDocument; absent: the config module's defaults. */
   documents?: DocumentSettings;
   /** The URL fetcher's limits and allowlist (FETCH_*); absent: the config module's defaults. */
   fetch?: FetchConfig;
@@ -41,17 +42,24 @@ export interface ActivityDeps {
    * shutdown (it owns a connection pool); absent: one is built from `config.fetch` on first use.
    */
   fetcher?: SafeFetcher;
+  /**
+   * The threads that parse documents and pages off the event loop, built by the composition
+   * root from `config.documents`, which closes it at shutdown; absent: one shared pool is
+   * built here (its idle threads keep no process alive).
+   */
+  parsePool?: ParsePool;
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const parsePool = deps.parsePool ?? createParsePool(parseSettingsOf(deps.config.documents));
   return withClassifiedErrors({
     ...createReplyActivities(deps),
     ...createInterventionActivities(deps),
     ...createSuggestionActivities(deps),
     ...createSignalActivities(deps),
     ...createRedeliveryActivities(deps),
-    ...createDocumentActivities(deps),
-    ...createUrlIngestActivities(deps),
+    ...createDocumentActivities({ ...deps, parsePool }),
+    ...createUrlIngestActivities({ ...deps, parsePool }),
   });
 }
 

@@ -28,6 +28,10 @@ export interface DocumentConfig {
   chunkOverlapTokens: number;
   /** Chunks per embedding call: one heartbeat and one stored batch each. */
   embedBatchSize: number;
+  /** Worker threads that parse large inputs off the event loop (activities/parse/pool.ts). */
+  parseThreads: number;
+  /** Wall-clock time one parse may take in a thread; past it the thread is terminated and the document fails. */
+  parseDeadlineMs: number;
 }
 
 export const DOCUMENT_DEFAULTS: DocumentConfig = {
@@ -35,6 +39,8 @@ export const DOCUMENT_DEFAULTS: DocumentConfig = {
   chunkTokens: 512,
   chunkOverlapTokens: 64,
   embedBatchSize: 64,
+  parseThreads: 2,
+  parseDeadlineMs: 60_000,
 };
 
 export const QUEUE_KINDS = ['chat', 'ingest', 'research', 'maintenance'] as const;
@@ -78,6 +84,8 @@ const envSchema = z.object({
   CHUNK_TOKENS: positiveInt.default(DOCUMENT_DEFAULTS.chunkTokens),
   CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).default(DOCUMENT_DEFAULTS.chunkOverlapTokens),
   EMBED_BATCH_SIZE: positiveInt.default(DOCUMENT_DEFAULTS.embedBatchSize),
+  DOCUMENT_PARSE_THREADS: positiveInt.max(64).default(DOCUMENT_DEFAULTS.parseThreads),
+  DOCUMENT_PARSE_DEADLINE_MS: positiveInt.default(DOCUMENT_DEFAULTS.parseDeadlineMs),
   CASEWORK_QUEUE_PREFIX: z.string().default(''),
   WORKER_QUEUES: z.string().default(QUEUE_KINDS.join(',')),
   WORKER_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
@@ -244,6 +252,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       chunkTokens: e.CHUNK_TOKENS,
       chunkOverlapTokens: e.CHUNK_OVERLAP_TOKENS,
       embedBatchSize: e.EMBED_BATCH_SIZE,
+      parseThreads: e.DOCUMENT_PARSE_THREADS,
+      parseDeadlineMs: e.DOCUMENT_PARSE_DEADLINE_MS,
     },
     queuePrefix: e.CASEWORK_QUEUE_PREFIX,
     queues: queueNames(e.CASEWORK_QUEUE_PREFIX),

@@ -1,10 +1,25 @@
 /** The document pipeline's slice of the config (ActivityConfig.documents); defaults from the one config module. */
 import { DOCUMENT_DEFAULTS, type DocumentConfig } from '../../workers/config.js';
+import type { ParseSettings } from '../parse/pool.js';
 
-export type DocumentSettings = Pick<DocumentConfig, 'chunkTokens' | 'chunkOverlapTokens' | 'embedBatchSize'>;
+export type DocumentSettings = Pick<DocumentConfig, 'chunkTokens' | 'chunkOverlapTokens' | 'embedBatchSize'>
+  & Partial<Pick<DocumentConfig, 'parseThreads' | 'parseDeadlineMs'>>
+  & {
+    /** Test hook, never read from the environment: every parse in a thread first holds it this long (ParseSettings.delayMs). */
+    parseDelayMs?: number;
+  };
 
 export const DEFAULT_DOCUMENT_SETTINGS: DocumentSettings = {
   chunkTokens: DOCUMENT_DEFAULTS.chunkTokens,
   chunkOverlapTokens: DOCUMENT_DEFAULTS.chunkOverlapTokens,
   embedBatchSize: DOCUMENT_DEFAULTS.embedBatchSize,
 };
+
+/** The parse pool's settings: DOCUMENT_PARSE_THREADS, DOCUMENT_PARSE_DEADLINE_MS, and the test hook. */
+export function parseSettingsOf(settings: DocumentSettings | undefined): ParseSettings {
+  return {
+    threads: settings?.parseThreads ?? DOCUMENT_DEFAULTS.parseThreads,
+    deadlineMs: settings?.parseDeadlineMs ?? DOCUMENT_DEFAULTS.parseDeadlineMs,
+    delayMs: settings?.parseDelayMs,
+  };
+}
