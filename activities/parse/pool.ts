@@ -15,7 +15,7 @@
  * registers tsx itself: tsx's `--import` hook skips worker threads on Node 20.
  */
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { failure } from '../errors.js';
 import { settle, taskSize, type ParseKind, type ParseOutcome, type ParseOutput, type ParseTask, type ParseTaskOf } from './tasks.js';
 import type { FromThread, ThreadData, ToThread } from './thread.js';
@@ -69,12 +69,16 @@ function unwrap<T>(outcome: ParseOutcome): T {
 
 const THREAD_FILE = new URL(`./thread${fileURLToPath(import.meta.url).endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
-/** The thread's first lines: under TypeScript, tsx registers first (see the module comment). */
-function bootstrap(): string {
-  const load = `import(${JSON.stringify(THREAD_FILE.href)})`;
-  if (!THREAD_FILE.pathname.endsWith('.ts')) return load;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return ${load}; });`;
+/**
+ * A worker thread running `file`; a TypeScript file registers tsx first (the module comment
+ * says why). The bench's `extract` scenario starts its own threads with it too.
+ */
+export function startThread(file: URL, options: Pick<WorkerOptions, 'workerData' | 'resourceLimits'> = {}): Worker {
+  const load = `import(${JSON.stringify(file.href)})`;
+  const bootstrap = file.pathname.endsWith('.ts')
+    ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return ${load}; });`
+    : load;
+  return new Worker(bootstrap, { ...options, eval: true, execArgv: [] });
 }
 
 interface Job {
@@ -100,9 +104,7 @@ export function createParsePool(settings: ParseSettings): ParsePool {
   let closed = false;
 
   function spawn(): Thread {
-    const worker = new Worker(bootstrap(), {
-      eval: true,
-      execArgv: [],
+    const worker = startThread(THREAD_FILE, {
       workerData: { delayMs: settings.delayMs ?? 0 } satisfies ThreadData,
       resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
     });
