@@ -43,12 +43,13 @@ export interface ParsePool {
 }
 
 /**
- * Inputs up to this many characters run inline. Measured on the worst shapes we have (bench
- * `extract`, and a 64 KiB article page through Readability): under ~20 ms on the event loop, while a
- * round trip to a warm thread costs ~1 ms but the first task of a thread waits ~0.3-1 s for it
- * to start. A PDF never runs inline: its size says nothing of its cost.
+ * Inputs up to this many characters run inline: the costliest shapes we found at 32 KiB
+ * (Readability over chains of `<div>` 95 deep, chunking random words or one random word)
+ * took 15-21 ms on the event loop of a warm worker, 35-40 ms at 64 KiB; a task sent to a
+ * thread waits ~0.3-1 s the first time while the thread starts. A PDF never runs inline: its
+ * size says nothing of its cost.
  */
-export const INLINE_MAX_CHARS = 64 * 1024;
+export const INLINE_MAX_CHARS = 32 * 1024;
 /** A thread's heap: past it the thread dies (ERR_WORKER_OUT_OF_MEMORY), not the worker. */
 export const THREAD_HEAP_MB = 2_048;
 
