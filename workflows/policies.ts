@@ -78,8 +78,9 @@ export const documentStep: ActivityOptions = {
 export const documentEmbedding: ActivityOptions = { ...documentStep, heartbeatTimeout: '20 seconds' };
 
 /**
- * Extraction beats per PDF page and every few seconds otherwise (a large HTML page parses
- * synchronously for a while: hence a minute), so a dead worker is noticed in a minute.
+ * Extraction beats every few seconds while the parse pool reads the document off the event
+ * loop (and once per PDF page), so a dead worker is noticed in a minute; the parse itself is
+ * bounded by DOCUMENT_PARSE_DEADLINE_MS.
  */
 export const documentExtraction: ActivityOptions = { ...documentStep, heartbeatTimeout: '1 minute' };
 
