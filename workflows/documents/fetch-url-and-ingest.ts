@@ -10,9 +10,6 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-  log,
   patched,
   proxyActivities,
 } from '@temporalio/workflow';
@@ -21,7 +18,7 @@ import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { DOCUMENT_EXECUTION_TIMEOUT, documentWrite, TASK_TIME_LIMIT, urlFetchStep } from '../policies.js';
 import { searchAttributes } from '../search-attributes.js';
 import { startDetached } from '../start-detached.js';
-import { describeLimit, finalFailure } from '../failures.js';
+import { runBounded } from '../failures.js';
 import { DOCUMENT_PATCHES } from './patches.js';
 import {
   workflowIds,
@@ -36,17 +33,13 @@ const acts = proxyActivities<Activities>(urlFetchStep);
 const FETCHED_SEQ = 1;
 
 export async function fetchUrlAndIngest(input: FetchUrlAndIngestInput): Promise<FetchUrlAndIngestResult> {
-  const limit = input.timeLimitMs ?? TASK_TIME_LIMIT;
-  try {
-    return await CancellationScope.withTimeout(limit, () => ingest(input));
-  } catch (err) {
-    // The time limit cancels only its own scope; a cancellation of the run cancels this one too.
-    const timedOut = isCancellation(err) && !CancellationScope.current().consideredCancelled;
-    if (isCancellation(err) && !timedOut) throw err;
-    const reason = timedOut ? `stopped: the time limit of ${describeLimit(limit)} was reached` : reasonOf(err);
-    log.warn('URL ingestion failed', { url: input.url, reason });
-    throw finalFailure(err, timedOut, reason);
-  }
+  return runBounded({
+    limit: input.timeLimitMs ?? TASK_TIME_LIMIT,
+    work: () => ingest(input),
+    reasonOf,
+    what: 'URL ingestion',
+    fields: { url: input.url },
+  });
 }
 
 async function ingest(input: FetchUrlAndIngestInput): Promise<FetchUrlAndIngestResult> {

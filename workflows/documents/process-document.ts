@@ -14,7 +14,6 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  CancellationScope,
   continueAsNew,
   isCancellation,
   log,
@@ -28,7 +27,7 @@ import { documentRequestedSignal } from '../messages.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { documentEmbedding, documentExtraction, documentWrite, TASK_TIME_LIMIT } from '../policies.js';
 import type { ProcessDocumentInput, ProcessDocumentResult } from '../types.js';
-import { describeLimit, finalFailure } from '../failures.js';
+import { runBounded } from '../failures.js';
 import { DOCUMENT_PATCHES } from './patches.js';
 import { documentEvidence } from './document-evidence.js';
 
@@ -70,25 +69,19 @@ interface Processed {
 }
 
 async function processOnce(input: ProcessDocumentInput): Promise<ProcessDocumentResult> {
-  const limit = input.timeLimitMs ?? TASK_TIME_LIMIT;
-  let processed: Processed;
-  try {
-    processed = await CancellationScope.withTimeout(limit, () => pipeline(input));
-  } catch (err) {
-    // The time limit cancels only its own scope; a cancellation of the run cancels this one too.
-    const timedOut = isCancellation(err) && !CancellationScope.current().consideredCancelled;
-    const reason = timedOut ? `stopped: the time limit of ${describeLimit(limit)} was reached` : reasonOf(err);
-    log.warn('document processing failed', { documentId: input.documentId, reason });
-    await CancellationScope.nonCancellable(() =>
+  const processed = await runBounded({
+    limit: input.timeLimitMs ?? TASK_TIME_LIMIT,
+    work: () => pipeline(input),
+    reasonOf,
+    what: 'document processing',
+    fields: { documentId: input.documentId },
+    cleanup: (reason) =>
       holdThroughOutage(newHold(input.outageHoldMs), 'markDocumentFailed', () =>
         acts.markDocumentFailed.executeWithOptions({ ...documentWrite, summary: `Mark the document failed: ${reason}` }, [
           { documentId: input.documentId, reason },
         ]),
       ),
-    );
-    if (isCancellation(err) && !timedOut) throw err;
-    throw finalFailure(err, timedOut, reason);
-  }
+  });
   const { result, evidenceSeq } = processed;
   // After the pipeline's limit, with a limit of its own: the document is completed by now.
   // Runs recorded before the patch ended here, and replay so.
