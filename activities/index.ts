@@ -7,12 +7,14 @@ import { createInterventionActivities } from './chat-interventions.js';
 import { createSuggestionActivities } from './chat-suggestions.js';
 import type { Db } from './db/client.js';
 import { createDocumentActivities } from './documents/activities.js';
+import { createDocumentEvidenceActivities } from './documents/evidence.js';
 import { createDocumentStartActivities } from './documents/start.js';
-import type { DocumentSettings } from './documents/settings.js';
+import { parseSettingsOf, type DocumentSettings } from './documents/settings.js';
 import { createEvidenceActivities } from './evidence/activities.js';
 import { withClassifiedErrors } from './errors.js';
 import type { Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
+import { createParsePool, type ParsePool } from './parse/pool.js';
 import { createRedeliveryActivities } from './redelivery.js';
 import { createSignalActivities } from './signals.js';
 import { createSignalExtractionActivities } from './signal-extraction.js';
@@ -28,7 +30,7 @@ export interface ActivityConfig {
   chat: { redeliveryAfterMs: number };
   /** How long a document or piece of evidence stays pending before the redelivery job hands it over again; absent: the default. */
   redelivery?: RedeliveryConfig;
-  /** Chunk sizes and embedding batch of processDocument; absent: the config module's defaults. */
+  /** Chunk sizes, embedding batch, evidence cap and parse pool of processDocument; absent: the config module's defaults. */
   documents?: DocumentSettings;
   /** The URL fetcher's limits and allowlist (FETCH_*); absent: the config module's defaults. */
   fetch?: FetchConfig;
@@ -53,18 +55,26 @@ export interface ActivityDeps {
    * shutdown (it owns a connection pool); absent: one is built from `config.fetch` on first use.
    */
   fetcher?: SafeFetcher;
+  /**
+   * The threads that parse documents and pages off the event loop, built by the composition
+   * root from `config.documents`, which closes it at shutdown; absent: one shared pool is
+   * built here (its idle threads keep no process alive).
+   */
+  parsePool?: ParsePool;
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const parsePool = deps.parsePool ?? createParsePool(parseSettingsOf(deps.config.documents));
   return withClassifiedErrors({
     ...createReplyActivities(deps),
     ...createInterventionActivities(deps),
     ...createSuggestionActivities(deps),
     ...createSignalActivities(deps),
     ...createRedeliveryActivities(deps),
-    ...createDocumentActivities(deps),
+    ...createDocumentActivities({ ...deps, parsePool }),
+    ...createDocumentEvidenceActivities(deps),
     ...createDocumentStartActivities(deps),
-    ...createUrlIngestActivities(deps),
+    ...createUrlIngestActivities({ ...deps, parsePool }),
     ...createBriefActivities(deps),
     ...createEvidenceActivities(deps),
     ...createAgentActivities(deps),

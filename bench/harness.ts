@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import type { WorkflowBundle } from '@temporalio/worker';
+import { Runtime, type WorkflowBundle } from '@temporalio/worker';
 import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../activities/db/embedded.js';
 import { runMigrations } from '../activities/db/migrate.js';
@@ -62,7 +62,12 @@ export async function startHarness(): Promise<Harness> {
   const sdkLog = installCountingSdkLogger();
   const port = await freePort();
   const server = spawn(findTemporalCli(), devServerArgs({ port, headless: true }), { stdio: 'ignore' });
-  const cleanups: (() => Promise<void>)[] = [async () => void server.kill('SIGTERM')];
+  const cleanups: (() => Promise<void>)[] = [
+    // Last: a runtime no native connection or worker ever used (the extract scenario's) keeps
+    // forwarding logs, and with them the process, alive.
+    () => Runtime.instance().shutdown(),
+    async () => void server.kill('SIGTERM'),
+  ];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error('bench cleanup:', err));
   };

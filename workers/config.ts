@@ -28,6 +28,12 @@ export interface DocumentConfig {
   chunkOverlapTokens: number;
   /** Chunks per embedding call: one heartbeat and one stored batch each. */
   embedBatchSize: number;
+  /** Passages an uploaded or fetched document gives its case as evidence, at most (0: none). */
+  evidenceMax: number;
+  /** Worker threads that parse large inputs off the event loop (activities/parse/pool.ts). */
+  parseThreads: number;
+  /** Wall-clock time one parse may take in a thread; past it the thread is terminated and the document fails. */
+  parseDeadlineMs: number;
 }
 
 export const DOCUMENT_DEFAULTS: DocumentConfig = {
@@ -35,7 +41,13 @@ export const DOCUMENT_DEFAULTS: DocumentConfig = {
   chunkTokens: 512,
   chunkOverlapTokens: 64,
   embedBatchSize: 64,
+  evidenceMax: 5,
+  parseThreads: 2,
+  parseDeadlineMs: 60_000,
 };
+
+/** Each passage is an ingestion run and model calls: a document is not a firehose of evidence. */
+export const DOCUMENT_EVIDENCE_MAX_LIMIT = 50;
 
 /** The search route's bounds (README: Configuration); retrieval's other callers use the same vector bytes. */
 export interface SearchConfig {
@@ -130,10 +142,13 @@ const envSchema = z.object({
   CHUNK_TOKENS: positiveInt.default(DOCUMENT_DEFAULTS.chunkTokens),
   CHUNK_OVERLAP_TOKENS: z.coerce.number().int().min(0).default(DOCUMENT_DEFAULTS.chunkOverlapTokens),
   EMBED_BATCH_SIZE: positiveInt.default(DOCUMENT_DEFAULTS.embedBatchSize),
+  DOCUMENT_EVIDENCE_MAX: z.coerce.number().int().min(0).max(DOCUMENT_EVIDENCE_MAX_LIMIT).default(DOCUMENT_DEFAULTS.evidenceMax),
   BRIEF_DEBOUNCE_MS: positiveInt.default(BRIEF_DEFAULTS.debounceMs),
   BRIEF_MAX_WAIT_MS: positiveInt.default(BRIEF_DEFAULTS.maxWaitMs),
   BRIEF_IDLE_CLOSE_MS: positiveInt.default(BRIEF_DEFAULTS.idleCloseMs),
   BRIEF_STALE_EVIDENCE_DAYS: positiveInt.default(BRIEF_DEFAULTS.staleEvidenceDays),
+  DOCUMENT_PARSE_THREADS: positiveInt.max(64).default(DOCUMENT_DEFAULTS.parseThreads),
+  DOCUMENT_PARSE_DEADLINE_MS: positiveInt.default(DOCUMENT_DEFAULTS.parseDeadlineMs),
   CASEWORK_QUEUE_PREFIX: z.string().default(''),
   WORKER_QUEUES: z.string().default(QUEUE_KINDS.join(',')),
   WORKER_SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
@@ -319,6 +334,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       chunkTokens: e.CHUNK_TOKENS,
       chunkOverlapTokens: e.CHUNK_OVERLAP_TOKENS,
       embedBatchSize: e.EMBED_BATCH_SIZE,
+      parseThreads: e.DOCUMENT_PARSE_THREADS,
+      parseDeadlineMs: e.DOCUMENT_PARSE_DEADLINE_MS,
+      evidenceMax: e.DOCUMENT_EVIDENCE_MAX,
     },
     brief: {
       debounceMs: e.BRIEF_DEBOUNCE_MS,

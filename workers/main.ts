@@ -4,7 +4,9 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { createDb } from '../activities/db/client.js';
 import { assertSchemaCurrent } from '../activities/db/migrate.js';
+import { parseSettingsOf } from '../activities/documents/settings.js';
 import { createEmbedder, createLlm } from '../activities/llm/index.js';
+import { createParsePool } from '../activities/parse/pool.js';
 import { createSafeFetcher } from '../activities/web/fetcher.js';
 import { activityConfigOf, assertOpenAiConfigured, databaseUrl, loadConfig } from './config.js';
 import { createPinoLogger, sdkLogger } from './logging.js';
@@ -32,6 +34,8 @@ const connection = await NativeConnection.connect(connectionOptions);
 const temporal = new Client({ connection, namespace });
 // One fetcher (one connection pool) for the process's URL ingestions; closed at shutdown.
 const fetcher = createSafeFetcher(config.fetch);
+// The threads that parse documents off the event loop (started on first need); closed at shutdown.
+const parsePool = createParsePool(parseSettingsOf(config.documents));
 const workers = await createWorkers({
   connection,
   namespace,
@@ -45,6 +49,7 @@ const workers = await createWorkers({
     config: activityConfigOf(config),
     clock: () => new Date(),
     fetcher,
+    parsePool,
   }),
   workflowBundle: await bundleWorkflows(),
   shutdownGraceMs: config.workerShutdownGraceMs,
@@ -64,6 +69,7 @@ try {
   await runWorkers(workers);
 } finally {
   await fetcher.close();
+  await parsePool.close();
   await connection.close();
   await database.close();
   logger.info('worker stopped');

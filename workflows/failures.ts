@@ -3,7 +3,7 @@
  * non-retryable failure whose type names what went wrong underneath, or `TimeLimitExceeded`
  * when its own in-workflow limit (Decision 2) stopped it.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log } from '@temporalio/workflow';
 import type { ErrorType } from './types.js';
 
 /** The type of the failure underneath (`DocumentUnreadable`, `UrlBlocked`, ...). */
@@ -42,4 +42,38 @@ export function failureReason(err: unknown, prefix: string): string {
     if (!(e instanceof ActivityFailure)) break;
   }
   return `${prefix}: ${message}`;
+}
+
+/** A bounded run: its work under its own time limit, and how it ends when that work fails. */
+export interface BoundedRun<T> {
+  /** The in-workflow limit (Decision 2): `input.timeLimitMs ?? TASK_TIME_LIMIT`. */
+  limit: string | number;
+  work: () => Promise<T>;
+  /** The failure's readable words (each workflow knows its steps' names). */
+  reasonOf: (err: unknown) => string;
+  /** What failed, for the log line, with the ids it was about. */
+  what: string;
+  fields: Record<string, unknown>;
+  /** The cleanup every way out but success runs, cancellation included: the row `failed` with the reason. */
+  cleanup?: (reason: string) => Promise<unknown>;
+}
+
+/**
+ * Runs `work` under the limit. On failure: the reason (the limit's, or the failure's own
+ * words), a warning, the cleanup (not cancellable), then a cancellation of the run goes on as
+ * it is and anything else ends the run with `finalFailure`. The time limit cancels only its
+ * own scope; a cancellation of the run cancels the enclosing one too, which tells them apart.
+ */
+export async function runBounded<T>(run: BoundedRun<T>): Promise<T> {
+  try {
+    return await CancellationScope.withTimeout(run.limit, run.work);
+  } catch (err) {
+    const timedOut = isCancellation(err) && !CancellationScope.current().consideredCancelled;
+    const reason = timedOut ? `stopped: the time limit of ${describeLimit(run.limit)} was reached` : run.reasonOf(err);
+    log.warn(`${run.what} failed`, { ...run.fields, reason });
+    const { cleanup } = run;
+    if (cleanup) await CancellationScope.nonCancellable(() => cleanup(reason));
+    if (isCancellation(err) && !timedOut) throw err;
+    throw finalFailure(err, timedOut, reason);
+  }
 }

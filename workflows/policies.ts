@@ -78,13 +78,21 @@ export const documentStep: ActivityOptions = {
 export const documentEmbedding: ActivityOptions = { ...documentStep, heartbeatTimeout: '20 seconds' };
 
 /**
- * Extraction beats per PDF page and every few seconds otherwise (a large HTML page parses
- * synchronously for a while: hence a minute), so a dead worker is noticed in a minute.
+ * Extraction beats every few seconds while the parse pool reads the document off the event
+ * loop (and once per PDF page), so a dead worker is noticed in a minute; the parse itself is
+ * bounded by DOCUMENT_PARSE_DEADLINE_MS.
  */
 export const documentExtraction: ActivityOptions = { ...documentStep, heartbeatTimeout: '1 minute' };
 
 /** Indexing and marking failed are one transaction each: minutes, never half an hour. */
 export const documentWrite: ActivityOptions = { ...documentStep, startToCloseTimeout: '2 minutes' };
+
+/**
+ * A completed document's evidence step (store its passages, tell the brief, start their
+ * runs), after the 30-minute pipeline: bounded on its own, so the run still ends before its
+ * 35-minute backstop.
+ */
+export const DOCUMENT_EVIDENCE_STEP_LIMIT = '4 minutes';
 
 /** Backstop on processDocument past its in-workflow 30 min and its cleanup (notes §5). */
 export const DOCUMENT_EXECUTION_TIMEOUT = '35 minutes';

@@ -73,9 +73,16 @@ export interface ConversationState {
   suggestionPending?: boolean;
   /**
    * True once step 3 found nothing to post and no signal arrived since: the rules read only
-   * the thread's signals and what they posted, so they would find nothing again.
+   * the thread's signals, the evidence linked to them and what they posted, so they would
+   * find nothing again.
    */
   interventionsIdle?: boolean;
+  /**
+   * New evidence reached the case (`evidenceAdded`) since step 3 last started: the step runs
+   * again, and one whose rules ran while it arrived does not go idle (they may have read the
+   * case before its links were there).
+   */
+  evidenceArrived?: boolean;
 }
 
 export interface ConversationInput {
@@ -314,8 +321,15 @@ export interface ProcessDocumentInput extends BoundedWorkInput {
  * it repeats had ended) and did nothing; the value is the status it found.
  */
 export type ProcessDocumentResult =
-  | { documentId: string; pages: number | null; characters: number; chunks: number }
+  | { documentId: string; pages: number | null; characters: number; chunks: number; evidence?: DocumentEvidenceOutcome }
   | { documentId: string; skipped: 'pending' | 'processing' | 'completed' | 'failed' };
+
+/**
+ * What a completed document gave its case as evidence (best effort: the document is completed
+ * either way): the items its passages became and the `ingestEvidence` runs started for them,
+ * or why that failed. Absent from runs recorded before documents gave evidence.
+ */
+export type DocumentEvidenceOutcome = { items: number; started: number } | { failed: string };
 
 /**
  * fetchUrlAndIngest (queue `ingest`, id `url-<caseId>-<sha256(url) first 16 hex>`): a URL in,

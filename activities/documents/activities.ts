@@ -12,16 +12,18 @@ import { emitEvent, type Queryable } from '../events.js';
 import type { Embedder } from '../llm/types.js';
 import { recordProgress } from '../progress.js';
 import { createEmbedActivities, currentRunId } from './embed.js';
-import { extractDocument } from './extract.js';
-import { DEFAULT_DOCUMENT_SETTINGS, type DocumentSettings } from './settings.js';
+import { DEFAULT_DOCUMENT_SETTINGS, parseSettingsOf, type DocumentSettings } from './settings.js';
 import { documentSummaryColumns } from './store.js';
 import { keepAlive } from '../heartbeat.js';
+import { createParsePool, type ParsePool } from '../parse/pool.js';
 
 export interface DocumentDeps {
   db: Db;
   embedder: Embedder;
   config: { documents?: DocumentSettings };
   clock: () => Date;
+  /** Where extraction and chunking run (the worker's, closed at shutdown); absent: one of its own. */
+  parsePool?: ParsePool;
 }
 
 export interface IndexRequest {
@@ -59,9 +61,11 @@ const MAX_REASON_CHARS = 1_000;
 export function createDocumentActivities(deps: DocumentDeps) {
   const { db, clock } = deps;
   const settings = deps.config.documents ?? DEFAULT_DOCUMENT_SETTINGS;
+  // Threads start on first need and idle ones keep no process alive: an own pool needs no closing.
+  const parsePool = deps.parsePool ?? createParsePool(parseSettingsOf(settings));
 
   return {
-    ...createEmbedActivities(deps, settings),
+    ...createEmbedActivities({ ...deps, parsePool }, settings),
 
     /**
      * Takes the document for this run (`processing`) and stores its text; a document with
@@ -82,8 +86,14 @@ export function createDocumentActivities(deps: DocumentDeps) {
         return { skipped: found.status };
       }
       const ctx = Context.current();
-      // A beat per page: how a cancellation reaches a long PDF.
-      const extracted = await keepAlive(() => extractDocument(doc.contentType, { text: doc.content, bytes: doc.bytes }, (page) => ctx.heartbeat({ page })));
+      // Off the event loop (beats every few seconds, a beat per PDF page); a cancellation
+      // terminates the parse, and one past DOCUMENT_PARSE_DEADLINE_MS fails the document.
+      const extracted = await keepAlive(() =>
+        parsePool.run(
+          { kind: 'document', contentType: doc.contentType, text: doc.content, bytes: doc.bytes },
+          { signal: ctx.cancellationSignal, onProgress: (page) => ctx.heartbeat({ page }) },
+        ),
+      );
       const result = { pages: extracted.pages, characters: extracted.text.length };
       await db.transaction(async (tx) => {
         await tx

@@ -3,9 +3,13 @@
  * sentences longer than the overlap into runs of words), then packed into chunks of at
  * most `chunkTokens`, each repeating up to `overlapTokens` from the end of the one before.
  * Deterministic: the same text and sizes give the same chunks, which a resumed embedding
- * relies on.
+ * relies on. Linear in the text: tokens are counted by ../parse/tokens.ts (bounded pieces), and
+ * each split below starts only where its first character matches and never backtracks past
+ * the run it scanned (`\n\s*\n` from a newline, the sentence split from after `.!?`).
+ * CPU-bound: the embedding activity runs it through the parse pool.
  */
-import { decode, encode } from 'gpt-tokenizer';
+import { decode } from 'gpt-tokenizer';
+import { countTokens, encodeTokens } from '../parse/tokens.js';
 
 export interface ChunkSizes {
   chunkTokens: number;
@@ -17,10 +21,6 @@ export interface Chunk {
   /** Tokens of `text` itself. */
   tokens: number;
 }
-
-/** Text that looks like a special token (`<|endoftext|>`) is text here, never refused. */
-const AS_TEXT = { disallowedSpecial: new Set<string>() };
-const countTokens = (text: string): number => encode(text, AS_TEXT).length;
 
 const MIN_UNIT_TOKENS = 16;
 
@@ -40,7 +40,7 @@ interface Run {
 
 /** A word longer than the cap (a URL, a run of digits): cut by tokens, the pieces glued together again. */
 function splitWord(word: string, cap: number): Run[] {
-  const tokens = encode(word, AS_TEXT);
+  const tokens = encodeTokens(word);
   const runs: Run[] = [];
   for (let i = 0; i < tokens.length; i += cap) {
     const piece = tokens.slice(i, i + cap);

@@ -13,9 +13,10 @@ import { failure, notFound } from '../errors.js';
 import type { Embedder } from '../llm/types.js';
 import { recordProgress } from '../progress.js';
 import { meterAttempt, type AttemptMeter } from '../usage.js';
-import { chunkText, type Chunk } from './chunk.js';
+import type { Chunk } from './chunk.js';
 import type { DocumentSettings } from './settings.js';
 import { keepAlive } from '../heartbeat.js';
+import type { ParsePool } from '../parse/pool.js';
 
 /** What the embedding heartbeats: the last batch stored, under the plan that cut the batches. */
 export interface EmbedCheckpoint {
@@ -53,7 +54,7 @@ async function storedOrdinals(db: Db, documentId: string, runId: string): Promis
   return new Set(rows.map((r) => r.ordinal));
 }
 
-export function createEmbedActivities({ db, embedder }: { db: Db; embedder: Embedder }, settings: DocumentSettings) {
+export function createEmbedActivities({ db, embedder, parsePool }: { db: Db; embedder: Embedder; parsePool: ParsePool }, settings: DocumentSettings) {
   const sizes = { chunkTokens: settings.chunkTokens, overlapTokens: settings.chunkOverlapTokens };
   const batchSize = settings.embedBatchSize;
 
@@ -66,8 +67,14 @@ export function createEmbedActivities({ db, embedder }: { db: Db; embedder: Embe
         .from(documents)
         .where(eq(documents.id, documentId));
       if (!doc) throw notFound(`document ${documentId}`);
-      if (doc.text === null) throw failure('ValidationError', 'the document has no extracted text to chunk');
-      const pieces = chunkText(doc.text, sizes);
+      const { text } = doc;
+      if (text === null) throw failure('ValidationError', 'the document has no extracted text to chunk');
+      // Chunking counts tokens over the whole text: off the event loop, beating the last
+      // checkpoint (a beat without it would lose the resume point of a retry).
+      const pieces = await keepAlive(
+        () => parsePool.run({ kind: 'chunks', text, sizes }, { signal: ctx.cancellationSignal }),
+        () => ctx.info.heartbeatDetails as unknown,
+      );
       const batches = Math.ceil(pieces.length / batchSize);
       const plan = `${pieces.length} chunks of ${sizes.chunkTokens}/${sizes.overlapTokens} tokens, ${batchSize} per batch`;
 

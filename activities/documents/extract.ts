@@ -1,11 +1,14 @@
 /**
- * Text out of a document, by content type: plain text and markdown as they are, HTML's
- * main content (readability over linkedom, not its navigation), PDF page by page (unpdf).
- * A document with nothing to read fails for good with a sentence a user can act on.
+ * Text out of a document, by content type: plain text and markdown as they are (line ends
+ * normalised), HTML's main content (the one extractor, ../parse/html.ts), PDF page by page
+ * (unpdf). A document with nothing to read is refused with a sentence a user can act on.
+ * Pure and CPU-bound: the activities run it through the parse pool (../parse/pool.ts), which
+ * may run it in a thread, so it throws `ParseRefusal`s, not Temporal failures.
  */
 import { getDocumentProxy } from 'unpdf';
-import { failure } from '../errors.js';
-import { extractHtml, normalise } from './html.js';
+import { extractHtml } from '../parse/html.js';
+import { ParseRefusal } from '../parse/refusal.js';
+import { hasReadableText, normaliseLines } from '../parse/text.js';
 
 export const READABLE_TYPES = ['text/plain', 'text/markdown', 'text/html', 'application/pdf'] as const;
 export type ReadableType = (typeof READABLE_TYPES)[number];
@@ -22,17 +25,16 @@ export interface Extracted {
   pages: number | null;
 }
 
-const unreadable = (reason: string, cause?: unknown) => failure('DocumentUnreadable', reason, cause);
+const unreadable = (reason: string) => new ParseRefusal('DocumentUnreadable', reason);
 
-/** Text with no letter or digit in it (whitespace, an image-only PDF's empty pages) reads as nothing. */
 function requireText(extracted: Extracted): Extracted {
-  if (!/[\p{L}\p{N}]/u.test(extracted.text)) throw unreadable(NO_TEXT);
+  if (!hasReadableText(extracted.text)) throw unreadable(NO_TEXT);
   return extracted;
 }
 
 export async function extractDocument(
   contentType: string,
-  raw: { text?: string | null; bytes?: Buffer | null },
+  raw: { text?: string | null; bytes?: Uint8Array | null },
   onPage: (page: number) => void = () => {},
 ): Promise<Extracted> {
   if (contentType === 'application/pdf') {
@@ -41,8 +43,8 @@ export async function extractDocument(
   }
   const text = raw.text ?? '';
   if (contentType === 'text/html') return requireText({ text: extractHtml(text).text, pages: null });
-  if (contentType === 'text/plain' || contentType === 'text/markdown') return requireText({ text: normalise(text), pages: null });
-  throw failure('ValidationError', `documents of type ${contentType} cannot be read`);
+  if (contentType === 'text/plain' || contentType === 'text/markdown') return requireText({ text: normaliseLines(text), pages: null });
+  throw new ParseRefusal('ValidationError', `documents of type ${contentType} cannot be read`);
 }
 
 interface TextItem {
@@ -51,14 +53,14 @@ interface TextItem {
 }
 
 /** Page by page, so a long PDF reports each page as it goes. */
-export async function extractPdf(bytes: Buffer, onPage: (page: number) => void = () => {}): Promise<Extracted> {
+export async function extractPdf(bytes: Uint8Array, onPage: (page: number) => void = () => {}): Promise<Extracted> {
   let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;
   try {
     // A copy: pdf.js takes ownership of (and may detach) the buffer it is given.
     pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0, isEvalSupported: false });
   } catch (err) {
     const name = (err as { name?: unknown } | null)?.name;
-    throw unreadable(name === 'PasswordException' ? ENCRYPTED_PDF : UNREADABLE_PDF, err);
+    throw unreadable(name === 'PasswordException' ? ENCRYPTED_PDF : UNREADABLE_PDF);
   }
   try {
     const pages: string[] = [];
@@ -69,10 +71,9 @@ export async function extractPdf(bytes: Buffer, onPage: (page: number) => void =
       page.cleanup();
       onPage(n);
     }
-    return { text: normalise(pages.map(normalise).filter(Boolean).join('\n\n')), pages: pdf.numPages };
-  } catch (err) {
-    if ((err as { type?: unknown }).type === 'DocumentUnreadable') throw err;
-    throw unreadable(UNREADABLE_PDF, err);
+    return { text: pages.map(normaliseLines).filter(Boolean).join('\n\n'), pages: pdf.numPages };
+  } catch {
+    throw unreadable(UNREADABLE_PDF);
   } finally {
     await pdf.destroy();
   }

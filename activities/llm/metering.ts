@@ -4,7 +4,7 @@
  * writes the report to the token ledger (../usage.ts); a call with no recorder (a unit
  * test, a script) reports nothing.
  */
-import { encode } from 'gpt-tokenizer';
+import { countTokens } from '../parse/tokens.js';
 import type { Prompt } from './types.js';
 
 /** Every purpose a model is called for; a new purpose (./purposes/) adds its name here. */
@@ -43,12 +43,13 @@ export interface LlmCall {
 /** `local` is rules, not a model; the ledger says so. */
 export const LOCAL_RULES_MODEL = 'local-rules';
 
-/** Text that looks like a special token (`<|endoftext|>`) is counted as text, never refused. */
-const AS_PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
-
-/** Tokens in o200k_base, gpt-tokenizer's default: an estimate for any model. */
+/**
+ * Tokens in o200k_base, gpt-tokenizer's default: an estimate for any model. Counted in
+ * bounded pieces (../parse/tokens.ts): a message or a chunk of one long run of spaces would
+ * otherwise cost seconds per call, on the event loop.
+ */
 export function estimateTokens(text: string): number {
-  return text === '' ? 0 : encode(text, AS_PLAIN_TEXT).length;
+  return text === '' ? 0 : countTokens(text);
 }
 
 /** The ledger's token columns are int4. */

@@ -224,9 +224,12 @@ describe('PostgreSQL restarted (-m immediate) during 10 ingestions', () => {
     // One document row per upload, one run per workflow id.
     const rows = await stack.db.select({ id: documents.id, title: documents.title }).from(documents).where(eq(documents.caseId, caseId));
     expect(rows.map((r) => r.title).sort()).toEqual(submitted.map((d) => `filing-${d.index}.txt`).sort());
-    const runs: string[] = [];
-    for await (const w of stack.client.workflow.list({ query: `TaskQueue = '${stack.queues.ingest}'` })) runs.push(w.workflowId);
-    expect(runs.sort()).toEqual(submitted.map((d) => d.workflowId).sort());
+    const runs: { id: string; type: string }[] = [];
+    for await (const w of stack.client.workflow.list({ query: `TaskQueue = '${stack.queues.ingest}'` })) runs.push({ id: w.workflowId, type: w.type });
+    const ofType = (type: string) => runs.filter((r) => r.type === type).map((r) => r.id).sort();
+    expect(ofType('processDocument')).toEqual(submitted.map((d) => d.workflowId).sort());
+    // The documents' evidence (their passages' ingestions, children that outlive them): each item's run started once.
+    expect(new Set(ofType('ingestEvidence')).size).toBe(ofType('ingestEvidence').length);
 
     for (const d of submitted) {
       const doc = await documentRow(stack.db, d.documentId);

@@ -11,6 +11,8 @@ import type { Llm } from '../../activities/llm/llm.js';
 import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import type { Embedder } from '../../activities/llm/types.js';
+import { parseSettingsOf } from '../../activities/documents/settings.js';
+import { createParsePool } from '../../activities/parse/pool.js';
 import { createSafeFetcher, type FetchConfig, type FetcherDeps } from '../../activities/web/fetcher.js';
 import { loadConfig, QUEUE_KINDS, type BriefConfig } from '../../workers/config.js';
 import { bundleWorkflows, createWorkers, defaultWorkflowsPath } from '../../workers/worker.js';
@@ -37,7 +39,10 @@ export interface TestWorkerOptions {
   workflowsPath?: string;
   /** How long a user message, a document or a piece of evidence stays pending before the redelivery job hands it over again. */
   redeliveryAfterMs?: number;
-  /** Chunk sizes and embedding batch of processDocument (small ones make many chunks of a short text). */
+  /**
+   * Chunk sizes and embedding batch of processDocument (small ones make many chunks of a short
+   * text), and the parse pool's threads, deadline and test delay (`parseDelayMs`).
+   */
   documents?: ActivityConfig['documents'];
   /**
    * The URL fetcher's config over the config module's defaults. A test that serves pages on
@@ -64,6 +69,7 @@ export interface RunningWorkers {
 export async function startTestWorkers(options: TestWorkerOptions): Promise<RunningWorkers> {
   const fetchConfig: FetchConfig = { ...loadConfig({}).fetch, ...options.fetch };
   const fetcher = createSafeFetcher(fetchConfig, options.fetcherDeps);
+  const parsePool = createParsePool(parseSettingsOf(options.documents));
   const acts = createActivities({
     db: options.db,
     llm: options.llm ?? createLocalLlm(),
@@ -77,6 +83,7 @@ export async function startTestWorkers(options: TestWorkerOptions): Promise<Runn
     },
     clock: () => new Date(),
     fetcher,
+    parsePool,
   });
   const workers = await createWorkers({
     connection: options.env.nativeConnection,
@@ -94,6 +101,7 @@ export async function startTestWorkers(options: TestWorkerOptions): Promise<Runn
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.allSettled(running);
       await fetcher.close();
+      await parsePool.close();
     },
   };
 }

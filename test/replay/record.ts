@@ -154,6 +154,16 @@ try {
 
   const user = await seedUser(database.db, 'recorder');
   const thread = await seedThread(database.db, user.id);
+  /** Stores an item and starts its run, as the gateway does. */
+  const ingestEvidenceIn = async (target: string, text: string) => {
+    const { evidence: item } = await storeEvidence(database.db, { caseId: target, userId: user.id, text });
+    const input = { evidenceId: item.id, caseId: target, userId: user.id, queues };
+    return startIngestEvidence(client, input, { contentHash: item.contentHash, deadline: Date.now() + 10_000 });
+  };
+  const signalNames = async (workflowId: string) =>
+    ((await client.workflow.getHandle(workflowId).fetchHistory()).events ?? []).flatMap((e) =>
+      e.workflowExecutionSignaledEventAttributes?.signalName ? [e.workflowExecutionSignaledEventAttributes.signalName] : [],
+    );
   const options = { db: database.db, client, queues, threadId: thread.id, userId: user.id, extra: { maxTurnsPerRun: 3 } };
   const ask = async (content: string) => waitForAnswer(database.db, thread.id, (await sendMessage(options, content)).id);
   await ask('Our goal is to open a second bakery in Leeds next spring.');
@@ -177,6 +187,17 @@ try {
   await ask('yes');
   const draftId = `draft-case-${thread.id}`;
   await eventually(async () => (await client.workflow.getHandle(draftId).describe()).status.name, (s) => s === 'COMPLETED');
+  // The thread is on its drafted case and goes quiet (nothing left for step 3's rules), then
+  // evidence that contradicts its assumption is ingested: the pipeline tells the conversation
+  // (`evidenceAdded`) before its next turn.
+  const [draftedThread] = await database.db.select({ caseId: threads.caseId }).from(threads).where(eq(threads.id, thread.id));
+  const chatCase = draftedThread!.caseId!;
+  await ask('Thanks, that is noted.');
+  await ask('Good, carry on with that.');
+  const contradicting = await ingestEvidenceIn(chatCase, 'Rents near the station are 3500 pounds a month, the letting agent wrote.');
+  await client.workflow.getHandle(contradicting).result();
+  await eventually(() => signalNames(workflowIds.conversation(thread.id)), (names) => names.includes('evidenceAdded'));
+  await ask('What does that change for us?');
   await new Promise((r) => setTimeout(r, 1000));
 
   mkdirSync(out, { recursive: true });
@@ -240,8 +261,7 @@ try {
   documentRuns.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
   await save('extract-signals-workflow-run-1', fromDocument, documentRuns[0]!.runId);
   const said = (await database.db.select().from(messages).where(and(eq(messages.threadId, thread.id), eq(messages.role, 'user'), eq(messages.status, 'complete')))).slice(0, 3);
-  const [drafted] = await database.db.select({ caseId: threads.caseId }).from(threads).where(eq(threads.id, thread.id));
-  const fromMessages = await extractFrom({ kind: 'messages', threadId: thread.id, messageIds: said.map((m) => m.id) }, undefined, { caseId: drafted!.caseId! });
+  const fromMessages = await extractFrom({ kind: 'messages', threadId: thread.id, messageIds: said.map((m) => m.id) }, undefined, { caseId: chatCase });
   await client.workflow.getHandle(fromMessages).result();
   await save('extract-signals-workflow-messages', fromMessages);
   const failed = await submitDocument(submitted, { title: 'scan.pdf', contentType: 'application/pdf', content: await imageOnlyPdf() });
@@ -289,18 +309,20 @@ try {
   await save('fetch-url-and-ingest-blocked', blocked.workflowId);
   // evolveBrief: a burst evolved once, a second evolution and continue-as-new, then an idle
   // close; and a case whose evolution is cancelled while its model writes, then evolves again.
+  // A case of its own: the documents above told their case's brief already, with the default windows.
+  const briefCase = await seedCase(database.db, user.id, 'a brief');
   const briefWindows = { debounceMs: 300, maxWaitMs: 2000, idleCloseMs: 1500, staleEvidenceDays: 180 };
-  const claim = await seedSignal(database.db, { caseId, type: 'assumption', text: 'Rents near the station are 2000 pounds' });
+  const claim = await seedSignal(database.db, { caseId: briefCase, type: 'assumption', text: 'Rents near the station are 2000 pounds' });
   const tellBrief = async (target: string, id: string, extra = {}) =>
     signalBriefChanged(client, { caseId: target, userId: user.id }, { kind: 'evidence-added', id }, { queues, brief: briefWindows, deadline: Date.now() + 10_000, overrides: extra });
   for (const text of ['An agent quotes 1900 pounds', 'A listing asks 2100 pounds', 'Rents near the station are 3000 pounds']) {
-    const item = await seedEvidence(database.db, { caseId, userId: user.id, text });
-    await seedLink(database.db, { caseId, evidenceId: item.id, signalId: claim.id, relation: text.includes('3000') ? 'contradicts' : 'supports' });
-    await tellBrief(caseId, item.id, { maxEvolutionsPerRun: 2 });
+    const item = await seedEvidence(database.db, { caseId: briefCase, userId: user.id, text });
+    await seedLink(database.db, { caseId: briefCase, evidenceId: item.id, signalId: claim.id, relation: text.includes('3000') ? 'contradicts' : 'supports' });
+    await tellBrief(briefCase, item.id, { maxEvolutionsPerRun: 2 });
   }
-  await eventually(() => briefVersions(database.db, caseId), (v) => v.length === 1);
-  await tellBrief(caseId, claim.id);
-  await client.workflow.getHandle(workflowIds.evolveBrief(caseId)).result();
+  await eventually(() => briefVersions(database.db, briefCase), (v) => v.length === 1);
+  await tellBrief(briefCase, claim.id);
+  await client.workflow.getHandle(workflowIds.evolveBrief(briefCase)).result();
   const slowCase = await seedCase(database.db, user.id, SLOW_BRIEF);
   await tellBrief(slowCase, claim.id);
   await new Promise((r) => setTimeout(r, 1500));
@@ -309,7 +331,7 @@ try {
   await client.workflow.getHandle(workflowIds.evolveBrief(slowCase)).result();
   const listBriefRuns = async () => {
     const found = [];
-    for await (const wf of client.workflow.list({ query: `WorkflowId = "${workflowIds.evolveBrief(caseId)}"` })) found.push(wf);
+    for await (const wf of client.workflow.list({ query: `WorkflowId = "${workflowIds.evolveBrief(briefCase)}"` })) found.push(wf);
     return found.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
   };
   // Visibility is eventually consistent: both runs, both closed.
@@ -319,11 +341,7 @@ try {
   // ingestEvidence: an item that contradicts a signal of the case (linked, a contradiction,
   // the brief told), and one the model refuses (the cleanup path), started as the gateway does.
   await seedSignal(database.db, { caseId, type: 'assumption', text: 'We assume rents near the station are about 2000 pounds a month.' });
-  const ingestEvidence = async (text: string) => {
-    const { evidence: item } = await storeEvidence(database.db, { caseId, userId: user.id, text });
-    const input = { evidenceId: item.id, caseId, userId: user.id, queues };
-    return startIngestEvidence(client, input, { contentHash: item.contentHash, deadline: Date.now() + 10_000 });
-  };
+  const ingestEvidence = (text: string) => ingestEvidenceIn(caseId, text);
   const ingested = await ingestEvidence('Rents near the station are 3500 pounds a month, the letting agent wrote.');
   await client.workflow.getHandle(ingested).result();
   await save('ingest-evidence', ingested);

@@ -64,6 +64,10 @@ describe('replay of recorded histories against the production bundle', () => {
       'draft-case-workflow', 'extract-signals-workflow-run-1', 'extract-signals-workflow-messages',
       // Conversations before the catalog held the case draft (no step 6), the job before it swept agent runs.
       'recorded-before-chat-suggest-structure/conversation-run-1', 'recorded-before-redelivery-agent-runs/redeliver-messages',
+      // Before documents gave evidence: the run ended with its index step.
+      'recorded-before-document-evidence-from-passages/process-document',
+      // Before evidence reached step 3: told of evidence while idle, the next turn skipped the step.
+      'recorded-before-chat-evidence-reaches-interventions/conversation-run-3',
     ];
     for (const name of expected) expect(names).toContain(name);
     const conversations = histories.filter((h) => h.name.includes('conversation-run-'));
@@ -77,6 +81,16 @@ describe('replay of recorded histories against the production bundle', () => {
     expect(recorded).toContain('startAcceptedSuggestion');
     const extraction = histories.find((h) => h.name === 'extract-signals-workflow-run-1')!;
     expect(eventTypes(extraction.history)).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    // Evidence told to a running conversation, before and after step 3 heard of it.
+    for (const prefix of ['', 'recorded-before-chat-evidence-reaches-interventions/']) {
+      const runs = histories.filter((h) => h.name.startsWith(`${prefix}conversation-run-`)).map((h) => decodedPayloads(h.history)).join('\n');
+      expect(runs).toContain('evidenceAdded');
+    }
+    const current = histories.filter((h) => h.name.startsWith('conversation-run-')).map((h) => decodedPayloads(h.history)).join('\n');
+    expect(current).toContain('assumption-contradicted');
+    // A document that gave evidence started its items' runs as children.
+    const document = histories.find((h) => h.name === 'process-document')!;
+    expect(decodedPayloads(document.history)).toContain('ingestEvidence');
     const briefs = histories.filter((h) => h.name.startsWith('evolve-brief-'));
     const briefEvents = briefs.flatMap((h) => eventTypes(h.history));
     expect(briefEvents).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');

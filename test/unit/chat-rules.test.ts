@@ -1,6 +1,6 @@
 /** The pure rules of the chat pipeline: thresholds, heuristics, interventions, readiness. */
 import { describe, expect, it } from 'vitest';
-import { chooseIntervention, type SignalFact } from '../../activities/chat-interventions.js';
+import { chooseIntervention, interventionKey, type ContradictionFact, type SignalFact } from '../../activities/chat-interventions.js';
 import { isConfirmation, structureReady } from '../../activities/chat-suggestions.js';
 import { detectInflectionLocally } from '../../activities/llm/purposes/inflection.js';
 import { classifySentence, extractSignalsLocally } from '../../activities/llm/purposes/signal-extraction.js';
@@ -37,6 +37,32 @@ describe('proactive interventions', () => {
     const questions = [fact('q1', 'question'), fact('q2', 'question')];
     expect(chooseIntervention(questions, new Set())).toBeNull();
     expect(chooseIntervention([...questions, fact('q3', 'question')], new Set())?.rule).toBe('open-questions');
+  });
+
+  it('flags evidence against an assumption once per (assumption, evidence) pair, before the standing gaps', () => {
+    const signals = [fact('a1', 'assumption', 'Rents are 2000 pounds a month'), fact('r1', 'risk')];
+    const against: ContradictionFact[] = [
+      { signalId: 'a1', evidenceId: 'e1', evidenceText: 'Rents are 3500 pounds a month, the agent wrote.' },
+      { signalId: 'a1', evidenceId: 'e2', evidenceText: `A listing asks 2900 pounds. ${'More words. '.repeat(40)}` },
+    ];
+    const first = chooseIntervention(signals, new Set(), against);
+    expect(first).toMatchObject({ rule: 'assumption-contradicted', signalId: 'a1', evidenceId: 'e1' });
+    expect(first!.text).toContain('"Rents are 2000 pounds a month"');
+    expect(first!.text).toContain('Rents are 3500 pounds a month, the agent wrote.');
+    expect(interventionKey(first!)).toBe('assumption-contradicted:a1:e1');
+    const second = chooseIntervention(signals, new Set(['assumption-contradicted:a1:e1']), against);
+    expect(second).toMatchObject({ evidenceId: 'e2' });
+    // A long item is quoted, not pasted.
+    expect(second!.text.length).toBeLessThan(400);
+    expect(second!.text).toContain('…');
+    // Both pairs said: the other rules speak again.
+    expect(chooseIntervention(signals, new Set(['assumption-contradicted:a1:e1', 'assumption-contradicted:a1:e2']), against)?.rule).toBe('risk-without-mitigation');
+  });
+
+  it('evidence against a signal that is no active assumption of the thread says nothing', () => {
+    const against: ContradictionFact[] = [{ signalId: 'r1', evidenceId: 'e1', evidenceText: 'The landlord will not sell.' }];
+    expect(chooseIntervention([fact('r1', 'risk'), fact('m1', 'mitigation')], new Set(), against)).toBeNull();
+    expect(chooseIntervention([fact('a2', 'assumption')], new Set(), [{ ...against[0]!, signalId: 'a1' }])).toBeNull();
   });
 });
 

@@ -1,10 +1,21 @@
-/** Extraction by content type (no services): HTML's article without its navigation, PDFs page by page, and the unreadable ones. */
+/**
+ * Extraction by content type (no services), as the extraction activity runs it (through the
+ * parse pool: a PDF in a thread): HTML's article without its navigation, PDFs page by page,
+ * and the unreadable ones.
+ */
 import { ApplicationFailure } from '@temporalio/common';
-import { describe, expect, it } from 'vitest';
-import { ENCRYPTED_PDF, extractDocument, NO_TEXT, UNREADABLE_PDF } from '../../activities/documents/extract.js';
-import { extractHtml } from '../../activities/documents/html.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ENCRYPTED_PDF, NO_TEXT, UNREADABLE_PDF } from '../../activities/documents/extract.js';
+import { extractHtml } from '../../activities/parse/html.js';
+import { createParsePool } from '../../activities/parse/pool.js';
 import { ARTICLE_HTML } from '../fixtures/documents.js';
 import { brokenPdf, encryptedPdf, imageOnlyPdf, textPdf } from '../helpers/pdf.js';
+
+const pool = createParsePool({ threads: 1, deadlineMs: 30_000 });
+afterAll(() => pool.close());
+
+const extractDocument = (contentType: string, raw: { text?: string; bytes?: Buffer }, onProgress?: (page: number) => void) =>
+  pool.run({ kind: 'document', contentType, ...raw }, { onProgress });
 
 async function rejection(p: Promise<unknown>): Promise<ApplicationFailure> {
   const err = await p.then(() => undefined, (e: unknown) => e);

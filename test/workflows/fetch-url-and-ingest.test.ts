@@ -4,7 +4,8 @@
  * processed documents; the same URL with the same content creates nothing new; private
  * addresses are refused at once, with the reason, and no socket ever goes anywhere but
  * 127.0.0.1; the retry policy is the seed's (3 attempts, 10 s apart, no backoff) for network
- * trouble only; the time limit aborts a fetch in flight.
+ * trouble only; the time limit aborts a fetch in flight; a page with a NUL in it is stored
+ * without it (PostgreSQL text refuses NUL: SQLSTATE 22021).
  */
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -58,6 +59,8 @@ beforeAll(async () => {
     '/report.pdf': typed('application/pdf', pdf),
     '/flaky': failing(503, 2, html('<html><head><title>Back again</title></head><body><p>The oven supplier answered at last.</p></body></html>')),
     '/slow': dripping('<html><body><p>never finishes</p>', 200, Infinity),
+    '/nul.txt': typed('text/plain; charset=utf-8', 'The oven\u0000 log: rye at dawn.\u0000'),
+    '/nul.html': html('<html><head><title>Nul\u0000 page</title></head><body><p>Rye\u0000 and spelt at dawn.</p></body></html>'),
   });
   [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
   client = env.client;
@@ -155,6 +158,15 @@ describe('fetchUrlAndIngest', () => {
     const doc = await settledDocument(database.db, pdf.documentId);
     expect(doc).toMatchObject({ processingStatus: 'completed', contentType: 'application/pdf', title: 'report.pdf', pageCount: 1 });
     expect((await documentRow(database.db, pdf.documentId)).extractedText).toContain('quarterly report');
+  });
+
+  it('stores a page with a NUL in it without the NUL, and processes it', async () => {
+    for (const [path, title, words] of [['/nul.txt', 'nul.txt', 'The oven log: rye at dawn.'], ['/nul.html', 'Nul page', 'Rye and spelt at dawn.']]) {
+      const result = await (await start(site.url(path!))).handle.result();
+      const doc = await settledDocument(database.db, result.documentId);
+      expect({ status: doc.processingStatus, error: doc.error, title: doc.title }).toEqual({ status: 'completed', error: null, title });
+      expect([doc.content, doc.extractedText]).toEqual([words, words]);
+    }
   });
 
   it('refuses private addresses at once, with the reason, and never opens a socket to them', async () => {

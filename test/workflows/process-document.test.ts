@@ -154,7 +154,9 @@ describe('processDocument: each format', () => {
     expect(progress.slice(2, 2 + batches).map((p) => p.embedded)).toEqual(
       Array.from({ length: batches }, (_, b) => Math.min((b + 1) * SIZES.embedBatchSize, stored.length)),
     );
-    expect(progress.at(-1)).toEqual({ step: 'indexed', chunks: stored.length });
+    expect(progress.at(-2)).toEqual({ step: 'indexed', chunks: stored.length });
+    // The story's paragraphs state numbers: the upload gives its case evidence (test/workflows/document-evidence.test.ts).
+    expect(progress.at(-1)).toEqual({ step: 'evidence', items: 5 });
     const evts = await documentEvents(database.db, documentId);
     expect(evts.map((e) => e.type)).toEqual(['WORKFLOW_COMPLETED', 'DOCUMENT_ADDED']);
     expect(evts[0]!.payload).toMatchObject({ documentId, chunks: stored.length });

@@ -13,6 +13,7 @@ import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documents, evidence } from '../../activities/db/schema/index.js';
 import { startProcessDocument } from '../../activities/documents/start.js';
+import { DEFAULT_DOCUMENT_SETTINGS } from '../../activities/documents/settings.js';
 import { storeDocument } from '../../activities/documents/store.js';
 import { startIngestEvidence } from '../../activities/evidence/start.js';
 import { storeEvidence, type EvidenceSummary } from '../../activities/evidence/store.js';
@@ -48,7 +49,9 @@ afterAll(async () => {
 });
 
 async function withWorkers<T>(extra: Partial<TestWorkerOptions>, fn: () => Promise<T>): Promise<T> {
-  const workers = await startTestWorkers({ env, db: database.db, queues, redeliveryAfterMs: REDELIVERY_AFTER_MS, ...extra });
+  // Documents processed here give no evidence of their own: the sweeps count only the rows each test made.
+  const documents = { ...DEFAULT_DOCUMENT_SETTINGS, evidenceMax: 0 };
+  const workers = await startTestWorkers({ env, db: database.db, queues, redeliveryAfterMs: REDELIVERY_AFTER_MS, documents, ...extra });
   try {
     return await fn();
   } finally {

@@ -11,9 +11,9 @@
  * held agents; a run that failed is followed by a new one of the same id when a suggestion is
  * accepted again. Every way out but success marks the row `failed` with its reason.
  */
-import { CancellationScope, isCancellation, log, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
-import { describeLimit, failureReason, finalFailure } from '../failures.js';
+import { failureReason, runBounded } from '../failures.js';
 import { draftRequestedSignal } from '../messages.js';
 import { holdThroughOutage, newHold, type OutageHold } from '../outage-hold.js';
 import { caseDraftStep, TASK_TIME_LIMIT } from '../policies.js';
@@ -40,24 +40,19 @@ export async function draftCaseWorkflow(input: DraftCaseInput): Promise<DraftCas
   let requests = 0;
   setHandler(draftRequestedSignal, () => void requests++);
   const run: Run = { input, workflowId: workflowInfo().workflowId, hold: newHold(input.outageHoldMs, 'per-outage'), requests: () => requests };
-  const limit = input.timeLimitMs ?? TASK_TIME_LIMIT;
-  try {
-    return await CancellationScope.withTimeout(limit, () => draft(run));
-  } catch (err) {
-    // The time limit cancels only its own scope; a cancellation of the run cancels this one too.
-    const timedOut = isCancellation(err) && !CancellationScope.current().consideredCancelled;
-    const reason = timedOut ? `stopped: the time limit of ${describeLimit(limit)} was reached` : failureReason(err, 'drafting failed');
-    log.warn('case draft failed', { threadId: input.threadId, reason });
-    await CancellationScope.nonCancellable(() =>
+  return runBounded({
+    limit: input.timeLimitMs ?? TASK_TIME_LIMIT,
+    work: () => draft(run),
+    reasonOf: (err) => failureReason(err, 'drafting failed'),
+    what: 'case draft',
+    fields: { threadId: input.threadId },
+    cleanup: (reason) =>
       step(run, 'finishAgentRun', () =>
         acts.finishAgentRun.executeWithOptions(withSummary(`Mark the draft failed: ${reason}`), [
           { workflowId: run.workflowId, outcome: 'failed', content: `The case draft failed: ${reason}`, error: reason },
         ]),
       ),
-    );
-    if (isCancellation(err) && !timedOut) throw err;
-    throw finalFailure(err, timedOut, reason);
-  }
+  });
 }
 
 async function draft(run: Run): Promise<DraftCaseResult> {

@@ -12,7 +12,7 @@ import { workflowIds } from '../types.js';
 import type { Turn } from './assistant-response.js';
 import { lastIdOf } from './assistant-response.js';
 import { bestEffort } from './best-effort.js';
-import { startDetached } from './dispatch.js';
+import { startDetached } from '../start-detached.js';
 import { CHAT_PATCHES } from './patches.js';
 
 const optional = proxyLocalActivities<Activities>(chatBestEffortStep);

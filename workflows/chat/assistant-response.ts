@@ -75,16 +75,21 @@ async function detectInflection(turn: Turn, checkpoint: number): Promise<void> {
   if (suggested) turn.state.suggestionPending = true;
 }
 
-/** Step 3: only while the rules may find something (a new signal, or one more to post). */
+/** Step 3: only while the rules may find something (a new signal or evidence, or one more to post). */
 async function intervene(turn: Turn): Promise<void> {
-  if (turn.state.interventionsIdle === true && patched(CHAT_PATCHES.interveneOnlyOnNewSignals)) return;
+  const { state } = turn;
+  if (state.interventionsIdle === true && patched(CHAT_PATCHES.interveneOnlyOnNewSignals)) return;
+  // The evidence handler sets it (behind its patch: older runs never carry the field), maybe while the rules run.
+  const evidenceArrived = () => state.evidenceArrived === true;
+  if (evidenceArrived()) state.evidenceArrived = false;
   const { posted } = await holdThroughOutage(turn.hold, 'proactive-intervention', () =>
     optional.proactiveIntervention.executeWithOptions(
       { ...chatBestEffortStep, summary: 'Step 3: proactive intervention rules' },
       [{ threadId: turn.input.threadId, messageId: lastIdOf(turn) }],
     ),
   );
-  turn.state.interventionsIdle = posted === null;
+  // Evidence that arrived while the rules ran may not have been linked when they read: look again.
+  state.interventionsIdle = posted === null && !evidenceArrived();
 }
 
 /**

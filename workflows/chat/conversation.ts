@@ -23,7 +23,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { cancelReplySignal, caseAttachedSignal, conversationStatusQuery, newMessageSignal, unseenMessagesQuery } from '../messages.js';
+import { cancelReplySignal, caseAttachedSignal, conversationStatusQuery, evidenceAddedSignal, newMessageSignal, unseenMessagesQuery } from '../messages.js';
 import { caseIdKey } from '../search-attributes.js';
 import { CONVERSATION_IDLE_TIMEOUT_MS, CONVERSATION_MAX_TURNS_PER_RUN } from '../policies.js';
 import type { ConversationInput, ConversationState, NewMessage } from '../types.js';
@@ -62,6 +62,12 @@ export async function conversation(initialInput: ConversationInput): Promise<voi
     upsertSearchAttributes([{ key: caseIdKey, value: caseId }]);
   };
   setHandler(caseAttachedSignal, ({ caseId }) => joinCase(caseId));
+  setHandler(evidenceAddedSignal, () => {
+    // Runs recorded before step 3 read evidence got this signal and did nothing: they replay so.
+    if (!patched(CHAT_PATCHES.evidenceReachesInterventions)) return;
+    state.interventionsIdle = false;
+    state.evidenceArrived = true;
+  });
   setHandler(unseenMessagesQuery, (ids) => ids.filter((id) => !seen(id)));
   setHandler(conversationStatusQuery, () => ({
     pending: pending.length,

@@ -1,6 +1,5 @@
-/** Starting runs from a conversation: what a user accepted in chat (step 1), and detached children. */
-import { ParentClosePolicy, proxyLocalActivities, startChild, type ChildWorkflowOptions } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+/** Starting runs from a conversation: what a user accepted in chat (step 1). */
+import { proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import type { Confirmation } from '../../activities/chat-suggestions.js';
 import { holdThroughOutage, type OutageHold } from '../outage-hold.js';
@@ -8,15 +7,6 @@ import { chatBestEffortStep } from '../policies.js';
 import type { ConversationInput } from '../types.js';
 
 const optional = proxyLocalActivities<Activities>(chatBestEffortStep);
-
-/** Starts a child that outlives the conversation; one that already runs is left alone. */
-export async function startDetached(workflowType: string, options: ChildWorkflowOptions & { args: unknown[] }): Promise<void> {
-  try {
-    await startChild(workflowType, { parentClosePolicy: ParentClosePolicy.ABANDON, ...options });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-}
 
 /**
  * Step 1's effect: what the accepted suggestion asks for (an agent on the thread's case, or

@@ -13,4 +13,6 @@ export const CHAT_PATCHES = {
   interveneOnlyOnNewSignals: 'chat-intervene-only-on-new-signals',
   /** Step 6 suggests a case draft: the catalog's `structure` entry exists (Decision 30). */
   suggestStructure: 'chat-suggest-structure',
+  /** New evidence in the case (`evidenceAdded`) wakes step 3, whose rules read evidence links (Decision 30). */
+  evidenceReachesInterventions: 'chat-evidence-reaches-interventions',
 } as const;

@@ -10,20 +10,15 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  CancellationScope,
-  isCancellation,
-  log,
-  ParentClosePolicy,
   patched,
   proxyActivities,
-  startChild,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../../activities/index.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { DOCUMENT_EXECUTION_TIMEOUT, documentWrite, TASK_TIME_LIMIT, urlFetchStep } from '../policies.js';
 import { searchAttributes } from '../search-attributes.js';
-import { describeLimit, finalFailure } from '../failures.js';
+import { startDetached } from '../start-detached.js';
+import { runBounded } from '../failures.js';
 import { DOCUMENT_PATCHES } from './patches.js';
 import {
   workflowIds,
@@ -38,17 +33,13 @@ const acts = proxyActivities<Activities>(urlFetchStep);
 const FETCHED_SEQ = 1;
 
 export async function fetchUrlAndIngest(input: FetchUrlAndIngestInput): Promise<FetchUrlAndIngestResult> {
-  const limit = input.timeLimitMs ?? TASK_TIME_LIMIT;
-  try {
-    return await CancellationScope.withTimeout(limit, () => ingest(input));
-  } catch (err) {
-    // The time limit cancels only its own scope; a cancellation of the run cancels this one too.
-    const timedOut = isCancellation(err) && !CancellationScope.current().consideredCancelled;
-    if (isCancellation(err) && !timedOut) throw err;
-    const reason = timedOut ? `stopped: the time limit of ${describeLimit(limit)} was reached` : reasonOf(err);
-    log.warn('URL ingestion failed', { url: input.url, reason });
-    throw finalFailure(err, timedOut, reason);
-  }
+  return runBounded({
+    limit: input.timeLimitMs ?? TASK_TIME_LIMIT,
+    work: () => ingest(input),
+    reasonOf,
+    what: 'URL ingestion',
+    fields: { url: input.url },
+  });
 }
 
 async function ingest(input: FetchUrlAndIngestInput): Promise<FetchUrlAndIngestResult> {
@@ -67,23 +58,18 @@ async function ingest(input: FetchUrlAndIngestInput): Promise<FetchUrlAndIngestR
     );
     return { documentId: fetched.documentId, created: false };
   }
-  try {
-    await startChild('processDocument', {
-      workflowId: workflowIds.document(fetched.documentId),
-      taskQueue: input.queues.ingest,
-      args: [child],
-      // It outlives this run: processing takes minutes, fetching seconds.
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      // A document is processed once: a closed run of its id is not started again.
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      workflowExecutionTimeout: DOCUMENT_EXECUTION_TIMEOUT,
-      typedSearchAttributes: searchAttributes({ caseId, userId, correlationId }),
-      staticSummary: `Process document ${fetched.documentId} of case ${caseId}`,
-    });
-  } catch (err) {
-    // The same content again: its document's run exists (running or closed). That is the answer.
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
+  // It outlives this run: processing takes minutes, fetching seconds. The same content again
+  // finds its document's run (running or closed): that is the answer.
+  await startDetached('processDocument', {
+    workflowId: workflowIds.document(fetched.documentId),
+    taskQueue: input.queues.ingest,
+    args: [child],
+    // A document is processed once: a closed run of its id is not started again.
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    workflowExecutionTimeout: DOCUMENT_EXECUTION_TIMEOUT,
+    typedSearchAttributes: searchAttributes({ caseId, userId, correlationId }),
+    staticSummary: `Process document ${fetched.documentId} of case ${caseId}`,
+  });
   return { documentId: fetched.documentId, created: fetched.created };
 }
 

@@ -9,4 +9,6 @@ export const DOCUMENT_PATCHES = {
   outageWindowPerOutage: 'document-outage-window-per-outage',
   /** A URL that finds its existing document failed starts its processing again. */
   restartFailedUrlDocument: 'url-restart-failed-document',
+  /** A completed upload or fetched page gives its case evidence: its passages, ingested by children that outlive the run. */
+  evidenceFromPassages: 'document-evidence-from-passages',
 } as const;

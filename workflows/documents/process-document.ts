@@ -1,9 +1,10 @@
 /**
  * The seed's `process_document_workflow`: extract → chunk and embed → index, over a document
- * the gateway (or the URL pipeline) stored as `pending`. Payloads are ids and counts; the
- * text, chunks and vectors stay in Postgres. Every way out but success leaves the document
- * `failed` with a reason (a step's failure, the in-workflow time limit, a cancellation),
- * through a cleanup that runs even when the run is cancelled.
+ * the gateway (or the URL pipeline) stored as `pending`; then, best effort, the completed
+ * document's passages become evidence of its case (./document-evidence.ts). Payloads are ids
+ * and counts; the text, chunks and vectors stay in Postgres. Every way out but success
+ * leaves the document `failed` with a reason (a step's failure, the in-workflow time limit, a
+ * cancellation), through a cleanup that runs even when the run is cancelled.
  *
  * A run takes the document only while it waits (`pending`, or `processing` left by a run that
  * was terminated): a start repeated after its run ended finds it taken and does nothing, so
@@ -13,7 +14,6 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  CancellationScope,
   continueAsNew,
   isCancellation,
   log,
@@ -27,12 +27,13 @@ import { documentRequestedSignal } from '../messages.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { documentEmbedding, documentExtraction, documentWrite, TASK_TIME_LIMIT } from '../policies.js';
 import type { ProcessDocumentInput, ProcessDocumentResult } from '../types.js';
-import { describeLimit, finalFailure } from '../failures.js';
+import { runBounded } from '../failures.js';
 import { DOCUMENT_PATCHES } from './patches.js';
+import { documentEvidence } from './document-evidence.js';
 
 const acts = proxyActivities<Activities>(documentWrite);
 
-/** Progress seqs: `extracted` is 1, `chunked` 2, one `embedded` per batch, then `indexed`. */
+/** Progress seqs: `extracted` is 1, `chunked` 2, one `embedded` per batch, then `indexed`, then `evidence`. */
 const EXTRACTED_SEQ = 1;
 const CHUNKED_SEQ = 2;
 
@@ -61,28 +62,34 @@ export async function processDocument(input: ProcessDocumentInput): Promise<Proc
   return outcome.result;
 }
 
+/** What the pipeline came to, and, for a completed document, the progress seq its evidence reports at. */
+interface Processed {
+  result: ProcessDocumentResult;
+  evidenceSeq?: number;
+}
+
 async function processOnce(input: ProcessDocumentInput): Promise<ProcessDocumentResult> {
-  const limit = input.timeLimitMs ?? TASK_TIME_LIMIT;
-  try {
-    return await CancellationScope.withTimeout(limit, () => pipeline(input));
-  } catch (err) {
-    // The time limit cancels only its own scope; a cancellation of the run cancels this one too.
-    const timedOut = isCancellation(err) && !CancellationScope.current().consideredCancelled;
-    const reason = timedOut ? `stopped: the time limit of ${describeLimit(limit)} was reached` : reasonOf(err);
-    log.warn('document processing failed', { documentId: input.documentId, reason });
-    await CancellationScope.nonCancellable(() =>
+  const processed = await runBounded({
+    limit: input.timeLimitMs ?? TASK_TIME_LIMIT,
+    work: () => pipeline(input),
+    reasonOf,
+    what: 'document processing',
+    fields: { documentId: input.documentId },
+    cleanup: (reason) =>
       holdThroughOutage(newHold(input.outageHoldMs), 'markDocumentFailed', () =>
         acts.markDocumentFailed.executeWithOptions({ ...documentWrite, summary: `Mark the document failed: ${reason}` }, [
           { documentId: input.documentId, reason },
         ]),
       ),
-    );
-    if (isCancellation(err) && !timedOut) throw err;
-    throw finalFailure(err, timedOut, reason);
-  }
+  });
+  const { result, evidenceSeq } = processed;
+  // After the pipeline's limit, with a limit of its own: the document is completed by now.
+  // Runs recorded before the patch ended here, and replay so.
+  if (evidenceSeq === undefined || !patched(DOCUMENT_PATCHES.evidenceFromPassages)) return result;
+  return { ...result, evidence: await documentEvidence(input, evidenceSeq) };
 }
 
-async function pipeline(input: ProcessDocumentInput): Promise<ProcessDocumentResult> {
+async function pipeline(input: ProcessDocumentInput): Promise<Processed> {
   const { documentId } = input;
   const hold = newHold(input.outageHoldMs, patched(DOCUMENT_PATCHES.outageWindowPerOutage) ? 'per-outage' : 'shared');
   const extracted = await holdThroughOutage(hold, 'extract', () =>
@@ -92,7 +99,7 @@ async function pipeline(input: ProcessDocumentInput): Promise<ProcessDocumentRes
   );
   if ('skipped' in extracted) {
     log.info('the document does not wait for a run: nothing to do', { documentId, status: extracted.skipped });
-    return { documentId, skipped: extracted.skipped };
+    return { result: { documentId, skipped: extracted.skipped } };
   }
   const embedded = await holdThroughOutage(hold, 'embed', () =>
     acts.embedDocumentChunks.executeWithOptions(
@@ -111,7 +118,10 @@ async function pipeline(input: ProcessDocumentInput): Promise<ProcessDocumentRes
       },
     ]),
   );
-  return { documentId, pages: extracted.pages, characters: extracted.characters, chunks: indexed.chunks };
+  return {
+    result: { documentId, pages: extracted.pages, characters: extracted.characters, chunks: indexed.chunks },
+    evidenceSeq: embedded.nextSeq + 1,
+  };
 }
 
 /**

@@ -7,9 +7,9 @@
  * the in-workflow time limit, a cancellation), through a cleanup that runs even when the run
  * is cancelled.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
-import { describeLimit, finalFailure } from '../failures.js';
+import { runBounded } from '../failures.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { evidenceAnalysis, evidenceTell, evidenceWrite, TASK_TIME_LIMIT } from '../policies.js';
 import type { IngestEvidenceInput, IngestEvidenceResult } from '../types.js';
@@ -17,25 +17,19 @@ import type { IngestEvidenceInput, IngestEvidenceResult } from '../types.js';
 const acts = proxyActivities<Activities>(evidenceAnalysis);
 
 export async function ingestEvidence(input: IngestEvidenceInput): Promise<IngestEvidenceResult> {
-  const limit = input.timeLimitMs ?? TASK_TIME_LIMIT;
-  let result: IngestEvidenceResult;
-  try {
-    result = await CancellationScope.withTimeout(limit, () => analyse(input));
-  } catch (err) {
-    // The time limit cancels only its own scope; a cancellation of the run cancels this one too.
-    const timedOut = isCancellation(err) && !CancellationScope.current().consideredCancelled;
-    const reason = timedOut ? `stopped: the time limit of ${describeLimit(limit)} was reached` : reasonOf(err);
-    log.warn('evidence ingestion failed', { evidenceId: input.evidenceId, reason });
-    await CancellationScope.nonCancellable(() =>
+  const result = await runBounded({
+    limit: input.timeLimitMs ?? TASK_TIME_LIMIT,
+    work: () => analyse(input),
+    reasonOf,
+    what: 'evidence ingestion',
+    fields: { evidenceId: input.evidenceId },
+    cleanup: (reason) =>
       holdThroughOutage(newHold(input.outageHoldMs), 'markEvidenceFailed', () =>
         acts.markEvidenceFailed.executeWithOptions({ ...evidenceWrite, summary: `Mark the evidence failed: ${reason}` }, [
           { evidenceId: input.evidenceId, reason },
         ]),
       ),
-    );
-    if (isCancellation(err) && !timedOut) throw err;
-    throw finalFailure(err, timedOut, reason);
-  }
+  });
   await tell(input);
   return result;
 }

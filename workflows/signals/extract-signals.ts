@@ -8,13 +8,13 @@
  * and its totals; each run is bounded by its time limit, and a failure fails the run with its
  * reason (a new start of the same id then goes on, the stored batches answered from their events).
  */
-import { CancellationScope, continueAsNew, isCancellation, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
-import { startDetached } from '../chat/dispatch.js';
-import { describeLimit, failureReason, finalFailure } from '../failures.js';
+import { failureReason, runBounded } from '../failures.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { EXTRACTION_BATCHES_PER_RUN, signalExtractionBatch, TASK_TIME_LIMIT } from '../policies.js';
 import { searchAttributes } from '../search-attributes.js';
+import { startDetached } from '../start-detached.js';
 import { workflowIds, type ExtractSignalsInput, type ExtractSignalsResult } from '../types.js';
 
 const { extractSignalBatch } = proxyActivities<Activities>(signalExtractionBatch);
@@ -25,23 +25,19 @@ const scopeOf = (input: ExtractSignalsInput) => (input.source.kind === 'document
 const BEFORE_FIRST = -1;
 
 export async function extractSignalsWorkflow(input: ExtractSignalsInput): Promise<ExtractSignalsResult> {
-  const limit = input.timeLimitMs ?? TASK_TIME_LIMIT;
-  let outcome: { done: ExtractSignalsResult } | { after: number; totals: ExtractSignalsResult };
-  try {
-    outcome = await CancellationScope.withTimeout(limit, () => extractBatches(input));
-  } catch (err) {
-    const timedOut = isCancellation(err) && !CancellationScope.current().consideredCancelled;
-    const reason = timedOut ? `stopped: the time limit of ${describeLimit(limit)} was reached` : failureReason(err, 'extraction failed');
-    log.warn('signal extraction failed', { caseId: input.caseId, source: input.source.kind, reason });
-    if (isCancellation(err) && !timedOut) throw err;
-    throw finalFailure(err, timedOut, reason);
-  }
+  const outcome = await runBounded({
+    limit: input.timeLimitMs ?? TASK_TIME_LIMIT,
+    work: () => extractBatches(input),
+    reasonOf: (err) => failureReason(err, 'extraction failed'),
+    what: 'signal extraction',
+    fields: { caseId: input.caseId, source: input.source.kind },
+  });
   if ('done' in outcome) return outcome.done;
   return continueAsNew<typeof extractSignalsWorkflow>({ ...input, after: outcome.after, totals: outcome.totals });
 }
 
 /** Up to `batchesPerRun` batches: the totals when none is left, else where the next run goes on. */
-async function extractBatches(input: ExtractSignalsInput) {
+async function extractBatches(input: ExtractSignalsInput): Promise<{ done: ExtractSignalsResult } | { after: number; totals: ExtractSignalsResult }> {
   const { workflowId } = workflowInfo();
   const totals = { ...(input.totals ?? { batches: 0, created: 0, skipped: 0 }) };
   const hold = newHold(input.outageHoldMs, 'per-outage');

@@ -58,7 +58,7 @@ export const messages = pgTable(
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     /**
      * What makes a write by a retried activity a no-op: `intervention:<rule>:<signalId>`
-     * for a proactive message, `suggestion:…` for an offer. Replies need none: they
+     * for a proactive message (`…:<evidenceId>` after it for one about evidence), `suggestion:…` for an offer. Replies need none: they
      * claim the user messages they answer (`reply_id`) in the transaction that writes them.
      */
     dedupKey: text('dedup_key'),

@@ -1,0 +1,70 @@
+/**
+ * processDocument's last step, once its document is completed: the document's passages become
+ * evidence of its case (the activity stores them and tells the brief), and each item that
+ * waits for a run gets its `ingestEvidence` as a child that outlives this run (Decision 31),
+ * so a slow ingestion never holds the document's run open. Best effort (rule 5): the document
+ * is completed whatever happens here; a failure is logged and reported in the run's result.
+ * An item whose start failed stays `pending` for the redelivery sweep.
+ */
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities/index.js';
+import type { DocumentEvidenceItem } from '../../activities/documents/evidence.js';
+import { holdThroughOutage, newHold } from '../outage-hold.js';
+import { DOCUMENT_EVIDENCE_STEP_LIMIT, documentWrite, EVIDENCE_EXECUTION_TIMEOUT } from '../policies.js';
+import { searchAttributes } from '../search-attributes.js';
+import { startDetached } from '../start-detached.js';
+import { workflowIds, type DocumentEvidenceOutcome, type IngestEvidenceInput, type ProcessDocumentInput } from '../types.js';
+
+const acts = proxyActivities<Activities>(documentWrite);
+
+export async function documentEvidence(input: ProcessDocumentInput, seq: number): Promise<DocumentEvidenceOutcome> {
+  try {
+    return await CancellationScope.withTimeout(DOCUMENT_EVIDENCE_STEP_LIMIT, () => deriveAndStart(input, seq));
+  } catch (err) {
+    // The run's own cancellation goes on; anything else, this step's time limit included, is its degradation.
+    if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
+    const reason = isCancellation(err) ? `stopped: the time limit of ${DOCUMENT_EVIDENCE_STEP_LIMIT} was reached` : messageOf(err);
+    log.warn('the document is completed, but its evidence could not be derived', { documentId: input.documentId, reason });
+    return { failed: reason };
+  }
+}
+
+async function deriveAndStart(input: ProcessDocumentInput, seq: number): Promise<DocumentEvidenceOutcome> {
+  const { documentId } = input;
+  const derived = await holdThroughOutage(newHold(input.outageHoldMs, 'per-outage'), 'evidence', () =>
+    acts.deriveDocumentEvidence.executeWithOptions({ ...documentWrite, summary: `Make evidence of document ${documentId}'s passages` }, [
+      { documentId, seq },
+    ]),
+  );
+  const waiting = derived.items.filter((item) => item.start);
+  const starts = await Promise.allSettled(waiting.map((item) => startIngestion(input, item)));
+  const failed = starts.flatMap((s) => (s.status === 'rejected' ? [messageOf(s.reason)] : []));
+  if (failed.length > 0) log.warn('some evidence of the document was not handed over: the sweep starts it', { documentId, failed });
+  return { items: derived.items.length, started: waiting.length - failed.length };
+}
+
+function startIngestion(input: ProcessDocumentInput, item: DocumentEvidenceItem): Promise<void> {
+  const { caseId, userId, correlationId, queues, documentId } = input;
+  const args: IngestEvidenceInput = { evidenceId: item.evidenceId, caseId, userId, correlationId, queues, outageHoldMs: input.outageHoldMs };
+  return startDetached('ingestEvidence', {
+    workflowId: workflowIds.evidence(caseId, item.contentHash),
+    taskQueue: queues.ingest,
+    args: [args],
+    // As the gateway's start: a failed run may be followed, a completed one is never repeated.
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+    workflowExecutionTimeout: EVIDENCE_EXECUTION_TIMEOUT,
+    typedSearchAttributes: searchAttributes({ caseId, userId, correlationId }),
+    staticSummary: `Ingest evidence ${item.evidenceId} from document ${documentId}`,
+  });
+}
+
+/** The failure's own words, as classified where it happened, not "activity failed". */
+function messageOf(err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err);
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    message = e.message || message;
+    if (e instanceof ApplicationFailure) break;
+    if (!(e instanceof ActivityFailure)) break;
+  }
+  return message;
+}
