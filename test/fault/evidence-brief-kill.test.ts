@@ -57,8 +57,13 @@ beforeAll(async () => {
   stack = await startFaultStack({ label: 'evidence-kill', temporalAddress: inject('temporalAddress'), workerEnv: BRIEF_ENV });
 });
 
+/** Ends the brief runs of the cases so far: a later test's armed fault must fire in its own case. */
+async function terminateBriefs(): Promise<void> {
+  for (const id of toTerminate.splice(0)) await stack.client.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+}
+
 afterAll(async () => {
-  for (const id of toTerminate) await stack?.client.workflow.getHandle(id).terminate('test over').catch(() => undefined);
+  if (stack) await terminateBriefs();
   await stack?.close();
 });
 
@@ -165,7 +170,9 @@ describe('worker SIGKILL inside the evidence pipeline and the brief', () => {
 
   it('an evolution killed after its model call, then after its commit: one version, one BRIEF_EVOLVED', async () => {
     await stack.stopWorker();
-    const caseId = await seedCase(stack.db, stack.userId, 'Ovens for the second bakery');
+    await terminateBriefs();
+    const title = 'Ovens for the second bakery';
+    const caseId = await seedCase(stack.db, stack.userId, title);
     const workflowId = workflowIds.evolveBrief(caseId);
     toTerminate.push(workflowId);
     const claim = await seedSignal(stack.db, { caseId, type: 'assumption', text: 'A deck oven pays for itself within three years.' });
@@ -182,7 +189,7 @@ describe('worker SIGKILL inside the evidence pipeline and the brief', () => {
       }
     };
 
-    await armedWorkerDies({ FAULT_KILL_AFTER_BRIEF_MODEL: 1 }, tell);
+    expect((await armedWorkerDies({ FAULT_KILL_AFTER_BRIEF_MODEL: 1 }, tell)).fired).toContain(`evolution of "${title}"`);
     expect(await briefVersions(stack.db, caseId)).toEqual([]);
     const second = await armedWorkerDies({ FAULT_KILL_AFTER_BRIEF_COMMIT: 1 });
     expect(second.fired).toContain(`committed version 1 of case ${caseId}`);
