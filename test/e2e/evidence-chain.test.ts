@@ -210,9 +210,10 @@ describe('evidence, signals, contradictions and the brief, through the gateway',
     expect(found.passages[0]).toMatchObject({ documentId });
     expect(fromDocument.map((e) => e.id)).toContain(found.passages[0]!.evidenceId);
 
-    // The brief was told of the attach, the document and its evidence; the chain is timed once they evolved.
-    for (const id of [threadId, documentId, ...fromDocument.map((e) => e.id)]) {
-      await eventually(() => eventAt(caseId, 'BRIEF_EVOLVED', id), (at) => at !== undefined, SETTLE_MS);
+    // The brief was told of the attach, every item and the document (its sections alone would
+    // not say so: any evolution recomputes them from the rows); the chain is timed after.
+    for (const id of [threadId, ...Object.values(ids), documentId, ...fromDocument.map((e) => e.id)]) {
+      await expect.poll(() => eventAt(caseId, 'BRIEF_EVOLVED', id), { timeout: SETTLE_MS, message: `a BRIEF_EVOLVED counting the change of ${id}` }).toBeDefined();
     }
     await timeChain(s, caseId, 'Bakeries near the station sell out of bread by 2 pm, the baker association says.', 'an item in a case whose brief runs');
   }, 240_000);

@@ -3,11 +3,13 @@
  * hooks armed in the worker child (test/fault/worker-process.ts), each of which must fire:
  *
  * - ingestions: one worker dies right after an `analyseEvidence` committed (its result never
- *   reported), with the other items of the case in flight; the next dies after an
+ *   reported), with the other items of the case in flight; the next right after an item's
+ *   tell (brief and conversations told, the result not reported); the next after an
  *   ingestion's last model call, before its commit. A clean worker finishes. Every item ends
  *   `completed` with exactly one EVIDENCE_ADDED; its link and contradiction rows are exactly
  *   what that event records (no pair twice); the item whose commit was lost was answered from
- *   its record, without a second model call; every change reached a version of the brief.
+ *   its record, without a second model call; the lost tell was retried after its heartbeat
+ *   timeout; every change reached a version of the brief.
  * - an evolution: one window of changes; the worker dies after the `brief` model call (before
  *   the commit), the next right after the commit; the third attempt finds the version by its
  *   key. One version, one BRIEF_EVOLVED, annotations created once, the run waiting for the
@@ -48,7 +50,8 @@ const ITEMS = [
   'Flour prices rose by 12 percent last year, the miller says.',
   'The oven supplier offers a 3 year warranty on deck ovens.',
 ];
-const LATE_ITEM = 'Footfall near the station doubled since the tram line opened.';
+const TOLD_ITEM = 'Footfall near the station doubled since the tram line opened.';
+const LATE_ITEM = 'A bakery two streets away closed in March, the council says.';
 
 let stack: FaultStack;
 const toTerminate: string[] = [];
@@ -97,7 +100,7 @@ async function changesInVersions(caseId: string): Promise<Set<string>> {
 }
 
 describe('worker SIGKILL inside the evidence pipeline and the brief', () => {
-  it('ingestions killed after a commit and after their model calls: every item completed once, links and contradictions as recorded', async () => {
+  it('ingestions killed after a commit, after a tell and after their model calls: every item completed once, links and contradictions as recorded', async () => {
     const caseId = await seedCase(stack.db, stack.userId, 'A second bakery in Leeds');
     toTerminate.push(workflowIds.evolveBrief(caseId));
     // A thread with signals joins the case (the rows: the attach's tell is not under test).
@@ -112,6 +115,10 @@ describe('worker SIGKILL inside the evidence pipeline and the brief', () => {
     });
     const lostCommit = /committed evidence ([0-9a-f-]{36})/.exec(first.fired)?.[1];
     expect(ids).toContain(lostCommit);
+    const told = await armedWorkerDies({ FAULT_KILL_AFTER_EVIDENCE_TELL: 1 }, async () => {
+      ids.push(await submit(caseId, TOLD_ITEM));
+    });
+    const lostTell = /evidence ([0-9a-f-]{36})/.exec(told.fired)?.[1];
     await armedWorkerDies({ FAULT_KILL_AFTER_EVIDENCE_MODEL: 1 }, async () => {
       ids.push(await submit(caseId, LATE_ITEM));
     });
@@ -123,13 +130,18 @@ describe('worker SIGKILL inside the evidence pipeline and the brief', () => {
       (items) => items.every((i) => i.status === 'completed' || i.status === 'failed'),
       SETTLE_MS,
     );
-    console.log(`[evidence-kill] every item settled ${Math.round((Date.now() - killedAt) / 1000)} s after the second kill`);
+    console.log(`[evidence-kill] every item settled ${Math.round((Date.now() - killedAt) / 1000)} s after the last kill`);
     expect(rows.map((r) => ({ id: r.id, status: r.status, error: r.error })).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
       [...ids].sort().map((id) => ({ id, status: 'completed', error: null })),
     );
-    for (const id of ids) {
-      const handle = stack.client.workflow.getHandle(workflowIds.evidence(caseId, rows.find((r) => r.id === id)!.contentHash));
-      expect((await handle.describe()).status.name, `the run of ${id}`).toBe('COMPLETED');
+    // Every run completes (its tell after the item's commit included).
+    const runIds = ids.map((id) => workflowIds.evidence(caseId, rows.find((r) => r.id === id)!.contentHash));
+    await Promise.all(runIds.map((runId) => stack.client.workflow.getHandle(runId).result()));
+    console.log(`[evidence-kill] every run completed ${Math.round((Date.now() - killedAt) / 1000)} s after the last kill`);
+    for (const runId of runIds) {
+      for (const a of await activityRecords(stack.client, runId)) {
+        if (a.attempt > 1) console.log(`[evidence-kill]   ${runId}: ${a.type} completed on attempt ${a.attempt} after ${(a.totalMs / 1000).toFixed(1)} s (${a.failure ?? ''})`);
+      }
     }
 
     // Exactly one EVIDENCE_ADDED per item; its links and contradictions are the rows, each once.
@@ -157,6 +169,11 @@ describe('worker SIGKILL inside the evidence pipeline and the brief', () => {
     expect(ledger.length).toBeGreaterThan(0);
     expect(new Set(ledger.map((l) => l.attempt))).toEqual(new Set([1]));
 
+    // A tell whose worker died is retried once its heartbeat times out, not after a minute.
+    const toldRow = rows.find((r) => r.id === lostTell)!;
+    const tells = (await activityRecords(stack.client, workflowIds.evidence(caseId, toldRow.contentHash))).filter((a) => a.type === 'tellEvidenceAdded');
+    expect(tells).toEqual([expect.objectContaining({ outcome: 'completed', attempt: 2, failure: expect.stringContaining('Heartbeat timeout') })]);
+
     // Every item reached the brief; each version has one BRIEF_EVOLVED, keyed by (case, version).
     await eventually(() => changesInVersions(caseId), (seen) => ids.every((id) => seen.has(id)), SETTLE_MS);
     const briefWorkflow = stack.client.workflow.getHandle(workflowIds.evolveBrief(caseId));
@@ -165,7 +182,7 @@ describe('worker SIGKILL inside the evidence pipeline and the brief', () => {
     expect(versions.map((v) => v.version)).toEqual(versions.map((_, i) => i + 1));
     const evolved = await briefEvents(stack.db, caseId);
     expect(evolved.map((e) => e.idempotencyKey)).toEqual(versions.map((v) => `brief-evolved:${caseId}:${v.version}`));
-    expect(faultLines(stack.workerLog())).toHaveLength(2);
+    expect(faultLines(stack.workerLog())).toHaveLength(3);
   }, 240_000);
 
   it('an evolution killed after its model call, then after its commit: one version, one BRIEF_EVOLVED', async () => {

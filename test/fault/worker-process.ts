@@ -16,6 +16,8 @@
  *   returned, the last of `analyseEvidence`'s calls: mid-ingestion, before its commit;
  * - FAULT_KILL_AFTER_EVIDENCE_COMMIT=N: SIGKILL right after the Nth analyseEvidence returned
  *   (its record committed), before the result reaches Temporal;
+ * - FAULT_KILL_AFTER_EVIDENCE_TELL=N: SIGKILL right after the Nth tellEvidenceAdded returned
+ *   (the brief and conversations told), before the result reaches Temporal;
  * - FAULT_KILL_AFTER_BRIEF_MODEL=N / FAULT_KILL_AFTER_BRIEF_COMMIT=N: the same inside
  *   `evolveCaseBrief` (after its `brief` model call; after its version committed);
  * - FAULT_SEED: seeds the random choice of `p`, so a run can be repeated;
@@ -53,6 +55,7 @@ const killAfterCommit = number('FAULT_KILL_AFTER_REPLY_COMMIT');
 const killAfter = {
   evidenceModel: number('FAULT_KILL_AFTER_EVIDENCE_MODEL'),
   evidenceCommit: number('FAULT_KILL_AFTER_EVIDENCE_COMMIT'),
+  evidenceTell: number('FAULT_KILL_AFTER_EVIDENCE_TELL'),
   briefModel: number('FAULT_KILL_AFTER_BRIEF_MODEL'),
   briefCommit: number('FAULT_KILL_AFTER_BRIEF_COMMIT'),
 };
@@ -93,14 +96,20 @@ function dieAfter(armed: number | undefined): (what: () => string) => void {
   };
 }
 
-/** The kills after a commit of the evidence and brief pipelines: the activity returned, its result not reported. */
-function pipelineFaults(acts: Activities): Pick<Activities, 'analyseEvidence' | 'evolveCaseBrief'> {
+/** The kills after an activity of the evidence and brief pipelines did its work, its result not reported. */
+function pipelineFaults(acts: Activities): Pick<Activities, 'analyseEvidence' | 'tellEvidenceAdded' | 'evolveCaseBrief'> {
   const evidenceCommitted = dieAfter(killAfter.evidenceCommit);
+  const evidenceTold = dieAfter(killAfter.evidenceTell);
   const briefCommitted = dieAfter(killAfter.briefCommit);
   return {
     async analyseEvidence(req) {
       const result = await acts.analyseEvidence(req);
       evidenceCommitted(() => `analyseEvidence committed evidence ${req.evidenceId}`);
+      return result;
+    },
+    async tellEvidenceAdded(req) {
+      const result = await acts.tellEvidenceAdded(req);
+      evidenceTold(() => `tellEvidenceAdded told the case of evidence ${req.evidenceId}`);
       return result;
     },
     async evolveCaseBrief(req) {
