@@ -198,8 +198,9 @@ export const evidenceWrite: ActivityOptions = { startToCloseTimeout: '2 minutes'
  * Telling the case's brief and conversations, after the item completed: best effort (the
  * run never fails on it), the seed's 3 attempts 10 s apart; each call is bounded by its own
  * deadline, so an attempt takes seconds. An unreachable database is just a failed attempt.
+ * It beats while it runs, so a dead worker's tell is retried after 10 s, not the minute.
  */
-export const evidenceTell: ActivityOptions = { ...ingestion, startToCloseTimeout: '1 minute' };
+export const evidenceTell: ActivityOptions = { ...ingestion, startToCloseTimeout: '1 minute', heartbeatTimeout: '10 seconds' };
 
 /** Backstop on ingestEvidence past its in-workflow 30 min and its cleanup (notes §5). */
 export const EVIDENCE_EXECUTION_TIMEOUT = '35 minutes';

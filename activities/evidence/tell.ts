@@ -14,6 +14,7 @@ import type { BriefConfig } from '../../workers/config.js';
 import { signalBriefChanged } from '../briefs/client.js';
 import type { Db } from '../db/client.js';
 import { threads } from '../db/schema/index.js';
+import { keepAlive } from '../heartbeat.js';
 
 export interface TellDeps {
   db: Db;
@@ -56,19 +57,24 @@ async function tellConversation(temporal: Client, threadId: string, evidenceId: 
 export function createTellActivity(deps: TellDeps) {
   return {
     async tellEvidenceAdded(req: TellRequest): Promise<TellReport> {
-      const { db, temporal, config } = deps;
-      await signalBriefChanged(temporal, { caseId: req.caseId, userId: req.userId }, { kind: 'evidence-added', id: req.evidenceId }, {
-        queues: config.queues,
-        brief: config.brief,
-        deadline: Date.now() + CALL_DEADLINE_MS,
-      });
-      const ids = await db.select({ id: threads.id }).from(threads).where(eq(threads.caseId, req.caseId)).orderBy(desc(threads.updatedAt)).limit(TELL_MAX_THREADS);
-      let conversations = 0;
-      for (let at = 0; at < ids.length; at += PARALLEL_SIGNALS) {
-        const told = await Promise.all(ids.slice(at, at + PARALLEL_SIGNALS).map((t) => tellConversation(temporal, t.id, req.evidenceId)));
-        conversations += told.filter(Boolean).length;
-      }
-      return { conversations, threads: ids.length };
+      // Beats while the calls run: the policy's heartbeat timeout notices a dead worker.
+      return keepAlive(() => tell(deps, req));
     },
   };
+}
+
+async function tell(deps: TellDeps, req: TellRequest): Promise<TellReport> {
+  const { db, temporal, config } = deps;
+  await signalBriefChanged(temporal, { caseId: req.caseId, userId: req.userId }, { kind: 'evidence-added', id: req.evidenceId }, {
+    queues: config.queues,
+    brief: config.brief,
+    deadline: Date.now() + CALL_DEADLINE_MS,
+  });
+  const ids = await db.select({ id: threads.id }).from(threads).where(eq(threads.caseId, req.caseId)).orderBy(desc(threads.updatedAt)).limit(TELL_MAX_THREADS);
+  let conversations = 0;
+  for (let at = 0; at < ids.length; at += PARALLEL_SIGNALS) {
+    const told = await Promise.all(ids.slice(at, at + PARALLEL_SIGNALS).map((t) => tellConversation(temporal, t.id, req.evidenceId)));
+    conversations += told.filter(Boolean).length;
+  }
+  return { conversations, threads: ids.length };
 }

@@ -12,6 +12,14 @@
  *   half the reply delay) after the call began, while it is in flight;
  * - FAULT_KILL_AFTER_REPLY_COMMIT=N: SIGKILL right after the Nth generateReply returned
  *   (its rows committed), before the result reaches Temporal;
+ * - FAULT_KILL_AFTER_EVIDENCE_MODEL=N: SIGKILL right after the Nth `contradiction` model call
+ *   returned, the last of `analyseEvidence`'s calls: mid-ingestion, before its commit;
+ * - FAULT_KILL_AFTER_EVIDENCE_COMMIT=N: SIGKILL right after the Nth analyseEvidence returned
+ *   (its record committed), before the result reaches Temporal;
+ * - FAULT_KILL_AFTER_EVIDENCE_TELL=N: SIGKILL right after the Nth tellEvidenceAdded returned
+ *   (the brief and conversations told), before the result reaches Temporal;
+ * - FAULT_KILL_AFTER_BRIEF_MODEL=N / FAULT_KILL_AFTER_BRIEF_COMMIT=N: the same inside
+ *   `evolveCaseBrief` (after its `brief` model call; after its version committed);
  * - FAULT_SEED: seeds the random choice of `p`, so a run can be repeated;
  * - FAULT_WORKFLOW_BUNDLE: a file that caches the workflow bundle across restarts (written
  *   by the first child that bundles, read by the next ones).
@@ -44,6 +52,13 @@ const replyDelayMs = number('FAULT_REPLY_DELAY_MS') ?? 0;
 const killDuring = number('FAULT_KILL_DURING_REPLY');
 const killDelayMs = number('FAULT_KILL_DELAY_MS') ?? Math.floor(replyDelayMs / 2);
 const killAfterCommit = number('FAULT_KILL_AFTER_REPLY_COMMIT');
+const killAfter = {
+  evidenceModel: number('FAULT_KILL_AFTER_EVIDENCE_MODEL'),
+  evidenceCommit: number('FAULT_KILL_AFTER_EVIDENCE_COMMIT'),
+  evidenceTell: number('FAULT_KILL_AFTER_EVIDENCE_TELL'),
+  briefModel: number('FAULT_KILL_AFTER_BRIEF_MODEL'),
+  briefCommit: number('FAULT_KILL_AFTER_BRIEF_COMMIT'),
+};
 const random = seeded(number('FAULT_SEED') ?? Date.now());
 
 function die(reason: string): void {
@@ -70,7 +85,58 @@ function withFaults(acts: Activities): Activities {
     }
     return result;
   };
-  return { ...acts, generateReply };
+  return { ...acts, generateReply, ...pipelineFaults(acts) };
+}
+
+/** Counts the calls that returned, and dies after the armed one (`what` names it in the fault line). */
+function dieAfter(armed: number | undefined): (what: () => string) => void {
+  let returned = 0;
+  return (what) => {
+    if (armed !== undefined && ++returned === armed) die(`after ${what()} (#${returned})`);
+  };
+}
+
+/** The kills after an activity of the evidence and brief pipelines did its work, its result not reported. */
+function pipelineFaults(acts: Activities): Pick<Activities, 'analyseEvidence' | 'tellEvidenceAdded' | 'evolveCaseBrief'> {
+  const evidenceCommitted = dieAfter(killAfter.evidenceCommit);
+  const evidenceTold = dieAfter(killAfter.evidenceTell);
+  const briefCommitted = dieAfter(killAfter.briefCommit);
+  return {
+    async analyseEvidence(req) {
+      const result = await acts.analyseEvidence(req);
+      evidenceCommitted(() => `analyseEvidence committed evidence ${req.evidenceId}`);
+      return result;
+    },
+    async tellEvidenceAdded(req) {
+      const result = await acts.tellEvidenceAdded(req);
+      evidenceTold(() => `tellEvidenceAdded told the case of evidence ${req.evidenceId}`);
+      return result;
+    },
+    async evolveCaseBrief(req) {
+      const result = await acts.evolveCaseBrief(req);
+      briefCommitted(() => `evolveCaseBrief committed version ${result.version} of case ${req.caseId} (key ${req.evolutionKey})`);
+      return result;
+    },
+  };
+}
+
+/** The kills after the last model call of an ingestion or an evolution, before either commits. */
+function dyingModels(llm: Llm): Llm {
+  const checked = dieAfter(killAfter.evidenceModel);
+  const written = dieAfter(killAfter.briefModel);
+  return {
+    ...llm,
+    async findContradictions(input, call) {
+      const found = await llm.findContradictions(input, call);
+      checked(() => `the contradiction call of an ingestion, before its commit`);
+      return found;
+    },
+    async writeBrief(draft, call) {
+      const prose = await llm.writeBrief(draft, call);
+      written(() => `the brief call of an evolution of "${draft.title}", before its commit`);
+      return prose;
+    },
+  };
 }
 
 /** The local model's replies, slowed down; an abort (cancellation) ends the wait like a real HTTP call. */
@@ -110,7 +176,7 @@ const connection = await NativeConnection.connect(connectionOptions);
 const temporal = new Client({ connection, namespace });
 const activities = createActivities({
   db: database.db,
-  llm: slow(createLlm(config.llm)),
+  llm: dyingModels(slow(createLlm(config.llm))),
   embedder: createEmbedder(config.llm),
   temporal,
   config: activityConfigOf(config),

@@ -20,6 +20,7 @@ import type { ingestEvidence } from '../../workflows/index.js';
 import type { IngestEvidenceInput } from '../../workflows/types.js';
 import { workflowIds } from '../../workflows/types.js';
 import { withActivityFaults, type ActivityFaults } from '../helpers/activity-faults.js';
+import { activityRecords } from '../helpers/activity-history.js';
 import { seedThread, seedUser, sendMessage } from '../helpers/chat.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { seedCase } from '../helpers/documents.js';
@@ -36,6 +37,8 @@ const queues = testQueues('evidence');
 const faults: ActivityFaults = { calls: new Map(), commitThenThrowOnce: new Set() };
 /** Database outages to inject before the analysis: how many calls still fail. */
 let outages = 0;
+/** ... and before the tell. */
+let tellOutages = 0;
 /** Scoring calls by text, to see what a retry repeats. */
 const scoringCalls = new Map<string, number>();
 const toClose: string[] = [];
@@ -65,6 +68,10 @@ beforeAll(async () => {
       withActivityFaults(acts, faults, async (name) => {
         if (name === 'analyseEvidence' && outages > 0) {
           outages--;
+          throw ApplicationFailure.create({ type: 'DatabaseUnavailable', message: 'the database is unreachable (ECONNREFUSED)' });
+        }
+        if (name === 'tellEvidenceAdded' && tellOutages > 0) {
+          tellOutages--;
           throw ApplicationFailure.create({ type: 'DatabaseUnavailable', message: 'the database is unreachable (ECONNREFUSED)' });
         }
       }),
@@ -265,6 +272,19 @@ describe('ingestEvidence: retries', () => {
     expect((await row(flaky.item.id)).status).toBe('completed');
     const flakyLedger = await database.db.select().from(tokenLedger).where(and(eq(tokenLedger.workflowId, flaky.workflowId), eq(tokenLedger.purpose, 'evidence-scoring')));
     expect(flakyLedger.map((l) => l.attempt).sort()).toEqual([2]);
+  }, 60_000);
+
+  it('a tell that meets an unreachable database is retried: a failed attempt of its own policy, not the analysis’s', async () => {
+    const c = await newCase();
+    tellOutages = 1;
+    const { handle, workflowId } = await submit(c, `Told after an outage ${randomUUID()}.`);
+    await handle.result();
+    expect(tellOutages).toBe(0);
+    const tell = (await activityRecords(client, workflowId)).find((a) => a.type === 'tellEvidenceAdded');
+    // Its own policy: 10 s heartbeats (it beats), retried after 10 s like any failed attempt.
+    expect(tell).toMatchObject({ outcome: 'completed', attempt: 2, heartbeatMs: 10_000, startToCloseMs: 60_000 });
+    const history = await client.workflow.getHandle(workflowIds.evolveBrief(c.caseId)).fetchHistory();
+    expect(history.events!.some((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'briefChanged')).toBe(true);
   }, 60_000);
 
   it('holds through a database outage instead of spending attempts', async () => {

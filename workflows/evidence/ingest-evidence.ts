@@ -14,7 +14,13 @@ import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { evidenceAnalysis, evidenceTell, evidenceWrite, TASK_TIME_LIMIT } from '../policies.js';
 import type { IngestEvidenceInput, IngestEvidenceResult } from '../types.js';
 
-const acts = proxyActivities<Activities>(evidenceAnalysis);
+/**
+ * Every call names its whole policy. `executeWithOptions` deep-merges it over the proxy's
+ * options, so the proxy holds only the seed's global limit: with the analysis's policy here,
+ * the tell and the cleanup inherited its 20 s heartbeat timeout (neither beat) and its
+ * non-retryable `DatabaseUnavailable` (the tell is not held through an outage).
+ */
+const acts = proxyActivities<Activities>({ startToCloseTimeout: TASK_TIME_LIMIT });
 
 export async function ingestEvidence(input: IngestEvidenceInput): Promise<IngestEvidenceResult> {
   const result = await runBounded({
