@@ -27,7 +27,10 @@ import {
   type ProcessDocumentInput,
 } from '../types.js';
 
-const acts = proxyActivities<Activities>(urlFetchStep);
+// Every call names its whole policy; the proxy holds only the cap, since `executeWithOptions`
+// merges a call's options over the proxy's (the fetch's heartbeat timeout must not reach the
+// reopen, which sends none).
+const acts = proxyActivities<Activities>({ startToCloseTimeout: TASK_TIME_LIMIT });
 
 /** The progress row the fetch writes (seq 1 of this run): `{ step: 'fetched', documentId, created }`. */
 const FETCHED_SEQ = 1;
