@@ -142,7 +142,7 @@ const jobParams = {
 } as const;
 
 const jobBody = {
-  type: ['object', 'null'],
+  type: 'object',
   properties: { dryRun: { type: 'boolean', description: 'report what the job would do, and change nothing else' } },
   additionalProperties: false,
 } as const;
@@ -152,7 +152,7 @@ const compactTime = (d: Date) => d.toISOString().replace(/[-:.]/g, '');
 
 export async function maintenanceRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   app.addHook('onRequest', requireAdmin);
-  app.post<{ Params: { job: string }; Body: { dryRun?: boolean } | null }>(
+  app.post<{ Params: { job: string }; Body: { dryRun?: boolean } }>(
     '/v1/admin/maintenance/:job',
     {
       schema: {
@@ -171,7 +171,7 @@ export async function maintenanceRoutes(app: FastifyInstance, deps: RouteDeps): 
     },
     async (request, reply) => {
       const { job: name } = request.params;
-      const job = maintenanceJob(deps.config.queues, name, { dryRun: request.body?.dryRun === true });
+      const job = maintenanceJob(deps.config.queues, name, { dryRun: request.body.dryRun === true });
       if (!job) throw new HttpError(404, `maintenance job ${JSON.stringify(name)} not found: the jobs are ${maintenanceJobNames().join(', ')}`, 'NOT_FOUND');
       const workflowId = `${queuePrefix(deps)}manual-${job.job}-${compactTime(new Date())}`;
       await temporalCall(deps.temporal, () =>

@@ -134,7 +134,7 @@ describe('POST /v1/admin/maintenance/:job', () => {
     const report: CleanupOldEventsReport = await h.env.client.workflow.getHandle(workflowId).result();
     expect(report.dryRun).toBe(true);
 
-    const views = await call(h.app, h.bob, { method: 'POST', url: '/v1/admin/maintenance/working-views-refresh' });
+    const views = await call(h.app, h.bob, { method: 'POST', url: '/v1/admin/maintenance/working-views-refresh', payload: {} });
     expect(views.statusCode).toBe(202);
     const refreshed: RefreshWorkingViewsReport = await h.env.client.workflow.getHandle(views.json().workflowId).result();
     expect(refreshed).toMatchObject({ dryRun: false, views: [{ refreshed: true }, { refreshed: true }] });
