@@ -54,10 +54,7 @@ beforeAll(async () => {
   const handle = await h.env.client.workflow.start('cleanupOldEvents', { workflowId, taskQueue: unserved.maintenance, args: [{}] });
   openRun = { workflowId, runId: handle.firstExecutionRunId };
   // Visibility is eventually consistent: the cleanup asks it which runs are open.
-  await eventually(
-    async () => { let n = 0; for await (const _ of h.env.client.workflow.list({ query: `WorkflowId = "${workflowId}" AND ExecutionStatus = "Running"` })) n++; return n; },
-    (n) => n === 1,
-  );
+  await eventually(() => openCount(workflowId), (n) => n === 1);
 });
 
 afterAll(async () => {
@@ -67,6 +64,13 @@ afterAll(async () => {
 });
 
 const db = () => h.database.db;
+
+/** Open runs of the id as visibility (which the cleanup asks) sees them. */
+async function openCount(workflowId: string): Promise<number> {
+  let n = 0;
+  for await (const _ of h.env.client.workflow.list({ query: `WorkflowId = "${workflowId}" AND ExecutionStatus = "Running"` })) n++;
+  return n;
+}
 
 const cleanup = (input: CleanupOldEventsInput = {}): Promise<CleanupOldEventsReport> =>
   h.env.client.workflow.execute<typeof cleanupOldEvents>('cleanupOldEvents', { workflowId: uniqueId('cleanup'), taskQueue: h.queues.maintenance, args: [input] });
@@ -177,6 +181,7 @@ describe('after a cleanup, work run again duplicates nothing (Decision 33)', () 
     await startExtractSignals(h.env.client, input, workflowId, Date.now() + 10_000);
     const first: ExtractSignalsResult = await h.env.client.workflow.getHandle(workflowId).result();
     expect(first.batches).toBe(2);
+    await eventually(() => openCount(workflowId), (n) => n === 0);
     const before = await db().select().from(signals).where(eq(signals.caseId, caseId));
     expect(before.length).toBeGreaterThan(0);
 
@@ -202,6 +207,9 @@ describe('after a cleanup, work run again duplicates nothing (Decision 33)', () 
     const { documentId, workflowId } = await submitDocument(o, { title: `plan-${randomUUID()}.md`, contentType: 'text/markdown', content: body });
     expect((await settledDocument(db(), documentId)).processingStatus).toBe('completed');
     const chunksBefore = await chunksOf(db(), documentId);
+    // The run closes after its document completed; the cleanup keeps the rows of a run visibility still shows open.
+    await h.env.client.workflow.getHandle(workflowId).result();
+    await eventually(() => openCount(workflowId), (n) => n === 0);
 
     await ageEverything(caseId, [workflowId]);
     const report = await cleanup();
