@@ -12,11 +12,13 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunks, documents, events, idempotencyKeys, runProgress, signals } from '../../activities/db/schema/index.js';
 import { DEFAULT_DOCUMENT_SETTINGS } from '../../activities/documents/settings.js';
 import { contentHash } from '../../activities/documents/store.js';
 import type { Activities } from '../../activities/index.js';
+import { createRetention } from '../../activities/maintenance/retention.js';
 import { extractionWorkflowId, startExtractSignals } from '../../activities/signal-extraction.js';
 import type { cleanupOldEvents } from '../../workflows/index.js';
 import type { CleanupOldEventsInput, CleanupOldEventsReport, ExtractSignalsInput, ExtractSignalsResult } from '../../workflows/types.js';
@@ -156,6 +158,24 @@ describe('cleanupOldEvents', () => {
     expect(faults.calls.get('cleanupOldRows')).toBe(2 + 3);
     expect(report.events.deleted).toBeGreaterThanOrEqual(1);
     expect(await eventIds([old])).toEqual([]);
+  });
+});
+
+describe('a retried cleanup attempt', () => {
+  it('goes on after the cursor its last heartbeat carried, adding to its counts, and beats after each batch', async () => {
+    await cleanup();
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await event('STRUCTURE_SUGGESTED', { age: 100 }));
+    const remove = createRetention({ db: db(), temporal: h.env.client, clock: () => new Date() });
+    // The attempt before handled the first two and died: its last beat says so.
+    const beats: unknown[] = [];
+    const env = new MockActivityEnvironment({ heartbeatDetails: { after: ids[1], examined: 2, deleted: 2, keptOpen: 0, batches: 1 } });
+    env.on('heartbeat', (d: unknown) => beats.push(d));
+    const report = await env.run(remove, { table: 'events' as const, dryRun: false, batchSize: 2 });
+    expect(report).toMatchObject({ examined: 5, deleted: 5, keptOpen: 0, batches: 3 });
+    expect(beats).toHaveLength(2);
+    // The two the dead attempt reported are left alone (it deleted them: here they stand for that).
+    expect(await eventIds(ids)).toEqual(ids.slice(0, 2));
   });
 });
 
