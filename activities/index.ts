@@ -21,8 +21,9 @@ import { createSignalExtractionActivities } from './signal-extraction.js';
 import type { ExtractionBounds } from './signal-range.js';
 import type { SafeFetcher } from './web/fetcher.js';
 import { createUrlIngestActivities } from './web/ingest.js';
-import type { BriefConfig, FetchConfig, RedeliveryConfig } from '../workers/config.js';
+import type { BriefConfig, FetchConfig, HousekeepingConfig, RedeliveryConfig } from '../workers/config.js';
 import type { QueueNames } from '../workflows/types.js';
+import { createHousekeepingActivities } from './maintenance/index.js';
 
 /** The slice of config activities need (DESIGN.md Decision 16): activities never read env. */
 export interface ActivityConfig {
@@ -38,6 +39,8 @@ export interface ActivityConfig {
   signalExtraction?: ExtractionBounds;
   /** The brief's debounce windows (passed to `evolveBrief` when an activity starts it) and its stale-evidence age; absent: the defaults. */
   brief?: BriefConfig;
+  /** Event retention and the audit types it keeps (EVENTS_*); absent: the defaults. */
+  housekeeping?: HousekeepingConfig;
 }
 
 export interface ActivityDeps {
@@ -79,6 +82,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEvidenceActivities(deps),
     ...createAgentActivities(deps),
     ...createSignalExtractionActivities(deps),
+    ...createHousekeepingActivities(deps),
   });
 }
 

@@ -22,7 +22,7 @@ import { createIdempotency, type IdempotencyHooks, type IdempotencyOptions } fro
 import { rejectNulCharacters } from './input-guards.js';
 import { useStrictJsonBodies } from './json-body.js';
 import { createStartingPostLimiter, type StartingPostLimiter } from './rate-limit.js';
-import { adminRoutes } from './routes/admin.js';
+import { adminRoutes, maintenanceRoutes } from './routes/admin.js';
 import { documentRoutes } from './routes/documents.js';
 import { agentRoutes } from './routes/agents.js';
 import { briefRoutes } from './routes/briefs.js';
@@ -153,6 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(eventRoutes, routeDeps);
   await app.register(progressRoutes, routeDeps);
   await app.register(adminRoutes, routeDeps);
+  await app.register(maintenanceRoutes, routeDeps);
   await app.register(documentRoutes, routeDeps);
   await app.register(searchRoutes, routeDeps);
   await app.register(urlRoutes, routeDeps);

@@ -23,6 +23,7 @@ import type { Db } from '../activities/db/client.js';
 import { idempotencyKeys } from '../activities/db/schema/index.js';
 import type { Queryable } from '../activities/events.js';
 import { HttpError, conflict } from './errors.js';
+import { IDEMPOTENCY_TTL_MS } from '../workers/config.js';
 import { readScope, requestHash, type Scope } from './idempotency-key.js';
 
 export interface IdempotencyOptions {
@@ -128,7 +129,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 export function createIdempotency(db: Db, options: IdempotencyOptions = {}): IdempotencyHooks {
   const waitMs = options.waitMs ?? 10_000;
-  const ttlMs = options.ttlMs ?? 24 * 60 * 60 * 1000;
+  const ttlMs = options.ttlMs ?? IDEMPOTENCY_TTL_MS;
   const staleMs = options.staleMs ?? 5 * 60 * 1000;
   const expired = sql`${idempotencyKeys.createdAt} < now() - make_interval(secs => ${ttlMs / 1000})`;
   const stale = sql`(${idempotencyKeys.responseStatus} is null and ${idempotencyKeys.createdAt} < now() - make_interval(secs => ${staleMs / 1000}))`;

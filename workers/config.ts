@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import packageJson from '../package.json' with { type: 'json' };
+import { EVENT_TYPES } from '../workflows/types.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -93,6 +94,29 @@ export interface RedeliveryConfig {
 /** Longer than chat's: a document or item may wait its turn in a busy `ingest` queue, and its run is then found open. */
 export const REDELIVERY_DEFAULTS: RedeliveryConfig = { afterMs: 60_000 };
 
+/**
+ * The housekeeping jobs' settings (issue 18, "The seed's stubs, built"; README: Maintenance):
+ * how long events and finished runs' progress are kept, which event types are kept for good,
+ * and how often the working views are refreshed.
+ */
+export interface HousekeepingConfig {
+  /** Events (and the progress rows of closed runs) older than this many days are deleted by `cleanupOldEvents`. */
+  eventsRetentionDays: number;
+  /** Event types kept whatever their age: the audit trail a person may ask for later. */
+  auditEventTypes: string[];
+  /** `<prefix>working-views-refresh` runs this often. */
+  workingViewsRefreshEveryMs: number;
+}
+
+export const HOUSEKEEPING_DEFAULTS: HousekeepingConfig = {
+  eventsRetentionDays: 90,
+  auditEventTypes: ['CASE_DRAFTED', 'DOCUMENT_ADDED', 'EVIDENCE_ADDED', 'RESEARCH_COMPLETED', 'AGENT_FAILED'],
+  workingViewsRefreshEveryMs: 5 * 60 * 1000,
+};
+
+/** How long an `Idempotency-Key` answer is replayed; older rows are expired (the gateway takes them over, the cleanup deletes them). */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
 export const QUEUE_KINDS = ['chat', 'ingest', 'research', 'maintenance'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 
@@ -137,6 +161,9 @@ const envSchema = z.object({
   CASEWORK_SCHEDULES: z.enum(['on', 'off']).default('on'),
   SCHEDULES_TIME_ZONE: z.string().min(1).default('UTC'),
   SCHEDULES_CATCHUP_WINDOW_MS: positiveInt.default(60 * 60 * 1000),
+  EVENTS_RETENTION_DAYS: positiveInt.default(HOUSEKEEPING_DEFAULTS.eventsRetentionDays),
+  EVENTS_AUDIT_TYPES: z.string().default(HOUSEKEEPING_DEFAULTS.auditEventTypes.join(',')),
+  WORKING_VIEWS_REFRESH_EVERY_MS: z.coerce.number().int().min(10_000).default(HOUSEKEEPING_DEFAULTS.workingViewsRefreshEveryMs),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   DOCUMENT_MAX_BYTES: positiveInt.default(DOCUMENT_DEFAULTS.maxBytes),
   CHUNK_TOKENS: positiveInt.default(DOCUMENT_DEFAULTS.chunkTokens),
@@ -219,6 +246,7 @@ export interface Config {
   /** The embedded database terminates a connection idle in a transaction longer than this. */
   embeddedIdleInTransactionMs: number;
   schedules: { enabled: boolean; timeZone: string; catchupWindowMs: number };
+  housekeeping: HousekeepingConfig;
   bodyLimitBytes: number;
   documents: DocumentConfig;
   brief: BriefConfig;
@@ -328,6 +356,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeZone: e.SCHEDULES_TIME_ZONE,
       catchupWindowMs: e.SCHEDULES_CATCHUP_WINDOW_MS,
     },
+    housekeeping: {
+      eventsRetentionDays: e.EVENTS_RETENTION_DAYS,
+      auditEventTypes: listOf('EVENTS_AUDIT_TYPES', e.EVENTS_AUDIT_TYPES, (t) => (EVENT_TYPES as readonly string[]).includes(t), `event types (${EVENT_TYPES.join(', ')})`, true),
+      workingViewsRefreshEveryMs: e.WORKING_VIEWS_REFRESH_EVERY_MS,
+    },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     documents: {
       maxBytes: e.DOCUMENT_MAX_BYTES,
@@ -417,5 +450,6 @@ export function activityConfigOf(config: Config) {
     fetch: config.fetch,
     signalExtraction: config.signalExtraction,
     brief: config.brief,
+    housekeeping: config.housekeeping,
   };
 }

@@ -14,19 +14,25 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import { MAINTENANCE_EXECUTION_TIMEOUT } from '../workflows/policies.js';
-import type { RedeliverMessagesInput } from '../workflows/types.js';
-import type { Config, QueueKind } from './config.js';
+import type { CleanupOldEventsInput, RedeliverMessagesInput, RefreshWorkingViewsInput } from '../workflows/types.js';
+import { HOUSEKEEPING_DEFAULTS, type Config, type QueueKind } from './config.js';
 
-export type ScheduleConfig = Pick<Config, 'queuePrefix' | 'queues' | 'schedules'>;
+export type ScheduleConfig = Pick<Config, 'queuePrefix' | 'queues' | 'schedules'> & Partial<Pick<Config, 'housekeeping'>>;
 
 interface ScheduleDefinition {
   /** The id after the queue prefix; also the started runs' workflow id (the server appends the time). */
   name: string;
   description: string;
-  spec: Omit<ScheduleSpec, 'timezone'>;
+  spec: Omit<ScheduleSpec, 'timezone'> | ((config: ScheduleConfig) => Omit<ScheduleSpec, 'timezone'>);
   workflowType: string;
   queue: QueueKind;
   args: (config: ScheduleConfig) => unknown[];
+  /**
+   * The job's name for `POST /v1/admin/maintenance/:job`, which starts the same workflow now
+   * (`<prefix>manual-<job>-<timestamp>`) with `manualArgs` (the schedule's args and `dryRun`).
+   */
+  job?: string;
+  manualArgs?: (options: { dryRun: boolean }) => unknown[];
 }
 
 const DEFINITIONS: readonly ScheduleDefinition[] = [
@@ -39,7 +45,49 @@ const DEFINITIONS: readonly ScheduleDefinition[] = [
     queue: 'maintenance',
     args: (config) => [{ queues: config.queues } satisfies RedeliverMessagesInput],
   },
+  // --- housekeeping (issue 18: the seed's cleanup_old_events and refresh_working_views) ---
+  {
+    name: 'events-cleanup-weekly',
+    description:
+      'Deletes events older than EVENTS_RETENTION_DAYS (keeping the audit types and the events workflows read back as state), expired Idempotency-Key answers, and progress rows of closed runs past the retention',
+    spec: { calendars: [{ dayOfWeek: 'SUNDAY', hour: 2, comment: 'Sundays 02:00' }] },
+    workflowType: 'cleanupOldEvents',
+    queue: 'maintenance',
+    args: () => [{} satisfies CleanupOldEventsInput],
+    job: 'events-cleanup',
+    manualArgs: ({ dryRun }) => [{ dryRun } satisfies CleanupOldEventsInput],
+  },
+  {
+    name: 'working-views-refresh',
+    description: 'Refreshes the working views the gateway reads for overviews (cases, threads), every WORKING_VIEWS_REFRESH_EVERY_MS',
+    spec: (config) => ({ intervals: [{ every: (config.housekeeping ?? HOUSEKEEPING_DEFAULTS).workingViewsRefreshEveryMs }] }),
+    workflowType: 'refreshWorkingViews',
+    queue: 'maintenance',
+    args: () => [{} satisfies RefreshWorkingViewsInput],
+    job: 'working-views-refresh',
+    manualArgs: ({ dryRun }) => [{ dryRun } satisfies RefreshWorkingViewsInput],
+  },
 ];
+
+/** A job an admin may start now (`POST /v1/admin/maintenance/:job`). */
+export interface MaintenanceJob {
+  job: string;
+  workflowType: string;
+  taskQueue: string;
+  args: unknown[];
+}
+
+/** The jobs of the definitions that name one, in definition order. */
+export function maintenanceJobNames(): string[] {
+  return DEFINITIONS.flatMap((d) => (d.job ? [d.job] : []));
+}
+
+/** The job `name` started with `{ dryRun }`, or undefined when no definition names it. */
+export function maintenanceJob(queues: Pick<Config, 'queues'>['queues'], name: string, options: { dryRun: boolean }): MaintenanceJob | undefined {
+  const d = DEFINITIONS.find((def) => def.job === name);
+  if (!d?.job || !d.manualArgs) return undefined;
+  return { job: d.job, workflowType: d.workflowType, taskQueue: queues[d.queue], args: d.manualArgs(options) };
+}
 
 export function scheduleIds(prefix: string): string[] {
   return DEFINITIONS.map((d) => `${prefix}${d.name}`);
@@ -52,7 +100,7 @@ export function scheduleOptions(config: ScheduleConfig): ScheduleOptions[] {
     return {
       scheduleId,
       // Intervals ignore the zone; the calendar schedules of the signal upkeep need it.
-      spec: { ...d.spec, timezone: config.schedules.timeZone },
+      spec: { ...(typeof d.spec === 'function' ? d.spec(config) : d.spec), timezone: config.schedules.timeZone },
       action: {
         type: 'startWorkflow',
         workflowType: d.workflowType,

@@ -9,3 +9,5 @@ export { evolveBrief } from './briefs/evolve-brief.js';
 export { ingestEvidence } from './evidence/ingest-evidence.js';
 export { draftCaseWorkflow } from './agents/draft-case.js';
 export { extractSignalsWorkflow } from './signals/extract-signals.js';
+export { cleanupOldEvents } from './maintenance/cleanup-old-events.js';
+export { refreshWorkingViews } from './maintenance/refresh-working-views.js';

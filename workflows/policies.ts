@@ -231,3 +231,15 @@ export const signalExtractionBatch: ActivityOptions = {
 
 /** An on-demand extraction continues as new after this many batches: a 10 MiB document is hundreds. */
 export const EXTRACTION_BATCHES_PER_RUN = 100;
+
+/**
+ * The housekeeping jobs' steps (`cleanupOldEvents`, `refreshWorkingViews`; Decision 34): the
+ * maintenance policy (3 attempts, 10 s ×2), a heartbeat per batch (or every few seconds while a
+ * refresh runs), so a dead worker is noticed in 30 s and a retried cleanup goes on from its last
+ * batch; an unreachable database is held by the workflow (Decision 28), not spent as an attempt.
+ */
+export const housekeepingStep: ActivityOptions = {
+  ...maintenance,
+  heartbeatTimeout: '30 seconds',
+  retry: { ...maintenance.retry, nonRetryableErrorTypes: HELD_BY_THE_WORKFLOW },
+};

@@ -482,3 +482,73 @@ export const EVENT_TYPES = [
   'MAINTENANCE_REPORT',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+
+// --- housekeeping (issue 18, the seed's cleanup_old_events and refresh_working_views) ---------
+
+/** `cleanupOldEvents`' input: the schedule's is `{}`; tests shorten batches and holds. */
+export interface CleanupOldEventsInput {
+  /** Report what would be deleted; delete nothing (the report event is the one write). */
+  dryRun?: boolean;
+  /** Rows per batch (default 500): one statement and one heartbeat each. */
+  batchSize?: number;
+  timeLimitMs?: number;
+  /** How long an unreachable database is held (Decision 28); default DATABASE_OUTAGE_HOLD_MS. */
+  outageHoldMs?: number;
+}
+
+/** The tables the cleanup deletes from, one activity call each. */
+export const CLEANUP_TABLES = ['events', 'idempotencyKeys', 'runProgress'] as const;
+export type CleanupTable = (typeof CLEANUP_TABLES)[number];
+
+export interface CleanupTableReport {
+  /** Rows past their age that the cleanup looked at. */
+  examined: number;
+  /** Deleted (a dry run: would be deleted). */
+  deleted: number;
+  /** Past their age but kept because their workflow has an open run (events, progress rows). */
+  keptOpen: number;
+  batches: number;
+}
+
+export interface CleanupOldEventsReport {
+  dryRun: boolean;
+  /** Events created before this instant were candidates (EVENTS_RETENTION_DAYS before the run). */
+  cutoff: string;
+  events: CleanupTableReport & { /** Events past the retention kept for their type (audit or workflow state), by type. */ keptByType: Record<string, number> };
+  idempotencyKeys: CleanupTableReport;
+  runProgress: CleanupTableReport;
+  durationMs: number;
+}
+
+/** The working views `refreshWorkingViews` refreshes, in order (activities/db/schema/working-views.ts): one activity each. */
+export const WORKING_VIEWS = ['case_overviews', 'thread_signal_summaries'] as const;
+export type WorkingView = (typeof WORKING_VIEWS)[number];
+
+/** `refreshWorkingViews`' input. */
+export interface RefreshWorkingViewsInput {
+  /** Report the views' rows and when they were refreshed; refresh nothing. */
+  dryRun?: boolean;
+  timeLimitMs?: number;
+  outageHoldMs?: number;
+}
+
+export interface WorkingViewReport {
+  view: string;
+  rows: number;
+  /** False on a dry run. */
+  refreshed: boolean;
+  /** `concurrently` on a PostgreSQL server; `plain` on the embedded database (one backend: nothing runs beside it anyway). */
+  mode?: 'concurrently' | 'plain';
+  durationMs: number;
+  /** When the view's rows were computed (null: never refreshed since it was created empty). */
+  refreshedAt: string | null;
+}
+
+export interface RefreshWorkingViewsReport {
+  dryRun: boolean;
+  views: WorkingViewReport[];
+  durationMs: number;
+}
+
+/** The housekeeping jobs' names: the admin route's `:job`, the report event's `job`. */
+export type HousekeepingJob = 'events-cleanup' | 'working-views-refresh';

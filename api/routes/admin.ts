@@ -10,6 +10,9 @@ import type { RouteDeps } from '../app.js';
 import { errorBodySchema, HttpError, temporalCall } from '../errors.js';
 import type { AuthUser } from '../auth.js';
 import { describeVisibleRun, outcomeOf } from '../runs.js';
+import { idempotencyHeaders } from '../idempotency-key.js';
+import { MAINTENANCE_EXECUTION_TIMEOUT } from '../../workflows/policies.js';
+import { maintenanceJob, maintenanceJobNames } from '../../workers/schedules.js';
 import { withErrors } from './chat-schemas.js';
 
 /** Listing walks visibility, then one describe per schedule: bounded, as a stack has a handful. */
@@ -125,6 +128,63 @@ export async function adminRoutes(app: FastifyInstance, deps: RouteDeps): Promis
         return described.filter((s) => s !== undefined);
       };
       return { schedules: await temporalCall(deps.temporal, list, SCHEDULES_DEADLINE_MS) };
+    },
+  );
+}
+
+// --- POST /v1/admin/maintenance/:job (issue 18, "Schedules"): a schedule's job started now ---
+
+const jobParams = {
+  type: 'object',
+  properties: { job: { type: 'string', minLength: 1, maxLength: 64, description: 'a maintenance job (an unknown one is a 404 naming the known ones)' } },
+  required: ['job'],
+  additionalProperties: false,
+} as const;
+
+const jobBody = {
+  type: 'object',
+  properties: { dryRun: { type: 'boolean', description: 'report what the job would do, and change nothing else' } },
+  additionalProperties: false,
+} as const;
+
+/** `20261207T021500123Z`: the start time, readable in the id, unique to the millisecond. */
+const compactTime = (d: Date) => d.toISOString().replace(/[-:.]/g, '');
+
+export async function maintenanceRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  app.addHook('onRequest', requireAdmin);
+  app.post<{ Params: { job: string }; Body: { dryRun?: boolean } }>(
+    '/v1/admin/maintenance/:job',
+    {
+      schema: {
+        tags: ['admin'],
+        description: `Starts a maintenance job's workflow now, as its schedule would, with id <prefix>manual-<job>-<timestamp>. Jobs: ${maintenanceJobNames().join(', ')}. Admin keys only (else 403).`,
+        params: jobParams,
+        headers: idempotencyHeaders,
+        body: jobBody,
+        response: withErrors({
+          202: { type: 'object', properties: { workflowId: { type: 'string' } }, required: ['workflowId'] },
+          403: { ...errorBodySchema, description: 'the key is not an admin key' },
+          404: { ...errorBodySchema, description: 'no such job; the message names the known ones' },
+        }),
+      },
+      ...deps.startingPost,
+    },
+    async (request, reply) => {
+      const { job: name } = request.params;
+      const job = maintenanceJob(deps.config.queues, name, { dryRun: request.body.dryRun === true });
+      if (!job) throw new HttpError(404, `maintenance job ${JSON.stringify(name)} not found: the jobs are ${maintenanceJobNames().join(', ')}`, 'NOT_FOUND');
+      const workflowId = `${queuePrefix(deps)}manual-${job.job}-${compactTime(new Date())}`;
+      await temporalCall(deps.temporal, () =>
+        deps.temporal.workflow.start(job.workflowType, {
+          workflowId,
+          taskQueue: job.taskQueue,
+          args: job.args,
+          workflowExecutionTimeout: MAINTENANCE_EXECUTION_TIMEOUT,
+          staticSummary: `Started by hand: ${job.job}`,
+        }),
+      );
+      request.log.info({ workflowId, job: job.job }, 'maintenance job started by hand');
+      return reply.code(202).send({ workflowId });
     },
   );
 }

@@ -9,6 +9,7 @@ import type { BriefSummary } from '../brief-store.js';
 import type { CaseCounts } from '../case-store.js';
 import { nonBlank } from '../errors.js';
 import { briefSummaryJson, briefSummarySchema } from './brief-schemas.js';
+import { caseWorkingOverviewSchema } from '../working-views.js';
 import { nullable, timestamp, uuid } from './chat-schemas.js';
 
 export const caseParams = {
@@ -61,8 +62,12 @@ const caseProperties = {
 
 const caseRequired = ['id', 'title', 'description', 'domain', 'status', 'counts', 'createdAt', 'updatedAt'] as const;
 
-/** A case in a list: its overview. */
-export const caseOverviewSchema = { type: 'object', properties: caseProperties, required: caseRequired } as const;
+/** A case in a list: its live counts, and the working view's overview (refreshed every few minutes). */
+export const caseOverviewSchema = {
+  type: 'object',
+  properties: { ...caseProperties, overview: caseWorkingOverviewSchema },
+  required: [...caseRequired, 'overview'],
+} as const;
 
 /** A case read alone (or just created): the overview and its brief. */
 export const caseSchema = {

@@ -5,12 +5,13 @@
 import { and, eq } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { announceAttach, attachThreadRow, attachThreadToCase, type AnnounceOptions } from '../../activities/cases/attach.js';
-import { cases } from '../../activities/db/schema/index.js';
+import { caseOverviews, cases } from '../../activities/db/schema/index.js';
 import type { RouteDeps } from '../app.js';
 import { briefSummary } from '../brief-store.js';
 import { attachError, caseCounts, readCase } from '../case-store.js';
 import { TEMPORAL_CALL_DEADLINE_MS, temporalCall } from '../errors.js';
 import { commitAnswer } from '../idempotency.js';
+import { caseOverviewColumns, caseWorkingOverviewJson } from '../working-views.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
 import { limited, pageOf, pageQuery, pageSchema, readPage, timeIdKeyset, type PageQuery } from '../pagination.js';
 import { caseJson, caseOverviewJson, caseOverviewSchema, caseParams, caseSchema, createCaseBody, type CaseParams, type CreateCaseBody } from './case-schemas.js';
@@ -80,13 +81,17 @@ export async function caseRoutes(app: FastifyInstance, deps: RouteDeps): Promise
     async (request) => {
       const page = readPage(casesKeyset, request.query);
       const query = db
-        .select({ row: cases, threads: caseCounts.threads, signals: caseCounts.signals, cursorKey: casesKeyset.key })
+        .select({ row: cases, threads: caseCounts.threads, signals: caseCounts.signals, overview: caseOverviewColumns, cursorKey: casesKeyset.key })
         .from(cases)
+        .leftJoin(caseOverviews, eq(caseOverviews.caseId, cases.id))
         .where(and(eq(cases.userId, request.user.id), page.after))
         .orderBy(...casesKeyset.orderBy)
         .$dynamic();
       const { rows, nextAfter } = pageOf(casesKeyset, page, await limited(query, page));
-      return { cases: rows.map((r) => caseOverviewJson(r.row, { threads: r.threads, signals: r.signals })), nextAfter };
+      return {
+        cases: rows.map((r) => ({ ...caseOverviewJson(r.row, { threads: r.threads, signals: r.signals }), overview: caseWorkingOverviewJson(r.overview) })),
+        nextAfter,
+      };
     },
   );
 

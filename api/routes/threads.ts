@@ -13,6 +13,7 @@ import { findOwnCase } from '../case-store.js';
 import { commitAnswer } from '../idempotency.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
 import { notFound } from '../errors.js';
+import { threadSummary, threadSummarySchema } from '../working-views.js';
 import { limited, pageOf, pageQuery, pageSchema, readPage, seqKeyset, timeIdKeyset, type PageQuery } from '../pagination.js';
 import {
   messageJson, messageSchema, signalJson, signalSchema, threadJson, threadParams, threadSchema, uuid, withErrors,
@@ -76,6 +77,22 @@ export async function threadRoutes(app: FastifyInstance, deps: RouteDeps): Promi
     '/v1/threads/:threadId',
     { schema: { tags, params: threadParams, response: withErrors({ 200: threadSchema }) } },
     async (request) => threadJson(await findOwnThread(db, request.user.id, request.params.threadId)),
+  );
+
+  app.get<{ Params: ThreadParams }>(
+    '/v1/threads/:threadId/summary',
+    {
+      schema: {
+        tags,
+        description: "The thread's signals in short, from the working view refreshed every few minutes (a thread it has not seen yet: zeros, refreshedAt null)",
+        params: threadParams,
+        response: withErrors({ 200: threadSummarySchema }),
+      },
+    },
+    async (request) => {
+      const thread = await findOwnThread(db, request.user.id, request.params.threadId);
+      return threadSummary(db, thread.id);
+    },
   );
 
   app.get<{ Params: ThreadParams; Querystring: PageQuery }>(

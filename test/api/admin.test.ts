@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events } from '../../activities/db/schema/index.js';
 import { loadConfig } from '../../workers/config.js';
-import { deleteSchedules, upsertSchedules } from '../../workers/schedules.js';
+import { deleteSchedules, scheduleIds, upsertSchedules } from '../../workers/schedules.js';
 import { searchAttributes } from '../../workflows/search-attributes.js';
 import { eventually } from '../helpers/chat.js';
 import { uniqueId } from '../helpers/temporal.js';
@@ -59,9 +59,9 @@ describe('admin routes', () => {
     await schedule.trigger();
     const listed = await eventually(
       async () => (await call(h.app, h.bob, { method: 'GET', url: '/v1/admin/schedules' })).json(),
-      (body) => body.schedules?.length === 1 && body.schedules[0].lastRun !== null,
+      (body) => body.schedules?.length === scheduleIds(prefix).length && body.schedules.find((s: { scheduleId: string }) => s.scheduleId === scheduleId)?.lastRun !== null,
     );
-    const [entry] = listed.schedules;
+    const entry = listed.schedules.find((s: { scheduleId: string }) => s.scheduleId === scheduleId);
     expect(entry).toMatchObject({
       scheduleId,
       workflowType: 'redeliverMessages',
@@ -74,7 +74,7 @@ describe('admin routes', () => {
     started.push(entry.lastRun.workflowId);
 
     await schedule.unpause();
-    const unpaused = (await call(h.app, h.bob, { method: 'GET', url: '/v1/admin/schedules' })).json().schedules[0];
+    const unpaused = (await call(h.app, h.bob, { method: 'GET', url: '/v1/admin/schedules' })).json().schedules.find((s: { scheduleId: string }) => s.scheduleId === scheduleId);
     expect(unpaused.paused).toBe(false);
     expect(unpaused.nextRunTimes.length).toBeGreaterThan(0);
     expect(Date.parse(unpaused.nextRunTimes[0])).toBeGreaterThan(Date.now() - 1_000);

@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
@@ -36,7 +36,7 @@ import { cancelEvolutionSignal, cancelReplySignal } from '../../workflows/messag
 import { workflowIds } from '../../workflows/types.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
 import type { Activities } from '../../activities/index.js';
-import { agentSuggestions, documents, messages, threads } from '../../activities/db/schema/index.js';
+import { agentSuggestions, documents, idempotencyKeys, messages, threads } from '../../activities/db/schema/index.js';
 import { commitAgentRun } from '../../activities/agents/runs.js';
 import { extractionWorkflowId, startExtractSignals } from '../../activities/signal-extraction.js';
 import { CASE_DRAFT } from '../../workflows/agents/catalog.js';
@@ -348,6 +348,16 @@ try {
   const refused = await ingestEvidence('This piece of evidence is BROKEN on purpose.');
   await client.workflow.getHandle(refused).result().catch(() => undefined);
   await save('ingest-evidence-failed', refused);
+  // The housekeeping jobs, last (the cleanup ages every row it may take): a cleanup that finds
+  // old events, an expired Idempotency-Key answer and closed runs' progress, in batches; and a
+  // refresh of the working views.
+  await database.db.execute(sql`update events set created_at = now() - interval '100 days'`);
+  await database.db.execute(sql`update run_progress set created_at = now() - interval '100 days'`);
+  await database.db.insert(idempotencyKeys).values({ userId: user.id, route: 'POST /v1/threads', key: 'expired', requestHash: 'h', responseStatus: 201, responseBody: {}, createdAt: new Date(Date.now() - 2 * 86_400_000) });
+  await client.workflow.execute('cleanupOldEvents', { workflowId: 'record-cleanup-old-events', taskQueue: queues.maintenance, args: [{ batchSize: 20 }] });
+  await save('cleanup-old-events', 'record-cleanup-old-events');
+  await client.workflow.execute('refreshWorkingViews', { workflowId: 'record-refresh-working-views', taskQueue: queues.maintenance, args: [{}] });
+  await save('refresh-working-views', 'record-refresh-working-views');
   for (const w of workers) w.shutdown();
   await Promise.allSettled(running);
   await fetcher.close();

@@ -68,6 +68,8 @@ describe('replay of recorded histories against the production bundle', () => {
       'recorded-before-document-evidence-from-passages/process-document',
       // Before evidence reached step 3: told of evidence while idle, the next turn skipped the step.
       'recorded-before-chat-evidence-reaches-interventions/conversation-run-3',
+      // The housekeeping jobs (the seed's cleanup_old_events and refresh_working_views).
+      'cleanup-old-events', 'refresh-working-views',
     ];
     for (const name of expected) expect(names).toContain(name);
     const conversations = histories.filter((h) => h.name.includes('conversation-run-'));

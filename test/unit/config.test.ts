@@ -42,4 +42,18 @@ describe('config', () => {
     expect(() => loadConfig({ REDELIVERY_AFTER_MS: 'soon' })).toThrow(/REDELIVERY_AFTER_MS/);
     expect(() => loadConfig({ BRIEF_DEBOUNCE_MS: '5000', BRIEF_MAX_WAIT_MS: '1000' })).toThrow(/BRIEF_MAX_WAIT_MS/);
   });
+
+  it('housekeeping: retention, the audit types (known event types only, empty allowed) and the working views interval', () => {
+    expect(loadConfig({}).housekeeping).toEqual({
+      eventsRetentionDays: 90,
+      auditEventTypes: ['CASE_DRAFTED', 'DOCUMENT_ADDED', 'EVIDENCE_ADDED', 'RESEARCH_COMPLETED', 'AGENT_FAILED'],
+      workingViewsRefreshEveryMs: 300_000,
+    });
+    const c = loadConfig({ EVENTS_RETENTION_DAYS: '30', EVENTS_AUDIT_TYPES: 'AGENT_FAILED, BRIEF_EVOLVED', WORKING_VIEWS_REFRESH_EVERY_MS: '60000' });
+    expect(c.housekeeping).toEqual({ eventsRetentionDays: 30, auditEventTypes: ['AGENT_FAILED', 'BRIEF_EVOLVED'], workingViewsRefreshEveryMs: 60_000 });
+    expect(loadConfig({ EVENTS_AUDIT_TYPES: '' }).housekeeping.auditEventTypes).toEqual([]);
+    expect(() => loadConfig({ EVENTS_AUDIT_TYPES: 'AGENT_FAILED,NOT_A_TYPE' })).toThrow(/EVENTS_AUDIT_TYPES.*NOT_A_TYPE/);
+    expect(() => loadConfig({ EVENTS_RETENTION_DAYS: '0' })).toThrow(/EVENTS_RETENTION_DAYS/);
+    expect(() => loadConfig({ WORKING_VIEWS_REFRESH_EVERY_MS: '1000' })).toThrow(/WORKING_VIEWS_REFRESH_EVERY_MS/);
+  });
 });

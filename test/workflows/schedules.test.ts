@@ -39,11 +39,15 @@ describe('schedules', () => {
   it('creates once and updates after, in a row or at once, to the configured definition', async () => {
     const config = configFor({ SCHEDULES_TIME_ZONE: 'Europe/Berlin', SCHEDULES_CATCHUP_WINDOW_MS: '600000' });
     const id = `${config.queuePrefix}chat-redelivery`;
-    expect(scheduleIds(config.queuePrefix)).toEqual([id]);
+    const ids = scheduleIds(config.queuePrefix);
+    expect(ids).toContain(id);
 
     const atOnce = await Promise.all([upsertSchedules(env.client, config), upsertSchedules(env.client, config)]);
-    expect(atOnce.flat().map((r) => r.outcome).sort()).toEqual(['created', 'updated']);
-    expect(await upsertSchedules(env.client, config)).toEqual([{ scheduleId: id, outcome: 'updated' }]);
+    // Each schedule: created by one upsert, updated by the other.
+    for (const scheduleId of ids) {
+      expect(atOnce.flat().filter((r) => r.scheduleId === scheduleId).map((r) => r.outcome).sort()).toEqual(['created', 'updated']);
+    }
+    expect(await upsertSchedules(env.client, config)).toEqual(ids.map((scheduleId) => ({ scheduleId, outcome: 'updated' })));
 
     const handle = env.client.schedule.getHandle(id);
     const described = await handle.describe();
@@ -71,6 +75,29 @@ describe('schedules', () => {
     await deleteSchedules(env.client, config.queuePrefix);
     await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
     await deleteSchedules(env.client, config.queuePrefix);
+  });
+
+  it('the housekeeping schedules: events cleanup on Sundays at 02:00 and the working views every WORKING_VIEWS_REFRESH_EVERY_MS, in the zone, overlap skip', async () => {
+    const config = configFor({ SCHEDULES_TIME_ZONE: 'Europe/Berlin', WORKING_VIEWS_REFRESH_EVERY_MS: '120000' });
+    try {
+      await upsertSchedules(env.client, config);
+      const cleanup = await env.client.schedule.getHandle(`${config.queuePrefix}events-cleanup-weekly`).describe();
+      expect(cleanup.spec.calendars).toMatchObject([{ dayOfWeek: [{ start: 'SUNDAY' }], hour: [{ start: 2 }], minute: [{ start: 0 }] }]);
+      expect(cleanup.spec.timezone).toBe('Europe/Berlin');
+      expect(cleanup.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 3_600_000 });
+      expect(cleanup.action).toMatchObject({ type: 'startWorkflow', workflowType: 'cleanupOldEvents', taskQueue: config.queues.maintenance, args: [{}] });
+      const next = cleanup.info.nextActionTimes[0]!;
+      expect(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', weekday: 'long', hour: '2-digit', minute: '2-digit' }).format(next)).toBe('Sunday 02:00');
+
+      const views = await env.client.schedule.getHandle(`${config.queuePrefix}working-views-refresh`).describe();
+      expect(views.spec.intervals?.map((i) => i.every)).toEqual([120_000]);
+      expect(views.policies).toMatchObject({ overlap: 'SKIP' });
+      expect(views.action).toMatchObject({ type: 'startWorkflow', workflowType: 'refreshWorkingViews', taskQueue: config.queues.maintenance });
+      // The default: every 5 minutes.
+      expect(loadConfig({}).housekeeping.workingViewsRefreshEveryMs).toBe(300_000);
+    } finally {
+      await deleteSchedules(env.client, config.queuePrefix);
+    }
   });
 
   it('a trigger starts a redeliverMessages run on the maintenance queue', async () => {
