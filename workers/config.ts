@@ -93,6 +93,50 @@ export interface RedeliveryConfig {
 /** Longer than chat's: a document or item may wait its turn in a busy `ingest` queue, and its run is then found open. */
 export const REDELIVERY_DEFAULTS: RedeliveryConfig = { afterMs: 60_000 };
 
+/**
+ * Signal maintenance (issue 18; Decisions 22, 34): what consolidation and the temperatures
+ * decide (the maths, activities/maintenance/signal-maths.ts) and how the fan-out runs.
+ */
+export interface SignalMaintenanceConfig {
+  /** Two active signals of one scope merge when their cosine similarity is above this (not equal). */
+  mergeSimilarity: number;
+  /** Confidence halves every this many days since `last_seen_at`. */
+  halfLifeDays: number;
+  /** A decayed confidence below this (not equal) archives the signal. */
+  archiveBelow: number;
+  /** Hot: last seen or referenced within this many days. */
+  hotDays: number;
+  /** Warm: within this many days, or at least `warmReferences` references; else cold. */
+  warmDays: number;
+  warmReferences: number;
+  /** The fan-out takes threads updated within this many days ... */
+  recentDays: number;
+  /** ... and threads (and cases' own signals) with at least this many active signals. */
+  minActiveSignals: number;
+  /** Children in flight at once (a sliding window). */
+  concurrency: number;
+  /** Scopes one run of the fan-out starts before it continues as new. */
+  scopesPerRun: number;
+  /** Rows one transaction writes (merges, decay, temperatures). */
+  batchSize: number;
+}
+
+export const SIGNAL_MAINTENANCE_DEFAULTS: SignalMaintenanceConfig = {
+  mergeSimilarity: 0.9,
+  halfLifeDays: 30,
+  archiveBelow: 0.3,
+  hotDays: 3,
+  warmDays: 14,
+  warmReferences: 5,
+  recentDays: 7,
+  minActiveSignals: 10,
+  concurrency: 4,
+  scopesPerRun: 500,
+  batchSize: 200,
+};
+
+const unitInterval = z.coerce.number().min(0).max(1);
+
 export const QUEUE_KINDS = ['chat', 'ingest', 'research', 'maintenance'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 
@@ -137,6 +181,17 @@ const envSchema = z.object({
   CASEWORK_SCHEDULES: z.enum(['on', 'off']).default('on'),
   SCHEDULES_TIME_ZONE: z.string().min(1).default('UTC'),
   SCHEDULES_CATCHUP_WINDOW_MS: positiveInt.default(60 * 60 * 1000),
+  SIGNAL_MERGE_SIMILARITY: unitInterval.default(SIGNAL_MAINTENANCE_DEFAULTS.mergeSimilarity),
+  SIGNAL_HALF_LIFE_DAYS: z.coerce.number().positive().default(SIGNAL_MAINTENANCE_DEFAULTS.halfLifeDays),
+  SIGNAL_ARCHIVE_BELOW: unitInterval.default(SIGNAL_MAINTENANCE_DEFAULTS.archiveBelow),
+  SIGNAL_HOT_DAYS: z.coerce.number().positive().default(SIGNAL_MAINTENANCE_DEFAULTS.hotDays),
+  SIGNAL_WARM_DAYS: z.coerce.number().positive().default(SIGNAL_MAINTENANCE_DEFAULTS.warmDays),
+  SIGNAL_WARM_REFERENCES: positiveInt.default(SIGNAL_MAINTENANCE_DEFAULTS.warmReferences),
+  SIGNAL_CONSOLIDATION_RECENT_DAYS: positiveInt.default(SIGNAL_MAINTENANCE_DEFAULTS.recentDays),
+  SIGNAL_CONSOLIDATION_MIN_SIGNALS: positiveInt.default(SIGNAL_MAINTENANCE_DEFAULTS.minActiveSignals),
+  SIGNAL_CONSOLIDATION_CONCURRENCY: positiveInt.max(100).default(SIGNAL_MAINTENANCE_DEFAULTS.concurrency),
+  SIGNAL_CONSOLIDATION_SCOPES_PER_RUN: positiveInt.max(5_000).default(SIGNAL_MAINTENANCE_DEFAULTS.scopesPerRun),
+  SIGNAL_MAINTENANCE_BATCH_SIZE: positiveInt.max(5_000).default(SIGNAL_MAINTENANCE_DEFAULTS.batchSize),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   DOCUMENT_MAX_BYTES: positiveInt.default(DOCUMENT_DEFAULTS.maxBytes),
   CHUNK_TOKENS: positiveInt.default(DOCUMENT_DEFAULTS.chunkTokens),
@@ -219,6 +274,7 @@ export interface Config {
   /** The embedded database terminates a connection idle in a transaction longer than this. */
   embeddedIdleInTransactionMs: number;
   schedules: { enabled: boolean; timeZone: string; catchupWindowMs: number };
+  signalMaintenance: SignalMaintenanceConfig;
   bodyLimitBytes: number;
   documents: DocumentConfig;
   brief: BriefConfig;
@@ -272,6 +328,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.BRIEF_MAX_WAIT_MS < e.BRIEF_DEBOUNCE_MS) {
     throw new ConfigError(`invalid configuration: BRIEF_MAX_WAIT_MS (${e.BRIEF_MAX_WAIT_MS}) must be at least BRIEF_DEBOUNCE_MS (${e.BRIEF_DEBOUNCE_MS})`);
+  }
+  if (e.SIGNAL_WARM_DAYS < e.SIGNAL_HOT_DAYS) {
+    throw new ConfigError(`invalid configuration: SIGNAL_WARM_DAYS (${e.SIGNAL_WARM_DAYS}) must be at least SIGNAL_HOT_DAYS (${e.SIGNAL_HOT_DAYS})`);
   }
   if (e.CHUNK_OVERLAP_TOKENS >= e.CHUNK_TOKENS) {
     throw new ConfigError(`invalid configuration: CHUNK_OVERLAP_TOKENS (${e.CHUNK_OVERLAP_TOKENS}) must be smaller than CHUNK_TOKENS (${e.CHUNK_TOKENS})`);
@@ -327,6 +386,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       enabled: e.CASEWORK_SCHEDULES === 'on',
       timeZone: e.SCHEDULES_TIME_ZONE,
       catchupWindowMs: e.SCHEDULES_CATCHUP_WINDOW_MS,
+    },
+    signalMaintenance: {
+      mergeSimilarity: e.SIGNAL_MERGE_SIMILARITY,
+      halfLifeDays: e.SIGNAL_HALF_LIFE_DAYS,
+      archiveBelow: e.SIGNAL_ARCHIVE_BELOW,
+      hotDays: e.SIGNAL_HOT_DAYS,
+      warmDays: e.SIGNAL_WARM_DAYS,
+      warmReferences: e.SIGNAL_WARM_REFERENCES,
+      recentDays: e.SIGNAL_CONSOLIDATION_RECENT_DAYS,
+      minActiveSignals: e.SIGNAL_CONSOLIDATION_MIN_SIGNALS,
+      concurrency: e.SIGNAL_CONSOLIDATION_CONCURRENCY,
+      scopesPerRun: e.SIGNAL_CONSOLIDATION_SCOPES_PER_RUN,
+      batchSize: e.SIGNAL_MAINTENANCE_BATCH_SIZE,
     },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     documents: {
@@ -417,5 +489,6 @@ export function activityConfigOf(config: Config) {
     fetch: config.fetch,
     signalExtraction: config.signalExtraction,
     brief: config.brief,
+    signalMaintenance: config.signalMaintenance,
   };
 }
