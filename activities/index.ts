@@ -15,6 +15,7 @@ import { withClassifiedErrors } from './errors.js';
 import type { Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
 import { createParsePool, type ParsePool } from './parse/pool.js';
+import { createMaintenanceActivities } from './maintenance/activities.js';
 import { createRedeliveryActivities } from './redelivery.js';
 import { createSignalActivities } from './signals.js';
 import { createSignalExtractionActivities } from './signal-extraction.js';
@@ -81,6 +82,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEvidenceActivities(deps),
     ...createAgentActivities(deps),
     ...createSignalExtractionActivities(deps),
+    ...createMaintenanceActivities(deps),
   });
 }
 

@@ -9,3 +9,6 @@ export { evolveBrief } from './briefs/evolve-brief.js';
 export { ingestEvidence } from './evidence/ingest-evidence.js';
 export { draftCaseWorkflow } from './agents/draft-case.js';
 export { extractSignalsWorkflow } from './signals/extract-signals.js';
+export { consolidateThreadSignals } from './maintenance/consolidate-thread-signals.js';
+export { scheduleSignalConsolidation } from './maintenance/schedule-signal-consolidation.js';
+export { updateSignalTemperatures } from './maintenance/update-signal-temperatures.js';
