@@ -94,7 +94,7 @@ export async function scheduleSignalConsolidation(input: ScheduleSignalConsolida
     return final;
   };
 
-  return runBounded({
+  const outcome = await runBounded<MaintenanceReport | { continueWith: ScheduleSignalConsolidationInput }>({
     limit: Math.max(deadline - Date.now(), 1),
     what: 'signal consolidation fan-out',
     fields: { date, dryRun },
@@ -107,7 +107,7 @@ export async function scheduleSignalConsolidation(input: ScheduleSignalConsolida
         if (startedThisRun >= scopesPerRun) {
           // Never with a child in flight: its result would be lost with this run.
           await Promise.all(inFlight);
-          return continueAsNew<typeof scheduleSignalConsolidation>({ ...input, date, nominalMs, startedAt, deadline, after, report });
+          return { continueWith: { ...input, date, nominalMs, startedAt, deadline, after, report } };
         }
         const cursor: ScopeCursor = after;
         const page = await holdThroughOutage(hold, 'scopes', () =>
@@ -130,4 +130,7 @@ export async function scheduleSignalConsolidation(input: ScheduleSignalConsolida
       return finish(true);
     },
   });
+  // Outside the bounded run: continuing as new is how a run ends, not a failure of its work.
+  if ('continueWith' in outcome) return continueAsNew<typeof scheduleSignalConsolidation>(outcome.continueWith);
+  return outcome;
 }
