@@ -61,6 +61,8 @@ export interface AppConfig {
   handOff?: HandOffHooks;
   /** The windows a case's brief workflow starts with when the gateway tells it first (an attach); absent: the defaults. */
   brief?: BriefConfig;
+  /** What a manual maintenance job starts with (SCHEDULES_TIME_ZONE, SIGNAL_*); absent: UTC and the defaults. */
+  maintenance?: { timeZone: string; signalMaintenance?: Config['signalMaintenance'] };
   /** When set, the dev user (admin) is ensured to own this key at startup (Decision 4). */
   devApiKey?: string;
 }

@@ -14,51 +14,100 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import { MAINTENANCE_EXECUTION_TIMEOUT } from '../workflows/policies.js';
-import type { RedeliverMessagesInput } from '../workflows/types.js';
-import type { Config, QueueKind } from './config.js';
+import type { MaintenanceJobInput, QueueNames, RedeliverMessagesInput, ScheduleSignalConsolidationInput } from '../workflows/types.js';
+import { SIGNAL_MAINTENANCE_DEFAULTS, type Config, type QueueKind, type SignalMaintenanceConfig } from './config.js';
 
-export type ScheduleConfig = Pick<Config, 'queuePrefix' | 'queues' | 'schedules'>;
+export type ScheduleConfig = Pick<Config, 'queuePrefix' | 'queues' | 'schedules'> & Partial<Pick<Config, 'signalMaintenance'>>;
 
-interface ScheduleDefinition {
-  /** The id after the queue prefix; also the started runs' workflow id (the server appends the time). */
-  name: string;
-  description: string;
-  spec: Omit<ScheduleSpec, 'timezone'>;
-  workflowType: string;
-  queue: QueueKind;
-  args: (config: ScheduleConfig) => unknown[];
+/** What a job's arguments are built from: the gateway (a manual run) and the schedules alike. */
+export interface JobConfig {
+  queues: QueueNames;
+  timeZone: string;
+  signalMaintenance?: SignalMaintenanceConfig;
 }
 
-const DEFINITIONS: readonly ScheduleDefinition[] = [
+/**
+ * One maintenance job (Decision 34): what `POST /v1/admin/maintenance/:job` starts now (id
+ * `<prefix>manual-<job>-<timestamp>`), and, when it has one, its Temporal Schedule
+ * (`<prefix><schedule.name>`). A new job is a row here.
+ */
+export interface MaintenanceJob {
+  job: string;
+  description: string;
+  workflowType: string;
+  queue: QueueKind;
+  /** Whether `{ dryRun: true }` makes sense for it (it reports and writes nothing else). */
+  dryRun: boolean;
+  args: (config: JobConfig, options: { dryRun: boolean }) => unknown[];
+  schedule?: { name: string; spec: Omit<ScheduleSpec, 'timezone'> };
+}
+
+function consolidationArgs(config: JobConfig, dryRun: boolean): ScheduleSignalConsolidationInput {
+  const p = config.signalMaintenance ?? SIGNAL_MAINTENANCE_DEFAULTS;
+  return {
+    queues: config.queues,
+    timeZone: config.timeZone,
+    concurrency: p.concurrency,
+    scopesPerRun: p.scopesPerRun,
+    minActiveSignals: p.minActiveSignals,
+    recentDays: p.recentDays,
+    ...(dryRun ? { dryRun } : {}),
+  };
+}
+
+export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [
   {
-    name: 'chat-redelivery',
+    job: 'redeliver',
     description:
       'Re-sends user messages still pending after CHAT_REDELIVERY_AFTER_MS to conversations that have not seen them, and hands over again documents and evidence still pending after REDELIVERY_AFTER_MS',
-    spec: { intervals: [{ every: '1 minute' }] },
     workflowType: 'redeliverMessages',
     queue: 'maintenance',
+    dryRun: false,
     args: (config) => [{ queues: config.queues } satisfies RedeliverMessagesInput],
+    schedule: { name: 'chat-redelivery', spec: { intervals: [{ every: '1 minute' }] } },
+  },
+  {
+    job: 'signal-consolidation',
+    description:
+      'Merges near-duplicate signals (cosine > 0.9), decays confidence (30-day half-life) and archives below 0.3, in threads updated within 7 days and cases, with at least 10 active signals',
+    workflowType: 'scheduleSignalConsolidation',
+    queue: 'maintenance',
+    dryRun: true,
+    args: (config, { dryRun }) => [consolidationArgs(config, dryRun)],
+    schedule: { name: 'signal-consolidation-daily', spec: { calendars: [{ hour: 3, comment: 'daily at 03:00' }] } },
+  },
+  {
+    job: 'signal-temperatures',
+    description: 'Sets every active signal hot, warm or cold from when it was last seen or referenced and how often',
+    workflowType: 'updateSignalTemperatures',
+    queue: 'maintenance',
+    dryRun: true,
+    args: (config, { dryRun }) => [{ queues: config.queues, timeZone: config.timeZone, ...(dryRun ? { dryRun } : {}) } satisfies MaintenanceJobInput],
+    schedule: { name: 'signal-temperatures-daily', spec: { calendars: [{ hour: 4, comment: 'daily at 04:00' }] } },
   },
 ];
 
+const scheduled = () => MAINTENANCE_JOBS.flatMap((j) => (j.schedule ? [{ ...j, schedule: j.schedule }] : []));
+
 export function scheduleIds(prefix: string): string[] {
-  return DEFINITIONS.map((d) => `${prefix}${d.name}`);
+  return scheduled().map((j) => `${prefix}${j.schedule.name}`);
 }
 
 /** What `client.schedule.create` takes for each schedule, from config. */
 export function scheduleOptions(config: ScheduleConfig): ScheduleOptions[] {
-  return DEFINITIONS.map((d) => {
-    const scheduleId = `${config.queuePrefix}${d.name}`;
+  const jobConfig: JobConfig = { queues: config.queues, timeZone: config.schedules.timeZone, signalMaintenance: config.signalMaintenance };
+  return scheduled().map((d) => {
+    const scheduleId = `${config.queuePrefix}${d.schedule.name}`;
     return {
       scheduleId,
       // Intervals ignore the zone; the calendar schedules of the signal upkeep need it.
-      spec: { ...d.spec, timezone: config.schedules.timeZone },
+      spec: { ...d.schedule.spec, timezone: config.schedules.timeZone },
       action: {
         type: 'startWorkflow',
         workflowType: d.workflowType,
         workflowId: scheduleId,
         taskQueue: config.queues[d.queue],
-        args: d.args(config),
+        args: d.args(jobConfig, { dryRun: false }),
         workflowExecutionTimeout: MAINTENANCE_EXECUTION_TIMEOUT,
         staticSummary: d.description,
       },

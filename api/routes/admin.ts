@@ -11,6 +11,9 @@ import { errorBodySchema, HttpError, temporalCall } from '../errors.js';
 import type { AuthUser } from '../auth.js';
 import { describeVisibleRun, outcomeOf } from '../runs.js';
 import { withErrors } from './chat-schemas.js';
+import { MAINTENANCE_JOBS } from '../../workers/schedules.js';
+import { MAINTENANCE_EXECUTION_TIMEOUT } from '../../workflows/policies.js';
+import { workflowIds } from '../../workflows/types.js';
 
 /** Listing walks visibility, then one describe per schedule: bounded, as a stack has a handful. */
 const MAX_SCHEDULES = 200;
@@ -97,9 +100,52 @@ async function describeSchedule(temporal: Client, admin: AuthUser, scheduleId: s
   };
 }
 
+const JOB_NAMES = MAINTENANCE_JOBS.map((j) => j.job);
+
+/** Starts a maintenance job now (Decision 34): a system run (no user), id `<prefix>manual-<job>-<timestamp>`. */
+async function startJob(deps: RouteDeps, jobName: string, dryRun: boolean): Promise<string> {
+  const job = MAINTENANCE_JOBS.find((j) => j.job === jobName);
+  if (!job) throw new HttpError(404, `no maintenance job ${jobName}: the jobs are ${JOB_NAMES.join(', ')}`, 'NOT_FOUND');
+  if (dryRun && !job.dryRun) throw new HttpError(400, `${jobName} has no dry run`, 'VALIDATION_ERROR', 'dryRun');
+  const workflowId = workflowIds.manualMaintenance(queuePrefix(deps), jobName, new Date());
+  const maintenance = deps.config.maintenance;
+  const args = job.args({ queues: deps.config.queues, timeZone: maintenance?.timeZone ?? 'UTC', signalMaintenance: maintenance?.signalMaintenance }, { dryRun });
+  await temporalCall(deps.temporal, () =>
+    deps.temporal.workflow.start(job.workflowType, {
+      workflowId,
+      taskQueue: deps.config.queues[job.queue],
+      args,
+      workflowExecutionTimeout: MAINTENANCE_EXECUTION_TIMEOUT,
+      staticSummary: `${job.description} (started by an admin${dryRun ? ', dry run' : ''})`,
+    }),
+  );
+  return workflowId;
+}
+
 export async function adminRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   app.addHook('onRequest', requireAdmin);
   const tags = ['admin'];
+
+  app.post<{ Params: { job: string }; Body: { dryRun?: boolean } | undefined }>(
+    '/v1/admin/maintenance/:job',
+    {
+      schema: {
+        tags,
+        description: `Starts a maintenance job now (${JOB_NAMES.join(', ')}); \`dryRun\` reports what it would do and writes nothing else. Admin keys only (else 403).`,
+        params: { type: 'object', properties: { job: { type: 'string', maxLength: 100 } }, required: ['job'] },
+        body: { type: 'object', properties: { dryRun: { type: 'boolean' } }, additionalProperties: false },
+        response: withErrors({
+          202: { type: 'object', properties: { workflowId: { type: 'string' } }, required: ['workflowId'] },
+          403: { ...errorBodySchema, description: 'the key is not an admin key' },
+          404: { ...errorBodySchema, description: 'no such job: the message names the known ones' },
+        }),
+      },
+    },
+    async (request, reply) => {
+      const workflowId = await startJob(deps, request.params.job, request.body?.dryRun === true);
+      return reply.code(202).send({ workflowId });
+    },
+  );
 
   app.get(
     '/v1/admin/schedules',

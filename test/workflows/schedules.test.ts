@@ -39,11 +39,29 @@ describe('schedules', () => {
   it('creates once and updates after, in a row or at once, to the configured definition', async () => {
     const config = configFor({ SCHEDULES_TIME_ZONE: 'Europe/Berlin', SCHEDULES_CATCHUP_WINDOW_MS: '600000' });
     const id = `${config.queuePrefix}chat-redelivery`;
-    expect(scheduleIds(config.queuePrefix)).toEqual([id]);
+    const ids = ['chat-redelivery', 'signal-consolidation-daily', 'signal-temperatures-daily'].map((name) => `${config.queuePrefix}${name}`);
+    expect(scheduleIds(config.queuePrefix)).toEqual(ids);
 
+    // Two workers starting at once: each schedule created by one and updated by the other.
     const atOnce = await Promise.all([upsertSchedules(env.client, config), upsertSchedules(env.client, config)]);
-    expect(atOnce.flat().map((r) => r.outcome).sort()).toEqual(['created', 'updated']);
-    expect(await upsertSchedules(env.client, config)).toEqual([{ scheduleId: id, outcome: 'updated' }]);
+    for (const scheduleId of ids) {
+      expect(atOnce.flat().filter((r) => r.scheduleId === scheduleId).map((r) => r.outcome).sort(), scheduleId).toEqual(['created', 'updated']);
+    }
+    expect(await upsertSchedules(env.client, config)).toEqual(ids.map((scheduleId) => ({ scheduleId, outcome: 'updated' })));
+
+    // The signal upkeep: daily at 03:00 and 04:00 in the configured zone, overlap skip, the catch-up window.
+    for (const [scheduleId, hour, workflowType] of [
+      [ids[1]!, 3, 'scheduleSignalConsolidation'],
+      [ids[2]!, 4, 'updateSignalTemperatures'],
+    ] as const) {
+      const upkeep = await env.client.schedule.getHandle(scheduleId).describe();
+      expect(upkeep.spec.timezone).toBe('Europe/Berlin');
+      const inBerlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+      expect(upkeep.info.nextActionTimes.map((t) => inBerlin.format(t))).toEqual(upkeep.info.nextActionTimes.map(() => `0${hour}:00`));
+      expect(upkeep.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 600_000 });
+      expect(upkeep.action).toMatchObject({ type: 'startWorkflow', workflowType, workflowId: scheduleId, taskQueue: config.queues.maintenance });
+      expect(upkeep.action.type === 'startWorkflow' && upkeep.action.args?.[0]).toMatchObject({ queues: config.queues, timeZone: 'Europe/Berlin' });
+    }
 
     const handle = env.client.schedule.getHandle(id);
     const described = await handle.describe();
