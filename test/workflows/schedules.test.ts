@@ -9,7 +9,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { storeUserMessage } from '../../api/chat-handoff.js';
 import { loadConfig } from '../../workers/config.js';
 import { deleteSchedules, scheduleIds, upsertSchedules, type UpsertResult } from '../../workers/schedules.js';
-import type { RedeliveryCursor, RedeliveryReport } from '../../workflows/types.js';
+import { nominalDateOf } from '../../workflows/maintenance/nominal-date.js';
+import type { MaintenanceReport, RedeliveryCursor, RedeliveryReport } from '../../workflows/types.js';
 import { eventually, seedThread, seedUser } from '../helpers/chat.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startTestWorkers } from '../helpers/stack.js';
@@ -108,6 +109,15 @@ describe('schedules', () => {
       const report: RedeliveryReport = await run.result();
       const nothing = { examined: 0, resent: 0, units: 0, failedUnits: 0, complete: true };
       expect(report).toEqual({ messages: nothing, documents: nothing, evidence: nothing, agentRuns: nothing });
+
+      // The temperatures' run is for the schedule's time (TemporalScheduledStartTime), in its zone.
+      const temperatures = env.client.schedule.getHandle(`${config.queuePrefix}signal-temperatures-daily`);
+      await temperatures.trigger('ALLOW_ALL');
+      const { info: tInfo } = await eventually(() => temperatures.describe(), (d) => d.info.recentActions.length > 0);
+      const action = tInfo.recentActions.at(-1)!;
+      const tRun = env.client.workflow.getHandle(action.action.workflow.workflowId, action.action.workflow.firstExecutionRunId);
+      const tReport: MaintenanceReport = await tRun.result();
+      expect(tReport).toMatchObject({ job: 'signal-temperatures', dryRun: false, complete: true, date: nominalDateOf(action.scheduledAt.getTime(), 'UTC').date });
     } finally {
       await workers.stop();
       await deleteSchedules(env.client, config.queuePrefix);
