@@ -6,10 +6,12 @@
  * running; temperatures; the report event; a re-mention of a merged or archived signal.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events, signals } from '../../activities/db/schema/index.js';
+import type { Activities } from '../../activities/index.js';
 import { DAY_MS } from '../../activities/maintenance/signal-maths.js';
 import { creditSurvivors, mentionedAgain, mentionReturning } from '../../activities/signal-mentions.js';
 import { SIGNAL_MAINTENANCE_DEFAULTS } from '../../workers/config.js';
@@ -23,6 +25,7 @@ import {
   type ScopeConsolidation,
   type SignalScope,
 } from '../../workflows/types.js';
+import { withActivityFaults } from '../helpers/activity-faults.js';
 import { seedUser } from '../helpers/chat.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import {
@@ -45,13 +48,25 @@ let env: TestWorkflowEnvironment;
 let database: TestDatabase;
 let workers: RunningWorkers;
 let queues: QueueNames;
+const faults = { calls: new Map<string, number>(), commitThenThrowOnce: new Set<string>() };
+/** Calls of consolidateSignalScope, by scope id, that find the database unreachable (Decision 28). */
+const unreachable = new Map<string, number>();
 const db = () => database.db;
 
 beforeAll(async () => {
   [env, database] = await Promise.all([connectTestEnv(), createTestDatabase()]);
   queues = testQueues('signal-maintenance');
   // Batches of 2: a scope's merges and decay are several transactions.
-  workers = await startTestWorkers({ env, db: database.db, queues, signalMaintenance: { ...SIGNAL_MAINTENANCE_DEFAULTS, batchSize: 2 } });
+  workers = await startTestWorkers({
+    env, db: database.db, queues, signalMaintenance: { ...SIGNAL_MAINTENANCE_DEFAULTS, batchSize: 2 },
+    wrapActivities: (acts: Activities) => withActivityFaults(acts, faults, async (name, args) => {
+      const scope = (args[0] as { scope?: SignalScope }).scope;
+      if (name === 'consolidateSignalScope' && scope && (unreachable.get(scope.id) ?? 0) > 0) {
+        unreachable.set(scope.id, unreachable.get(scope.id)! - 1);
+        throw ApplicationFailure.retryable('the database is unreachable (ECONNREFUSED)', 'DatabaseUnavailable');
+      }
+    }),
+  });
 });
 
 afterAll(async () => {
@@ -120,6 +135,15 @@ describe('consolidateThreadSignals', () => {
     const before = await snapshot(db(), [s.threadId]);
     expect(await consolidate(scope)).toEqual({ examined: 4, merged: 0, decayed: 0, archived: 0, embedded: 0 });
     expect(await snapshot(db(), [s.threadId])).toEqual(before);
+  });
+
+  it('holds through a database outage (Decision 28) and then consolidates', async () => {
+    const s = await seedMixedThread();
+    unreachable.set(s.threadId, 2);
+    const report = await consolidate({ kind: 'thread', id: s.threadId }, { outageHoldMs: 60_000 });
+    expect(unreachable.get(s.threadId)).toBe(0);
+    expect(report).toMatchObject({ merged: 1, archived: 1 });
+    expect(await signalById(db(), s.merged)).toMatchObject({ status: 'merged', mergedInto: s.survivor });
   });
 
   it('a dry run reports what it would do and writes nothing', async () => {
