@@ -1,5 +1,7 @@
 /**
- * casework's Temporal Schedules (DESIGN.md Decision 25), in one list. `upsertSchedules`
+ * casework's maintenance jobs and their Temporal Schedules (DESIGN.md Decisions 25, 34), in one
+ * table, `MAINTENANCE_JOBS`: the admin route starts any job now, and the jobs with a schedule
+ * are upserted here. `upsertSchedules`
  * creates each one or, when it exists, updates it to this definition; `npm run schedules`,
  * `./temporal-dev.sh` and a worker that serves `maintenance` all call it, so it must be
  * safe twice and twice at once. Ids carry the queue prefix, so stacks (and test files)
