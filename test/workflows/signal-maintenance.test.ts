@@ -8,9 +8,11 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { events, signals } from '../../activities/db/schema/index.js';
+import { events, messages, signals } from '../../activities/db/schema/index.js';
+import { createLocalLlm } from '../../activities/llm/llm.js';
+import { createSignalExtractionActivities } from '../../activities/signal-extraction.js';
 import type { Activities } from '../../activities/index.js';
 import { DAY_MS } from '../../activities/maintenance/signal-maths.js';
 import { creditSurvivors, mentionedAgain, mentionReturning } from '../../activities/signal-mentions.js';
@@ -184,6 +186,32 @@ describe('consolidateThreadSignals', () => {
     const revived = await signalById(db(), s.old);
     expect(revived).toMatchObject({ status: 'active', confidence: 0.8 });
     expect(revived.lastSeenAt.getTime()).toBeGreaterThan(old.lastSeenAt.getTime());
+  });
+});
+
+describe('a re-mention through on-demand extraction', () => {
+  it("counts for a merged signal's survivor and revives it when archived", async () => {
+    const user = await seedUser(db());
+    const caseId = await seedCase(db(), user.id);
+    const threadId = await seedScopeThread(db(), user.id, new Date(), caseId);
+    const said = 'We assume rents near the station are about 2000 pounds a month.';
+    const extraction = createSignalExtractionActivities({ db: db(), llm: createLocalLlm(), config: {} });
+    const extractFrom = async (key: string) => {
+      const [message] = await db().insert(messages).values({ threadId, role: 'user', content: said, status: 'complete' }).returning();
+      return extraction.extractSignalBatch({ key, caseId, userId: user.id, source: { kind: 'messages', threadId, messageIds: [message!.id] }, after: -1 });
+    };
+    const { signalIds } = await extractFrom(uniqueId('first'));
+    expect(signalIds.length).toBeGreaterThan(0);
+    const [survivor] = await seedSignals(db(), { threadId, caseId }, Date.now() - 40 * DAY_MS, [{ status: 'archived', confidence: 0.2, base: 0.7, references: 4 }]);
+    await db().update(signals).set({ status: 'merged', mergedInto: survivor! }).where(inArray(signals.id, signalIds));
+    const mergedBefore = await Promise.all(signalIds.map((id) => signalById(db(), id)));
+
+    await extractFrom(uniqueId('again'));
+    const after = await signalById(db(), survivor!);
+    expect(after).toMatchObject({ status: 'active', referenceCount: 4 + signalIds.length });
+    expect(after.confidence).toBeCloseTo(0.7, 6);
+    expect(after.lastReferencedAt).not.toBeNull();
+    for (const before of mergedBefore) expect(await signalById(db(), before.id)).toMatchObject({ status: 'merged', referenceCount: before.referenceCount });
   });
 });
 
