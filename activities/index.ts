@@ -15,13 +15,14 @@ import { withClassifiedErrors } from './errors.js';
 import type { Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
 import { createParsePool, type ParsePool } from './parse/pool.js';
+import { createMaintenanceActivities } from './maintenance/activities.js';
 import { createRedeliveryActivities } from './redelivery.js';
 import { createSignalActivities } from './signals.js';
 import { createSignalExtractionActivities } from './signal-extraction.js';
 import type { ExtractionBounds } from './signal-range.js';
 import type { SafeFetcher } from './web/fetcher.js';
 import { createUrlIngestActivities } from './web/ingest.js';
-import type { BriefConfig, FetchConfig, HousekeepingConfig, RedeliveryConfig } from '../workers/config.js';
+import type { BriefConfig, FetchConfig, HousekeepingConfig, RedeliveryConfig, SignalMaintenanceConfig } from '../workers/config.js';
 import type { QueueNames } from '../workflows/types.js';
 import { createHousekeepingActivities } from './maintenance/index.js';
 
@@ -41,6 +42,8 @@ export interface ActivityConfig {
   brief?: BriefConfig;
   /** Event retention and the audit types it keeps (EVENTS_*); absent: the defaults. */
   housekeeping?: HousekeepingConfig;
+  /** Signal consolidation and temperatures (SIGNAL_*); absent: the defaults. */
+  signalMaintenance?: SignalMaintenanceConfig;
 }
 
 export interface ActivityDeps {
@@ -83,6 +86,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAgentActivities(deps),
     ...createSignalExtractionActivities(deps),
     ...createHousekeepingActivities(deps),
+    ...createMaintenanceActivities(deps),
   });
 }
 

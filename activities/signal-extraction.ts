@@ -23,6 +23,7 @@ import { keepAlive } from './heartbeat.js';
 import type { ExtractedSignal, Llm } from './llm/llm.js';
 import { EXTRACTION_BOUNDS, failedForGood, takeWithin, type ExtractionBounds } from './signal-range.js';
 import { mergeByTextHash } from './signals.js';
+import { creditSurvivors, mentionedAgain, mentionReturning } from './signal-mentions.js';
 import { meterAttempt } from './usage.js';
 import { searchAttributes } from '../workflows/search-attributes.js';
 import { workflowIds, type ExtractSignalsInput, type SignalBatchResult, type SignalSource } from '../workflows/types.js';
@@ -126,14 +127,15 @@ async function lockScope(tx: Tx, req: SignalBatchRequest): Promise<{ threadId: s
 /** Stores the batch's signals: a text already there counts one more reference and is seen now. */
 async function upsertSignals(tx: Tx, scope: { threadId: string | null; caseId: string }, found: ExtractedSignal[]): Promise<string[]> {
   const rows = mergeByTextHash(found).map((s) => ({
-    threadId: scope.threadId, caseId: scope.caseId, type: s.type, text: s.text, textHash: s.textHash, confidence: s.confidence, referenceCount: s.mentions,
+    threadId: scope.threadId, caseId: scope.caseId, type: s.type, text: s.text, textHash: s.textHash, confidence: s.confidence, baseConfidence: s.confidence, referenceCount: s.mentions,
   }));
   if (rows.length === 0) return [];
-  const again = { referenceCount: sql`${signals.referenceCount} + excluded.reference_count`, lastSeenAt: sql`now()` };
+  const again = mentionedAgain;
   const conflict = scope.threadId
     ? { target: [signals.threadId, signals.textHash], set: again }
     : { target: [signals.caseId, signals.textHash], targetWhere: sql`${signals.threadId} is null`, set: again };
-  const stored = await tx.insert(signals).values(rows).onConflictDoUpdate(conflict).returning({ id: signals.id, inserted: sql<boolean>`(xmax = 0)` });
+  const stored = await tx.insert(signals).values(rows).onConflictDoUpdate(conflict).returning(mentionReturning);
+  await creditSurvivors(tx, stored, new Map(rows.map((r) => [r.textHash, r.referenceCount])));
   return stored.filter((s) => s.inserted).map((s) => s.id);
 }
 

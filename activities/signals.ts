@@ -13,6 +13,7 @@ import { meterAttempt, type AttemptMeter } from './usage.js';
 import { keepAlive } from './heartbeat.js';
 import { EXTRACTION_BOUNDS, failedForGood, readRange, type ExtractionBounds, type ExtractionRange } from './signal-range.js';
 import { tellBrief } from './briefs/tell.js';
+import { creditSurvivors, mentionedAgain, mentionReturning } from './signal-mentions.js';
 import type { BriefConfig } from '../workers/config.js';
 import type { QueueNames, SignalExtractionResult } from '../workflows/types.js';
 
@@ -136,16 +137,15 @@ export function createSignalActivities({ db, llm, embedder, temporal, config }: 
         text: s.text,
         textHash: s.textHash,
         confidence: s.confidence,
+        baseConfidence: s.confidence,
         referenceCount: s.mentions,
       }));
       const stored = rows.length === 0 ? [] : await tx
         .insert(signals)
         .values(rows)
-        .onConflictDoUpdate({
-          target: [signals.threadId, signals.textHash],
-          set: { referenceCount: sql`${signals.referenceCount} + excluded.reference_count`, lastSeenAt: sql`now()` },
-        })
-        .returning({ id: signals.id, inserted: sql<boolean>`(xmax = 0)` });
+        .onConflictDoUpdate({ target: [signals.threadId, signals.textHash], set: mentionedAgain })
+        .returning(mentionReturning);
+      await creditSurvivors(tx, stored, new Map(rows.map((r) => [r.textHash, r.referenceCount])));
       const signalIds = stored.filter((s) => s.inserted).map((s) => s.id);
       await tx.update(threads).set({ extractionCursor: toSeq, updatedAt: sql`now()` }).where(eq(threads.id, threadId));
       const failure = 'failed' in outcome ? { failed: true, reason: outcome.failed, skipped: range.texts.length } : {};

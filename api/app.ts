@@ -22,7 +22,7 @@ import { createIdempotency, type IdempotencyHooks, type IdempotencyOptions } fro
 import { rejectNulCharacters } from './input-guards.js';
 import { useStrictJsonBodies } from './json-body.js';
 import { createStartingPostLimiter, type StartingPostLimiter } from './rate-limit.js';
-import { adminRoutes, maintenanceRoutes } from './routes/admin.js';
+import { adminRoutes } from './routes/admin.js';
 import { documentRoutes } from './routes/documents.js';
 import { agentRoutes } from './routes/agents.js';
 import { briefRoutes } from './routes/briefs.js';
@@ -61,6 +61,8 @@ export interface AppConfig {
   handOff?: HandOffHooks;
   /** The windows a case's brief workflow starts with when the gateway tells it first (an attach); absent: the defaults. */
   brief?: BriefConfig;
+  /** What a manual maintenance job starts with (SCHEDULES_TIME_ZONE, SIGNAL_*); absent: UTC and the defaults. */
+  maintenance?: { timeZone: string; signalMaintenance?: Config['signalMaintenance']; housekeeping?: Config['housekeeping'] };
   /** When set, the dev user (admin) is ensured to own this key at startup (Decision 4). */
   devApiKey?: string;
 }
@@ -153,7 +155,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(eventRoutes, routeDeps);
   await app.register(progressRoutes, routeDeps);
   await app.register(adminRoutes, routeDeps);
-  await app.register(maintenanceRoutes, routeDeps);
   await app.register(documentRoutes, routeDeps);
   await app.register(searchRoutes, routeDeps);
   await app.register(urlRoutes, routeDeps);

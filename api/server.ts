@@ -118,6 +118,7 @@ async function main(): Promise<void> {
       documents: config.documents,
       evidence: config.evidence,
       brief: config.brief,
+      maintenance: { timeZone: config.schedules.timeZone, signalMaintenance: config.signalMaintenance, housekeeping: config.housekeeping },
       handOff: faultExitBeforeHandOff(),
     },
     logger,

@@ -117,6 +117,50 @@ export const HOUSEKEEPING_DEFAULTS: HousekeepingConfig = {
 /** How long an `Idempotency-Key` answer is replayed; older rows are expired (the gateway takes them over, the cleanup deletes them). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * Signal maintenance (issue 18; Decisions 22, 34): what consolidation and the temperatures
+ * decide (the maths, activities/maintenance/signal-maths.ts) and how the fan-out runs.
+ */
+export interface SignalMaintenanceConfig {
+  /** Two active signals of one scope merge when their cosine similarity is above this (not equal). */
+  mergeSimilarity: number;
+  /** Confidence halves every this many days since `last_seen_at`. */
+  halfLifeDays: number;
+  /** A decayed confidence below this (not equal) archives the signal. */
+  archiveBelow: number;
+  /** Hot: last seen or referenced within this many days. */
+  hotDays: number;
+  /** Warm: within this many days, or at least `warmReferences` references; else cold. */
+  warmDays: number;
+  warmReferences: number;
+  /** The fan-out takes threads updated within this many days ... */
+  recentDays: number;
+  /** ... and threads (and cases' own signals) with at least this many active signals. */
+  minActiveSignals: number;
+  /** Children in flight at once (a sliding window). */
+  concurrency: number;
+  /** Scopes one run of the fan-out starts before it continues as new. */
+  scopesPerRun: number;
+  /** Rows one transaction writes (merges, decay, temperatures). */
+  batchSize: number;
+}
+
+export const SIGNAL_MAINTENANCE_DEFAULTS: SignalMaintenanceConfig = {
+  mergeSimilarity: 0.9,
+  halfLifeDays: 30,
+  archiveBelow: 0.3,
+  hotDays: 3,
+  warmDays: 14,
+  warmReferences: 5,
+  recentDays: 7,
+  minActiveSignals: 10,
+  concurrency: 4,
+  scopesPerRun: 500,
+  batchSize: 200,
+};
+
+const unitInterval = z.coerce.number().min(0).max(1);
+
 export const QUEUE_KINDS = ['chat', 'ingest', 'research', 'maintenance'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 
@@ -164,6 +208,17 @@ const envSchema = z.object({
   EVENTS_RETENTION_DAYS: positiveInt.default(HOUSEKEEPING_DEFAULTS.eventsRetentionDays),
   EVENTS_AUDIT_TYPES: z.string().default(HOUSEKEEPING_DEFAULTS.auditEventTypes.join(',')),
   WORKING_VIEWS_REFRESH_EVERY_MS: z.coerce.number().int().min(10_000).default(HOUSEKEEPING_DEFAULTS.workingViewsRefreshEveryMs),
+  SIGNAL_MERGE_SIMILARITY: unitInterval.default(SIGNAL_MAINTENANCE_DEFAULTS.mergeSimilarity),
+  SIGNAL_HALF_LIFE_DAYS: z.coerce.number().positive().default(SIGNAL_MAINTENANCE_DEFAULTS.halfLifeDays),
+  SIGNAL_ARCHIVE_BELOW: unitInterval.default(SIGNAL_MAINTENANCE_DEFAULTS.archiveBelow),
+  SIGNAL_HOT_DAYS: z.coerce.number().positive().default(SIGNAL_MAINTENANCE_DEFAULTS.hotDays),
+  SIGNAL_WARM_DAYS: z.coerce.number().positive().default(SIGNAL_MAINTENANCE_DEFAULTS.warmDays),
+  SIGNAL_WARM_REFERENCES: positiveInt.default(SIGNAL_MAINTENANCE_DEFAULTS.warmReferences),
+  SIGNAL_CONSOLIDATION_RECENT_DAYS: positiveInt.default(SIGNAL_MAINTENANCE_DEFAULTS.recentDays),
+  SIGNAL_CONSOLIDATION_MIN_SIGNALS: positiveInt.default(SIGNAL_MAINTENANCE_DEFAULTS.minActiveSignals),
+  SIGNAL_CONSOLIDATION_CONCURRENCY: positiveInt.max(100).default(SIGNAL_MAINTENANCE_DEFAULTS.concurrency),
+  SIGNAL_CONSOLIDATION_SCOPES_PER_RUN: positiveInt.max(5_000).default(SIGNAL_MAINTENANCE_DEFAULTS.scopesPerRun),
+  SIGNAL_MAINTENANCE_BATCH_SIZE: positiveInt.max(5_000).default(SIGNAL_MAINTENANCE_DEFAULTS.batchSize),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   DOCUMENT_MAX_BYTES: positiveInt.default(DOCUMENT_DEFAULTS.maxBytes),
   CHUNK_TOKENS: positiveInt.default(DOCUMENT_DEFAULTS.chunkTokens),
@@ -247,6 +302,7 @@ export interface Config {
   embeddedIdleInTransactionMs: number;
   schedules: { enabled: boolean; timeZone: string; catchupWindowMs: number };
   housekeeping: HousekeepingConfig;
+  signalMaintenance: SignalMaintenanceConfig;
   bodyLimitBytes: number;
   documents: DocumentConfig;
   brief: BriefConfig;
@@ -300,6 +356,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.BRIEF_MAX_WAIT_MS < e.BRIEF_DEBOUNCE_MS) {
     throw new ConfigError(`invalid configuration: BRIEF_MAX_WAIT_MS (${e.BRIEF_MAX_WAIT_MS}) must be at least BRIEF_DEBOUNCE_MS (${e.BRIEF_DEBOUNCE_MS})`);
+  }
+  if (e.SIGNAL_WARM_DAYS < e.SIGNAL_HOT_DAYS) {
+    throw new ConfigError(`invalid configuration: SIGNAL_WARM_DAYS (${e.SIGNAL_WARM_DAYS}) must be at least SIGNAL_HOT_DAYS (${e.SIGNAL_HOT_DAYS})`);
   }
   if (e.CHUNK_OVERLAP_TOKENS >= e.CHUNK_TOKENS) {
     throw new ConfigError(`invalid configuration: CHUNK_OVERLAP_TOKENS (${e.CHUNK_OVERLAP_TOKENS}) must be smaller than CHUNK_TOKENS (${e.CHUNK_TOKENS})`);
@@ -360,6 +419,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       eventsRetentionDays: e.EVENTS_RETENTION_DAYS,
       auditEventTypes: listOf('EVENTS_AUDIT_TYPES', e.EVENTS_AUDIT_TYPES, (t) => (EVENT_TYPES as readonly string[]).includes(t), `event types (${EVENT_TYPES.join(', ')})`, true),
       workingViewsRefreshEveryMs: e.WORKING_VIEWS_REFRESH_EVERY_MS,
+    },
+    signalMaintenance: {
+      mergeSimilarity: e.SIGNAL_MERGE_SIMILARITY,
+      halfLifeDays: e.SIGNAL_HALF_LIFE_DAYS,
+      archiveBelow: e.SIGNAL_ARCHIVE_BELOW,
+      hotDays: e.SIGNAL_HOT_DAYS,
+      warmDays: e.SIGNAL_WARM_DAYS,
+      warmReferences: e.SIGNAL_WARM_REFERENCES,
+      recentDays: e.SIGNAL_CONSOLIDATION_RECENT_DAYS,
+      minActiveSignals: e.SIGNAL_CONSOLIDATION_MIN_SIGNALS,
+      concurrency: e.SIGNAL_CONSOLIDATION_CONCURRENCY,
+      scopesPerRun: e.SIGNAL_CONSOLIDATION_SCOPES_PER_RUN,
+      batchSize: e.SIGNAL_MAINTENANCE_BATCH_SIZE,
     },
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     documents: {
@@ -451,5 +523,6 @@ export function activityConfigOf(config: Config) {
     signalExtraction: config.signalExtraction,
     brief: config.brief,
     housekeeping: config.housekeeping,
+    signalMaintenance: config.signalMaintenance,
   };
 }

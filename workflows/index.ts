@@ -11,3 +11,6 @@ export { draftCaseWorkflow } from './agents/draft-case.js';
 export { extractSignalsWorkflow } from './signals/extract-signals.js';
 export { cleanupOldEvents } from './maintenance/cleanup-old-events.js';
 export { refreshWorkingViews } from './maintenance/refresh-working-views.js';
+export { consolidateThreadSignals } from './maintenance/consolidate-thread-signals.js';
+export { scheduleSignalConsolidation } from './maintenance/schedule-signal-consolidation.js';
+export { updateSignalTemperatures } from './maintenance/update-signal-temperatures.js';

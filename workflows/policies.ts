@@ -104,6 +104,20 @@ export const DOCUMENT_EXECUTION_TIMEOUT = '35 minutes';
  */
 export const chatRedelivery: ActivityOptions = { ...maintenance, heartbeatTimeout: '30 seconds' };
 
+/**
+ * Signal maintenance (Decision 34): the maintenance policy (3 attempts, 10 s ×2), a heartbeat
+ * after every batch, so a dead worker's attempt is retried after 30 s, not 30 min; an
+ * unreachable database is held by the workflow, not spent as an attempt.
+ */
+export const signalMaintenance: ActivityOptions = {
+  ...maintenance,
+  heartbeatTimeout: '30 seconds',
+  retry: { ...maintenance.retry, nonRetryableErrorTypes: HELD_BY_THE_WORKFLOW },
+};
+
+/** Recording a job's report: one insert. */
+export const maintenanceReport: ActivityOptions = { ...signalMaintenance, startToCloseTimeout: '1 minute' };
+
 /** Backstop on scheduled maintenance runs, past their in-workflow 30 min (notes §5). */
 export const MAINTENANCE_EXECUTION_TIMEOUT = '35 minutes';
 

@@ -456,7 +456,105 @@ export const workflowIds = {
   evolveBrief: (caseId: string) => `evolve-brief-${caseId}`,
   /** `hash`: sha256 (hex) of the sorted message ids, or of the document's content hash; its first 16 hex name the run. */
   extractSignals: (scopeId: string, hash: string) => `extract-signals-${scopeId}-${hash.slice(0, 16)}`,
+  /**
+   * One scope's consolidation for one date (`yyyymmdd` in SCHEDULES_TIME_ZONE): a thread's
+   * signals, or a case's own (`consolidate-case-…`), so two children never touch one signal;
+   * a dry run's carry `-dry`, so they never stand in for a real run.
+   */
+  consolidate: (scope: SignalScope, date: string, dryRun: boolean) =>
+    `consolidate-${scope.kind === 'case' ? 'case-' : ''}${scope.id}-${date}${dryRun ? '-dry' : ''}`,
+  /** A maintenance job started by `POST /v1/admin/maintenance/:job` (Decision 34). */
+  /** `<prefix>manual-<job>-20261207T021500123Z`: the start time, readable, unique to the millisecond. */
+  manualMaintenance: (prefix: string, job: string, at: Date) => `${prefix}manual-${job}-${at.toISOString().replace(/[-:.]/g, '')}`,
 };
+
+/** What one consolidation covers: a thread's signals, or a case's own (no thread). */
+export interface SignalScope {
+  kind: 'thread' | 'case';
+  id: string;
+}
+
+/** The signal-maintenance knobs a run carries (from SIGNAL_* config; absent: the activities' config). */
+export interface SignalMaintenanceKnobs {
+  /** Children in flight at once. */
+  concurrency?: number;
+  /** Scopes one run starts before it continues as new. */
+  scopesPerRun?: number;
+  minActiveSignals?: number;
+  recentDays?: number;
+}
+
+/** Common to the scheduled maintenance jobs (Decision 34): `{ dryRun }` reports and writes nothing else. */
+export interface MaintenanceJobInput {
+  queues: QueueNames;
+  dryRun?: boolean;
+  /** SCHEDULES_TIME_ZONE: the date of the run (ids, decay) is taken in it. Absent: UTC. */
+  timeZone?: string;
+  /** The instant the run is for (epoch ms); absent: the schedule's time, else the run's start. */
+  nominalTime?: number;
+  timeLimitMs?: number;
+  outageHoldMs?: number;
+}
+
+export interface ConsolidateThreadSignalsInput {
+  queues: QueueNames;
+  scope: SignalScope;
+  /** `yyyymmdd`, and the instant decay is computed at (that date's midnight UTC). */
+  date: string;
+  nominalMs: number;
+  dryRun?: boolean;
+  threadId?: string;
+  caseId?: string;
+  timeLimitMs?: number;
+  outageHoldMs?: number;
+}
+
+/** What one scope's consolidation did (or, dry, would do). */
+export interface ScopeConsolidation {
+  examined: number;
+  merged: number;
+  decayed: number;
+  archived: number;
+  embedded: number;
+}
+
+export interface ScheduleSignalConsolidationInput extends MaintenanceJobInput, SignalMaintenanceKnobs {
+  /** Carried across continue-as-new: */
+  date?: string;
+  nominalMs?: number;
+  /** The absolute deadline of the whole job (epoch ms), set by its first run. */
+  deadline?: number;
+  startedAt?: number;
+  after?: ScopeCursor;
+  report?: MaintenanceReport;
+}
+
+/** Where the fan-out's scope list goes on: threads by id, then cases by id. */
+export interface ScopeCursor {
+  kind: 'thread' | 'case';
+  afterId: string | null;
+}
+
+/** The `MAINTENANCE_REPORT` of a job (event payload and the run's result). */
+export interface MaintenanceReport {
+  job: 'signal-consolidation' | 'signal-temperatures';
+  date: string;
+  dryRun: boolean;
+  scopesExamined: number;
+  signalsExamined: number;
+  merged: number;
+  decayed: number;
+  archived: number;
+  retiered: number;
+  embedded: number;
+  /** Fan-out: children started, found already running (a manual run, say), failed. */
+  started: number;
+  alreadyRunning: number;
+  failed: number;
+  /** False when the job's deadline stopped it before every scope or signal was seen. */
+  complete: boolean;
+  durationMs: number;
+}
 
 export const EVOLVE_BRIEF_WORKFLOW_PREFIX = 'evolve-brief-';
 

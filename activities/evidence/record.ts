@@ -89,6 +89,8 @@ export async function recordOutcome(outcome: Outcome, meter: AttemptMeter): Prom
         .insert(evidenceSignalLinks)
         .values(links.map((l) => ({ evidenceId: outcome.evidenceId, caseId: item.caseId, ...l })))
         .onConflictDoNothing();
+      // Linked by evidence is referenced (what keeps a signal hot: updateSignalTemperatures).
+      await tx.update(signals).set({ lastReferencedAt: sql`now()` }).where(inArray(signals.id, links.map((l) => l.signalId)));
     }
     if (outcome.contradictions.length > 0) {
       const self = { kind: 'evidence' as const, id: outcome.evidenceId };

@@ -2,7 +2,8 @@
  * The housekeeping jobs' activities (issue 18: the seed's `cleanup_old_events` and
  * `refresh_working_views`), and the report each run leaves as a system event.
  */
-import { emitEvent, currentRun } from '../events.js';
+import { currentRun } from '../events.js';
+import { recordMaintenanceReport } from './report.js';
 import type { ActivityDeps } from '../index.js';
 import type { HousekeepingJob } from '../../workflows/types.js';
 import { createRetention, type CleanupRequest } from './retention.js';
@@ -20,18 +21,9 @@ export function createHousekeepingActivities(deps: Pick<ActivityDeps, 'db' | 'te
       return refreshWorkingView(deps.db, req);
     },
 
-    /**
-     * MAINTENANCE_REPORT, a system event (no user: admins read it with `scope=system`), once per
-     * run of a job: keyed by the job and the workflow id (a manual or scheduled run's id is its own).
-     */
+    /** The run's report (./report.ts). */
     async emitMaintenanceReport(req: { job: HousekeepingJob; report: Record<string, unknown> }): Promise<void> {
-      const { workflowId } = currentRun();
-      await emitEvent(deps.db, {
-        type: 'MAINTENANCE_REPORT',
-        userId: null,
-        payload: { job: req.job, ...req.report },
-        idempotencyKey: `maintenance-report:${req.job}:${workflowId ?? 'outside-a-workflow'}`,
-      });
+      await recordMaintenanceReport(deps.db, { ...req, workflowId: currentRun().workflowId ?? 'outside-a-workflow' });
     },
   };
 }

@@ -11,9 +11,10 @@ import { errorBodySchema, HttpError, temporalCall } from '../errors.js';
 import type { AuthUser } from '../auth.js';
 import { describeVisibleRun, outcomeOf } from '../runs.js';
 import { idempotencyHeaders } from '../idempotency-key.js';
-import { MAINTENANCE_EXECUTION_TIMEOUT } from '../../workflows/policies.js';
-import { maintenanceJob, maintenanceJobNames } from '../../workers/schedules.js';
 import { withErrors } from './chat-schemas.js';
+import { MAINTENANCE_JOBS } from '../../workers/schedules.js';
+import { MAINTENANCE_EXECUTION_TIMEOUT } from '../../workflows/policies.js';
+import { workflowIds } from '../../workflows/types.js';
 
 /** Listing walks visibility, then one describe per schedule: bounded, as a stack has a handful. */
 const MAX_SCHEDULES = 200;
@@ -100,9 +101,70 @@ async function describeSchedule(temporal: Client, admin: AuthUser, scheduleId: s
   };
 }
 
+const JOB_NAMES = MAINTENANCE_JOBS.map((j) => j.job);
+
+/** Starts a maintenance job now (Decision 34): a system run (no user), id `<prefix>manual-<job>-<timestamp>`. */
+async function startJob(deps: RouteDeps, jobName: string, dryRun: boolean): Promise<string> {
+  const job = MAINTENANCE_JOBS.find((j) => j.job === jobName);
+  if (!job) throw new HttpError(404, `no maintenance job ${jobName}: the jobs are ${JOB_NAMES.join(', ')}`, 'NOT_FOUND');
+  if (dryRun && !job.dryRun) throw new HttpError(400, `${jobName} has no dry run`, 'VALIDATION_ERROR', 'dryRun');
+  const workflowId = workflowIds.manualMaintenance(queuePrefix(deps), jobName, new Date());
+  const maintenance = deps.config.maintenance;
+  const args = job.args(
+    { queues: deps.config.queues, timeZone: maintenance?.timeZone ?? 'UTC', signalMaintenance: maintenance?.signalMaintenance, housekeeping: maintenance?.housekeeping },
+    { dryRun },
+  );
+  await temporalCall(deps.temporal, () =>
+    deps.temporal.workflow.start(job.workflowType, {
+      workflowId,
+      taskQueue: deps.config.queues[job.queue],
+      args,
+      workflowExecutionTimeout: MAINTENANCE_EXECUTION_TIMEOUT,
+      staticSummary: `${job.description} (started by an admin${dryRun ? ', dry run' : ''})`,
+    }),
+  );
+  return workflowId;
+}
+
+const jobParams = {
+  type: 'object',
+  properties: { job: { type: 'string', minLength: 1, maxLength: 64, description: 'a maintenance job (an unknown one is a 404 naming the known ones)' } },
+  required: ['job'],
+  additionalProperties: false,
+} as const;
+
+const jobBody = {
+  type: 'object',
+  properties: { dryRun: { type: 'boolean', description: 'report what the job would do, and change nothing else' } },
+  additionalProperties: false,
+} as const;
+
 export async function adminRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   app.addHook('onRequest', requireAdmin);
   const tags = ['admin'];
+
+  app.post<{ Params: { job: string }; Body: { dryRun?: boolean } | undefined }>(
+    '/v1/admin/maintenance/:job',
+    {
+      schema: {
+        tags,
+        description: `Starts a maintenance job now (${JOB_NAMES.join(', ')}); \`dryRun\` reports what it would do and writes nothing else. Admin keys only (else 403).`,
+        params: jobParams,
+        headers: idempotencyHeaders,
+        body: jobBody,
+        response: withErrors({
+          202: { type: 'object', properties: { workflowId: { type: 'string' } }, required: ['workflowId'] },
+          403: { ...errorBodySchema, description: 'the key is not an admin key' },
+          404: { ...errorBodySchema, description: 'no such job: the message names the known ones' },
+        }),
+      },
+      ...deps.startingPost,
+    },
+    async (request, reply) => {
+      const workflowId = await startJob(deps, request.params.job, request.body?.dryRun === true);
+      return reply.code(202).send({ workflowId });
+    },
+  );
 
   app.get(
     '/v1/admin/schedules',
@@ -128,63 +190,6 @@ export async function adminRoutes(app: FastifyInstance, deps: RouteDeps): Promis
         return described.filter((s) => s !== undefined);
       };
       return { schedules: await temporalCall(deps.temporal, list, SCHEDULES_DEADLINE_MS) };
-    },
-  );
-}
-
-// --- POST /v1/admin/maintenance/:job (issue 18, "Schedules"): a schedule's job started now ---
-
-const jobParams = {
-  type: 'object',
-  properties: { job: { type: 'string', minLength: 1, maxLength: 64, description: 'a maintenance job (an unknown one is a 404 naming the known ones)' } },
-  required: ['job'],
-  additionalProperties: false,
-} as const;
-
-const jobBody = {
-  type: 'object',
-  properties: { dryRun: { type: 'boolean', description: 'report what the job would do, and change nothing else' } },
-  additionalProperties: false,
-} as const;
-
-/** `20261207T021500123Z`: the start time, readable in the id, unique to the millisecond. */
-const compactTime = (d: Date) => d.toISOString().replace(/[-:.]/g, '');
-
-export async function maintenanceRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  app.addHook('onRequest', requireAdmin);
-  app.post<{ Params: { job: string }; Body: { dryRun?: boolean } }>(
-    '/v1/admin/maintenance/:job',
-    {
-      schema: {
-        tags: ['admin'],
-        description: `Starts a maintenance job's workflow now, as its schedule would, with id <prefix>manual-<job>-<timestamp>. Jobs: ${maintenanceJobNames().join(', ')}. Admin keys only (else 403).`,
-        params: jobParams,
-        headers: idempotencyHeaders,
-        body: jobBody,
-        response: withErrors({
-          202: { type: 'object', properties: { workflowId: { type: 'string' } }, required: ['workflowId'] },
-          403: { ...errorBodySchema, description: 'the key is not an admin key' },
-          404: { ...errorBodySchema, description: 'no such job; the message names the known ones' },
-        }),
-      },
-      ...deps.startingPost,
-    },
-    async (request, reply) => {
-      const { job: name } = request.params;
-      const job = maintenanceJob(deps.config.queues, name, { dryRun: request.body.dryRun === true });
-      if (!job) throw new HttpError(404, `maintenance job ${JSON.stringify(name)} not found: the jobs are ${maintenanceJobNames().join(', ')}`, 'NOT_FOUND');
-      const workflowId = `${queuePrefix(deps)}manual-${job.job}-${compactTime(new Date())}`;
-      await temporalCall(deps.temporal, () =>
-        deps.temporal.workflow.start(job.workflowType, {
-          workflowId,
-          taskQueue: job.taskQueue,
-          args: job.args,
-          workflowExecutionTimeout: MAINTENANCE_EXECUTION_TIMEOUT,
-          staticSummary: `Started by hand: ${job.job}`,
-        }),
-      );
-      request.log.info({ workflowId, job: job.job }, 'maintenance job started by hand');
-      return reply.code(202).send({ workflowId });
     },
   );
 }

@@ -59,9 +59,12 @@ describe('admin routes', () => {
     await schedule.trigger();
     const listed = await eventually(
       async () => (await call(h.app, h.bob, { method: 'GET', url: '/v1/admin/schedules' })).json(),
-      (body) => body.schedules?.length === scheduleIds(prefix).length && body.schedules.find((s: { scheduleId: string }) => s.scheduleId === scheduleId)?.lastRun !== null,
+      (body) => body.schedules?.find((x: { scheduleId: string }) => x.scheduleId === scheduleId)?.lastRun != null,
     );
-    const entry = listed.schedules.find((s: { scheduleId: string }) => s.scheduleId === scheduleId);
+    expect(listed.schedules.map((x: { scheduleId: string }) => x.scheduleId)).toEqual(
+      ['chat-redelivery', 'signal-consolidation-daily', 'signal-temperatures-daily', 'events-cleanup-weekly', 'working-views-refresh'].map((name) => `${prefix}${name}`),
+    );
+    const entry = listed.schedules.find((x: { scheduleId: string }) => x.scheduleId === scheduleId);
     expect(entry).toMatchObject({
       scheduleId,
       workflowType: 'redeliverMessages',
@@ -74,7 +77,7 @@ describe('admin routes', () => {
     started.push(entry.lastRun.workflowId);
 
     await schedule.unpause();
-    const unpaused = (await call(h.app, h.bob, { method: 'GET', url: '/v1/admin/schedules' })).json().schedules.find((s: { scheduleId: string }) => s.scheduleId === scheduleId);
+    const unpaused = (await call(h.app, h.bob, { method: 'GET', url: '/v1/admin/schedules' })).json().schedules.find((x: { scheduleId: string }) => x.scheduleId === scheduleId);
     expect(unpaused.paused).toBe(false);
     expect(unpaused.nextRunTimes.length).toBeGreaterThan(0);
     expect(Date.parse(unpaused.nextRunTimes[0])).toBeGreaterThan(Date.now() - 1_000);
@@ -83,6 +86,39 @@ describe('admin routes', () => {
     const runUrl = `/v1/workflows/${entry.lastRun.workflowId}`;
     expect((await call(h.app, h.bob, { method: 'GET', url: runUrl })).statusCode).toBe(200);
     expect((await call(h.app, h.alice, { method: 'GET', url: runUrl })).statusCode).toBe(404);
+  });
+});
+
+describe('POST /v1/admin/maintenance/:job', () => {
+  it('starts the job now as a system run, id <prefix>manual-<job>-<timestamp>; dry runs where the job has one', async () => {
+    const res = await call(h.app, h.bob, { method: 'POST', url: '/v1/admin/maintenance/signal-consolidation', payload: { dryRun: true } });
+    expect(res.statusCode).toBe(202);
+    const { workflowId } = res.json();
+    started.push(workflowId);
+    expect(workflowId).toMatch(new RegExp(`^${prefix}manual-signal-consolidation-\\d{8}T\\d{9}Z$`));
+    const described = await h.env.client.workflow.getHandle(workflowId).describe();
+    expect(described).toMatchObject({ type: 'scheduleSignalConsolidation', taskQueue: h.queues.maintenance });
+    expect(described.searchAttributes.UserId).toBeUndefined();
+    // The admin reads the run; the user does not see it.
+    expect((await call(h.app, h.bob, { method: 'GET', url: `/v1/workflows/${workflowId}` })).statusCode).toBe(200);
+    expect((await call(h.app, h.alice, { method: 'GET', url: `/v1/workflows/${workflowId}` })).statusCode).toBe(404);
+
+    for (const job of ['signal-temperatures', 'redeliver']) {
+      const ok = await call(h.app, h.bob, { method: 'POST', url: `/v1/admin/maintenance/${job}`, payload: {} });
+      expect(ok.statusCode, job).toBe(202);
+      started.push(ok.json().workflowId);
+    }
+    const noDry = await call(h.app, h.bob, { method: 'POST', url: '/v1/admin/maintenance/redeliver', payload: { dryRun: true } });
+    expect(noDry.statusCode).toBe(400);
+    expect(noDry.json().field).toBe('dryRun');
+  });
+
+  it('answers 404 naming the known jobs, and 403 to a key that is not an admin', async () => {
+    const unknown = await call(h.app, h.bob, { method: 'POST', url: '/v1/admin/maintenance/defragment', payload: {} });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().message).toMatch(/redeliver, signal-consolidation, signal-temperatures/);
+    const denied = await call(h.app, h.alice, { method: 'POST', url: '/v1/admin/maintenance/signal-consolidation', payload: {} });
+    expect(denied.statusCode).toBe(403);
   });
 });
 

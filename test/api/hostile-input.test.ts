@@ -60,6 +60,8 @@ async function idsOf(user: TestUser): Promise<Ids> {
     workflowId: posted.json().workflowId,
     messageIds: posted.json().message.id,
     agentType: fixtureAgent.type,
+    // A maintenance job (admin): one with a dry run, so every body the schema accepts starts it.
+    job: 'signal-temperatures',
   };
 }
 

@@ -549,6 +549,10 @@ async function upgradeKeepsEveryRow(previous: number, current: number): Promise<
       expect(byId.get(ids.signal)?.embedding).toEqual([0.25, -0.5, 1]);
       expect(byId.get(ids.caseSignal)).toMatchObject({ threadId: ids.caseThread, caseId: ids.case });
       expect(byId.get(ids.merged)).toMatchObject({ threadId: ids.chatThread, status: 'merged', mergedInto: ids.signal });
+      // Decision 22: the stored base of decay is back-filled from the confidence the row had.
+      expect(byId.get(ids.signal)).toMatchObject({ baseConfidence: 0.75, lastReferencedAt: null });
+      expect(byId.get(ids.caseSignal)?.baseConfidence).toBe(0.5);
+      expect(byId.get(ids.merged)?.baseConfidence).toBeCloseTo(0.6, 6);
 
       const messageRows = await sql<{ id: string; status: string; reply_id: string | null; metadata: unknown }[]>`
         select id, status, reply_id, metadata from messages where thread_id = ${ids.chatThread} order by seq`;
@@ -576,7 +580,11 @@ async function upgradeKeepsEveryRow(previous: number, current: number): Promise<
         text: 'the lease names a successor clause',
         textHash: 'g'.repeat(64),
         confidence: 0.9,
+        baseConfidence: 0.95,
+        lastReferencedAt: new Date('2026-12-01T00:00:00Z'),
       });
+      const [maintained] = await sql`select base_confidence, last_referenced_at from signals where text_hash = ${'g'.repeat(64)}`;
+      expect(maintained).toEqual({ base_confidence: 0.95, last_referenced_at: new Date('2026-12-01T00:00:00Z') });
       await app.db.insert(runProgress).values({ runId: 'a-new-run', seq: 1, workflowId: chatWorkflow, payload: { step: 'reply' } });
       const newRun = await app.db
         .select()

@@ -43,6 +43,9 @@ import { CASE_DRAFT } from '../../workflows/agents/catalog.js';
 import type { ExtractSignalsInput, SignalSource } from '../../workflows/types.js';
 import { startProcessDocument } from '../../activities/documents/start.js';
 import { withActivityFaults } from '../helpers/activity-faults.js';
+import { ABOVE_09, AXIS, seedScopeThread, seedSignals } from '../helpers/signal-maintenance.js';
+import { nominalDateOf } from '../../workflows/maintenance/nominal-date.js';
+import type { ScheduleSignalConsolidationInput } from '../../workflows/types.js';
 import { briefVersions, seedEvidence, seedLink, seedSignal } from '../helpers/briefs.js';
 import { documentRow, reprocessDocument, seedCase, submitDocument } from '../helpers/documents.js';
 import { imageOnlyPdf } from '../helpers/pdf.js';
@@ -348,6 +351,26 @@ try {
   const refused = await ingestEvidence('This piece of evidence is BROKEN on purpose.');
   await client.workflow.getHandle(refused).result().catch(() => undefined);
   await save('ingest-evidence-failed', refused);
+  // Signal maintenance: a thread with a near-duplicate pair, a stale signal and one not embedded
+  // yet, consolidated by the fan-out (one scope a run: it continues as new), then the temperatures.
+  const maintained = await seedScopeThread(database.db, user.id);
+  const now = Date.now();
+  await seedSignals(database.db, { threadId: maintained }, now, [
+    { confidence: 0.9, embedding: AXIS }, { confidence: 0.6, embedding: ABOVE_09 }, { confidence: 0.8, lastSeenDaysAgo: 60 },
+    { text: 'the ovens are leased for three years', embedding: null }, ...Array.from({ length: 8 }, () => ({})),
+  ]);
+  const fanOut = await client.workflow.start('scheduleSignalConsolidation', {
+    workflowId: `record-manual-signal-consolidation-${randomUUID()}`, taskQueue: queues.maintenance,
+    args: [{ queues, nominalTime: now, scopesPerRun: 1, concurrency: 2 } satisfies ScheduleSignalConsolidationInput],
+  });
+  await fanOut.result();
+  await save('schedule-signal-consolidation-run-1', fanOut.workflowId, fanOut.firstExecutionRunId);
+  await save('consolidate-thread-signals', workflowIds.consolidate({ kind: 'thread', id: maintained }, nominalDateOf(now, 'UTC').date, false));
+  const temperatures = await client.workflow.start('updateSignalTemperatures', {
+    workflowId: `record-manual-signal-temperatures-${randomUUID()}`, taskQueue: queues.maintenance, args: [{ queues, nominalTime: now }],
+  });
+  await temperatures.result();
+  await save('update-signal-temperatures', temperatures.workflowId);
   // The housekeeping jobs, last (the cleanup ages every row it may take): a cleanup that finds
   // old events, an expired Idempotency-Key answer and closed runs' progress, in batches; and a
   // refresh of the working views.

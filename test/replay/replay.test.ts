@@ -62,6 +62,8 @@ describe('replay of recorded histories against the production bundle', () => {
       'recorded-before-redelivery-every-pending-kind/redeliver-messages',
       // The case draft (started by a "yes" in the conversation), and on-demand extractions.
       'draft-case-workflow', 'extract-signals-workflow-run-1', 'extract-signals-workflow-messages',
+      // Signal maintenance: the fan-out's first run (it continued as new), a scope, the temperatures.
+      'schedule-signal-consolidation-run-1', 'consolidate-thread-signals', 'update-signal-temperatures',
       // Conversations before the catalog held the case draft (no step 6), the job before it swept agent runs.
       'recorded-before-chat-suggest-structure/conversation-run-1', 'recorded-before-redelivery-agent-runs/redeliver-messages',
       // Before documents gave evidence: the run ended with its index step.

@@ -16,6 +16,20 @@ describe('config', () => {
     expect(loadConfig({ REDELIVERY_AFTER_MS: '1000', EVIDENCE_MAX_CHARS: '500' })).toMatchObject({ redelivery: { afterMs: 1000 }, evidence: { maxChars: 500 } });
   });
 
+  it('reads the signal maintenance policy (issue 18) with its defaults, and refuses what makes no sense', () => {
+    expect(loadConfig({}).signalMaintenance).toEqual({
+      mergeSimilarity: 0.9, halfLifeDays: 30, archiveBelow: 0.3, hotDays: 3, warmDays: 14, warmReferences: 5,
+      recentDays: 7, minActiveSignals: 10, concurrency: 4, scopesPerRun: 500, batchSize: 200,
+    });
+    expect(loadConfig({ SIGNAL_MERGE_SIMILARITY: '0.95', SIGNAL_HOT_DAYS: '1', SIGNAL_CONSOLIDATION_CONCURRENCY: '8' }).signalMaintenance).toMatchObject({
+      mergeSimilarity: 0.95, hotDays: 1, concurrency: 8,
+    });
+    expect(() => loadConfig({ SIGNAL_MERGE_SIMILARITY: '1.5' })).toThrow(/SIGNAL_MERGE_SIMILARITY/);
+    expect(() => loadConfig({ SIGNAL_ARCHIVE_BELOW: '-0.1' })).toThrow(/SIGNAL_ARCHIVE_BELOW/);
+    expect(() => loadConfig({ SIGNAL_CONSOLIDATION_CONCURRENCY: '0' })).toThrow(/SIGNAL_CONSOLIDATION_CONCURRENCY/);
+    expect(() => loadConfig({ SIGNAL_HOT_DAYS: '20' })).toThrow(/SIGNAL_WARM_DAYS/);
+  });
+
   it('ties TEMPORAL_ADDRESS to TEMPORAL_PORT unless given (Decision 10)', () => {
     expect(loadConfig({ TEMPORAL_PORT: '7999' }).temporal.address).toBe('127.0.0.1:7999');
     expect(loadConfig({ TEMPORAL_PORT: '7999', TEMPORAL_ADDRESS: 'temporal:7233' }).temporal.address).toBe('temporal:7233');

@@ -9,10 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { and, eq, or } from 'drizzle-orm';
+import { and, eq, inArray, or } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachThreadRow } from '../../activities/cases/attach.js';
-import { contradictions, evidence, evidenceSignalLinks, events, threads, tokenLedger } from '../../activities/db/schema/index.js';
+import { contradictions, evidence, evidenceSignalLinks, events, signals, threads, tokenLedger } from '../../activities/db/schema/index.js';
 import { startIngestEvidence } from '../../activities/evidence/start.js';
 import { storeEvidence } from '../../activities/evidence/store.js';
 import { createLocalLlm, type Llm } from '../../activities/llm/llm.js';
@@ -134,6 +134,9 @@ describe('ingestEvidence: the pipeline', () => {
     expect(links[rent]).toMatchObject({ relation: 'contradicts', caseId: c.caseId, reasoning: expect.stringContaining('3500 against 2000') });
     expect(links[lease]).toMatchObject({ relation: 'supports' });
     expect(links[goal]).toBeUndefined();
+    // Linked is referenced (what keeps a signal hot, issue 18); the unlinked one is not.
+    const referenced = await database.db.select({ id: signals.id, at: signals.lastReferencedAt }).from(signals).where(inArray(signals.id, [rent, lease, goal]));
+    expect(Object.fromEntries(referenced.map((r) => [r.id, r.at !== null]))).toEqual({ [rent]: true, [lease]: true, [goal]: false });
     // The rent signal conflicts with the item: one contradiction, evidence on the left.
     expect(await contradictionsOf(item.id)).toEqual([
       expect.objectContaining({ caseId: c.caseId, leftKind: 'evidence', leftId: item.id, rightKind: 'signal', rightId: rent, reason: expect.stringMatching(/^number-mismatch/) }),

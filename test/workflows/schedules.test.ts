@@ -9,7 +9,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { storeUserMessage } from '../../api/chat-handoff.js';
 import { loadConfig } from '../../workers/config.js';
 import { deleteSchedules, scheduleIds, upsertSchedules, type UpsertResult } from '../../workers/schedules.js';
-import type { RedeliveryCursor, RedeliveryReport } from '../../workflows/types.js';
+import { nominalDateOf } from '../../workflows/maintenance/nominal-date.js';
+import type { MaintenanceReport, RedeliveryCursor, RedeliveryReport } from '../../workflows/types.js';
 import { eventually, seedThread, seedUser } from '../helpers/chat.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startTestWorkers } from '../helpers/stack.js';
@@ -39,15 +40,29 @@ describe('schedules', () => {
   it('creates once and updates after, in a row or at once, to the configured definition', async () => {
     const config = configFor({ SCHEDULES_TIME_ZONE: 'Europe/Berlin', SCHEDULES_CATCHUP_WINDOW_MS: '600000' });
     const id = `${config.queuePrefix}chat-redelivery`;
-    const ids = scheduleIds(config.queuePrefix);
-    expect(ids).toContain(id);
+    const ids = ['chat-redelivery', 'signal-consolidation-daily', 'signal-temperatures-daily', 'events-cleanup-weekly', 'working-views-refresh'].map((name) => `${config.queuePrefix}${name}`);
+    expect(scheduleIds(config.queuePrefix)).toEqual(ids);
 
+    // Two workers starting at once: each schedule created by one and updated by the other.
     const atOnce = await Promise.all([upsertSchedules(env.client, config), upsertSchedules(env.client, config)]);
-    // Each schedule: created by one upsert, updated by the other.
     for (const scheduleId of ids) {
-      expect(atOnce.flat().filter((r) => r.scheduleId === scheduleId).map((r) => r.outcome).sort()).toEqual(['created', 'updated']);
+      expect(atOnce.flat().filter((r) => r.scheduleId === scheduleId).map((r) => r.outcome).sort(), scheduleId).toEqual(['created', 'updated']);
     }
     expect(await upsertSchedules(env.client, config)).toEqual(ids.map((scheduleId) => ({ scheduleId, outcome: 'updated' })));
+
+    // The signal upkeep: daily at 03:00 and 04:00 in the configured zone, overlap skip, the catch-up window.
+    for (const [scheduleId, hour, workflowType] of [
+      [ids[1]!, 3, 'scheduleSignalConsolidation'],
+      [ids[2]!, 4, 'updateSignalTemperatures'],
+    ] as const) {
+      const upkeep = await env.client.schedule.getHandle(scheduleId).describe();
+      expect(upkeep.spec.timezone).toBe('Europe/Berlin');
+      const inBerlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+      expect(upkeep.info.nextActionTimes.map((t) => inBerlin.format(t))).toEqual(upkeep.info.nextActionTimes.map(() => `0${hour}:00`));
+      expect(upkeep.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 600_000 });
+      expect(upkeep.action).toMatchObject({ type: 'startWorkflow', workflowType, workflowId: scheduleId, taskQueue: config.queues.maintenance });
+      expect(upkeep.action.type === 'startWorkflow' && upkeep.action.args?.[0]).toMatchObject({ queues: config.queues, timeZone: 'Europe/Berlin' });
+    }
 
     const handle = env.client.schedule.getHandle(id);
     const described = await handle.describe();
@@ -117,6 +132,15 @@ describe('schedules', () => {
       const report: RedeliveryReport = await run.result();
       const nothing = { examined: 0, resent: 0, units: 0, failedUnits: 0, complete: true };
       expect(report).toEqual({ messages: nothing, documents: nothing, evidence: nothing, agentRuns: nothing });
+
+      // The temperatures' run is for the schedule's time (TemporalScheduledStartTime), in its zone.
+      const temperatures = env.client.schedule.getHandle(`${config.queuePrefix}signal-temperatures-daily`);
+      await temperatures.trigger('ALLOW_ALL');
+      const { info: tInfo } = await eventually(() => temperatures.describe(), (d) => d.info.recentActions.length > 0);
+      const action = tInfo.recentActions.at(-1)!;
+      const tRun = env.client.workflow.getHandle(action.action.workflow.workflowId, action.action.workflow.firstExecutionRunId);
+      const tReport: MaintenanceReport = await tRun.result();
+      expect(tReport).toMatchObject({ job: 'signal-temperatures', dryRun: false, complete: true, date: nominalDateOf(action.scheduledAt.getTime(), 'UTC').date });
     } finally {
       await workers.stop();
       await deleteSchedules(env.client, config.queuePrefix);

@@ -91,9 +91,17 @@ export const signals = pgTable(
     text: text('text').notNull(),
     /** SHA-256 of the normalised text: the same signal said twice is one row. */
     textHash: text('text_hash').notNull(),
+    /** Today's confidence: the base decayed to the last consolidation's nominal date (Decision 22). */
     confidence: real('confidence').notNull(),
+    /**
+     * The confidence decay starts from (Decision 22): decay = base × 0.5^(age / half-life), age
+     * from `last_seen_at` to the run's nominal date, so applying it twice changes nothing. Null
+     * on rows written before consolidation first touches them: the confidence is the base then.
+     */
+    baseConfidence: real('base_confidence'),
     temperature: text('temperature').$type<SignalTemperature>().notNull().default('warm'),
     status: text('status').$type<SignalStatus>().notNull().default('active'),
+    /** The survivor of a consolidation merge (status `merged`); always a signal that is not merged itself. */
     mergedInto: uuid('merged_into'),
     /** Cosine similarity is computed in process: no pgvector on these machines. */
     embedding: real('embedding').array(),
@@ -103,6 +111,8 @@ export const signals = pgTable(
     referenceCount: integer('reference_count').notNull().default(1),
     firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Last re-mentioned in chat or linked by evidence: what keeps a signal hot (updateSignalTemperatures). */
+    lastReferencedAt: timestamp('last_referenced_at', { withTimezone: true }),
   },
   (t) => [
     /** A thread's signal said twice is one row (nulls are distinct, so case signals pass). */
@@ -110,6 +120,8 @@ export const signals = pgTable(
     /** A case's own signal (no thread) said twice is one row. */
     uniqueIndex('signals_case_text_idx').on(t.caseId, t.textHash).where(sql`${t.threadId} is null`),
     index('signals_case_idx').on(t.caseId),
+    /** A survivor's merged signals: a later merge of the survivor repoints them (one hop, always). */
+    index('signals_merged_into_idx').on(t.mergedInto).where(sql`${t.mergedInto} is not null`),
     /** Full-text retrieval over a case's signals. */
     index('signals_tsv_idx').using('gin', t.tsv),
   ],

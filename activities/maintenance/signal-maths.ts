@@ -1,0 +1,144 @@
+/**
+ * The maths of signal maintenance (issue 18; Decision 22), pure: what merges, what a signal's
+ * confidence is on a date, what is archived, which temperature it has. The activities apply
+ * them in batches; the boundaries are tested on their own (test/unit/signal-maths.test.ts).
+ */
+import type { SignalTemperature } from '../db/schema/index.js';
+import type { SignalMaintenanceConfig } from '../../workers/config.js';
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+export type MathsPolicy = Pick<
+  SignalMaintenanceConfig,
+  'mergeSimilarity' | 'halfLifeDays' | 'archiveBelow' | 'hotDays' | 'warmDays' | 'warmReferences'
+>;
+
+export interface DedupCandidate {
+  id: string;
+  confidence: number;
+  /** Epoch ms: the tie-break after confidence (the older signal survives). */
+  firstSeenAt: number;
+  /** Signals not embedded yet take no part (the workflow embeds them first). */
+  embedding: readonly number[] | null;
+}
+
+export interface MergeGroup {
+  survivorId: string;
+  mergedIds: string[];
+}
+
+/** The vector scaled to length 1 (a zero vector stays zero: similar to nothing). */
+function unit(v: readonly number[]): Float64Array {
+  let norm = 0;
+  for (const x of v) norm += x * x;
+  const out = new Float64Array(v.length);
+  if (norm === 0) return out;
+  const scale = 1 / Math.sqrt(norm);
+  for (let i = 0; i < v.length; i++) out[i] = (v[i] ?? 0) * scale;
+  return out;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  const n = Math.min(a.length, b.length);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += a[i]! * b[i]!;
+  return sum;
+}
+
+/** Cosine similarity (what `dedupGroups` compares against the threshold). */
+export function cosine(a: readonly number[], b: readonly number[]): number {
+  return dot(unit(a), unit(b));
+}
+
+/** Highest confidence first; the earliest first-seen, then the id, break ties (a stable order). */
+function survivorOrder(a: DedupCandidate, b: DedupCandidate): number {
+  return b.confidence - a.confidence || a.firstSeenAt - b.firstSeenAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
+ * Greedy grouping: in survivor order, each signal not taken yet takes every later one not
+ * taken yet whose similarity to it is above `threshold` (strictly). Pairwise, so O(n²) per
+ * scope: scopes are a thread's or a case's own signals (hundreds; the bench shows 5 000).
+ * Deterministic, so a retried or repeated run over what is left finds the same groups.
+ */
+export function dedupGroups(signals: readonly DedupCandidate[], threshold: number): MergeGroup[] {
+  const ordered = signals.filter((s) => s.embedding !== null && s.embedding.length > 0).sort(survivorOrder);
+  const vectors = ordered.map((s) => unit(s.embedding!));
+  const taken = new Uint8Array(ordered.length);
+  const groups: MergeGroup[] = [];
+  for (let i = 0; i < ordered.length; i++) {
+    if (taken[i]) continue;
+    const mergedIds: string[] = [];
+    for (let j = i + 1; j < ordered.length; j++) {
+      if (!taken[j] && dot(vectors[i]!, vectors[j]!) > threshold) {
+        taken[j] = 1;
+        mergedIds.push(ordered[j]!.id);
+      }
+    }
+    if (mergedIds.length > 0) groups.push({ survivorId: ordered[i]!.id, mergedIds });
+  }
+  return groups;
+}
+
+/** Confidence on `nominalMs`: base × 0.5^(age / half-life), age from `lastSeenMs` (never negative). */
+export function decayedConfidence(base: number, lastSeenMs: number, nominalMs: number, halfLifeDays: number): number {
+  const age = Math.max(0, nominalMs - lastSeenMs);
+  return base * 0.5 ** (age / (halfLifeDays * DAY_MS));
+}
+
+/** Below the threshold (not equal) a signal is archived: kept, never deleted. */
+export function shouldArchive(confidence: number, archiveBelow: number): boolean {
+  return confidence < archiveBelow;
+}
+
+/**
+ * Whether a value to store differs from what a `real` column holds: the column keeps float4,
+ * so the same computation stored twice compares equal after rounding to it.
+ */
+export function changesReal(stored: number, next: number): boolean {
+  return Math.fround(stored) !== Math.fround(next);
+}
+
+export interface TemperatureInput {
+  lastSeenAt: number;
+  lastReferencedAt: number | null;
+  referenceCount: number;
+}
+
+/**
+ * Hot: last seen or referenced within `hotDays` of the nominal time; warm: within `warmDays`,
+ * or referenced at least `warmReferences` times; else cold.
+ */
+export function temperatureOf(s: TemperatureInput, nominalMs: number, policy: MathsPolicy): SignalTemperature {
+  const latest = Math.max(s.lastSeenAt, s.lastReferencedAt ?? Number.NEGATIVE_INFINITY);
+  const age = nominalMs - latest;
+  if (age <= policy.hotDays * DAY_MS) return 'hot';
+  if (age <= policy.warmDays * DAY_MS || s.referenceCount >= policy.warmReferences) return 'warm';
+  return 'cold';
+}
+
+export interface SurvivorFields {
+  confidence: number;
+  baseConfidence: number;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  lastReferencedAt: number | null;
+  referenceCount: number;
+}
+
+/**
+ * What a survivor keeps: the higher confidence (and base), the earliest first-seen, the latest
+ * sighting and reference, and the summed reference count.
+ */
+export function combineSurvivor(survivor: SurvivorFields, merged: readonly SurvivorFields[]): SurvivorFields {
+  const all = [survivor, ...merged];
+  const refs = all.map((s) => s.lastReferencedAt).filter((t): t is number => t !== null);
+  return {
+    confidence: Math.max(...all.map((s) => s.confidence)),
+    baseConfidence: Math.max(...all.map((s) => s.baseConfidence)),
+    firstSeenAt: Math.min(...all.map((s) => s.firstSeenAt)),
+    lastSeenAt: Math.max(...all.map((s) => s.lastSeenAt)),
+    lastReferencedAt: refs.length > 0 ? Math.max(...refs) : null,
+    referenceCount: all.reduce((sum, s) => sum + s.referenceCount, 0),
+  };
+}
