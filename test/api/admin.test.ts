@@ -61,8 +61,9 @@ describe('admin routes', () => {
       async () => (await call(h.app, h.bob, { method: 'GET', url: '/v1/admin/schedules' })).json(),
       (body) => body.schedules?.find((x: { scheduleId: string }) => x.scheduleId === scheduleId)?.lastRun != null,
     );
+    // Every schedule of this stack, by id; none of the other prefix's.
     expect(listed.schedules.map((x: { scheduleId: string }) => x.scheduleId)).toEqual(
-      ['chat-redelivery', 'signal-consolidation-daily', 'signal-temperatures-daily', 'events-cleanup-weekly', 'working-views-refresh'].map((name) => `${prefix}${name}`),
+      ['chat-redelivery', 'events-cleanup-weekly', 'signal-consolidation-daily', 'signal-temperatures-daily', 'working-views-refresh'].map((name) => `${prefix}${name}`),
     );
     const entry = listed.schedules.find((x: { scheduleId: string }) => x.scheduleId === scheduleId);
     expect(entry).toMatchObject({

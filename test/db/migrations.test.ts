@@ -512,7 +512,9 @@ async function upgradeKeepsEveryRow(previous: number, current: number): Promise<
       expect(await rowsOn(sql, table, columns), `rows of ${table}`).toEqual(rows);
     }
 
-    // The working views (0005, hand-written) are created with data: one row per seeded case and thread.
+    // The working views (0005, hand-written) over the migrated rows: one row per seeded case and thread.
+    await sql`refresh materialized view case_overviews`;
+    await sql`refresh materialized view thread_signal_summaries`;
     const [views] = await sql<{ cases: number; overviews: number; threads: number; summaries: number }[]>`
       select (select count(*)::int from cases) as cases, (select count(*)::int from case_overviews) as overviews,
              (select count(*)::int from threads) as threads, (select count(*)::int from thread_signal_summaries) as summaries`;
