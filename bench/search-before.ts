@@ -5,12 +5,19 @@
  * them and compares them one by one. `retrieveBefore` is today's `retrieve` with that vector
  * side, so the two are timed over the same full-text, fusion and hydration.
  */
-import { and, asc, desc, eq, ne, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, ne, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { Db } from '../activities/db/client.js';
 import { chunks, documents, evidence, signals } from '../activities/db/schema/index.js';
 import { cosineSimilarity } from '../activities/llm/local-embedder.js';
 import { decodeRealArray } from '../activities/retrieval/real-array.js';
+import { chunkSource } from '../activities/retrieval/chunk-source.js';
+import { evidenceSource } from '../activities/retrieval/evidence-source.js';
+import { rankCandidates, reciprocalRankFusion, RRF_K } from '../activities/retrieval/fusion.js';
+import { signalSource } from '../activities/retrieval/signal-source.js';
 import type { Candidate, PassageKind } from '../activities/retrieval/types.js';
+
+/** Today's defaults before the cache: 10 000 vectors per case and kind, 16 MiB. */
+export const BEFORE_BOUNDS = { limit: 100, maxVectors: 10_000 };
 
 interface Scan {
   candidates: Candidate[];
@@ -87,4 +94,37 @@ export async function vectorSideBefore(db: Db, caseId: string, queryVector: numb
   const scans = await Promise.all([chunkVectors, evidenceVectors, signalVectors].map((f) => f(db, caseId, queryVector, bounds)));
   const all = scans.flatMap((s) => s.candidates).sort((a, b) => b.score - a.score || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.id < b.id ? -1 : 1));
   return { candidates: all.slice(0, bounds.limit), read: scans.reduce((n, s) => n + s.read, 0), limitReached: scans.some((s) => s.limitReached) };
+}
+
+const tsQuery = (query: string) => sql`websearch_to_tsquery('english', ${query})`;
+
+/** The full-text side before the cap: every match ranked. */
+async function fullTextBefore(db: Db, kind: PassageKind, caseId: string, query: string): Promise<Candidate[]> {
+  const t = { chunk: chunks, evidence, signal: signals }[kind];
+  const where: SQL | undefined =
+    kind === 'chunk'
+      ? and(eq(chunks.caseId, caseId), eq(documents.processingStatus, 'completed'))
+      : kind === 'evidence'
+        ? and(eq(evidence.caseId, caseId), ne(evidence.status, 'failed'))
+        : and(eq(signals.caseId, caseId), eq(signals.status, 'active'));
+  const tsv = t.tsv as AnyColumn;
+  const score = sql<number>`ts_rank_cd(${tsv}, ${tsQuery(query)}, 32)`;
+  const base = db.select({ id: t.id, score }).from(t);
+  const joined = kind === 'chunk' ? base.innerJoin(documents, eq(documents.id, chunks.documentId)) : base;
+  const rows = await joined.where(and(where, sql`${tsv} @@ ${tsQuery(query)}`)).orderBy(desc(score), asc(t.id)).limit(100);
+  return rows.map((r) => ({ kind, id: r.id, score: Number(r.score) }));
+}
+
+const SOURCES = { chunk: chunkSource, evidence: evidenceSource, signal: signalSource };
+
+/** `retrieve` as it was: both sides side by side (the old vector side, every full-text match ranked), fused, hydrated. */
+export async function retrieveBefore(db: Db, caseId: string, query: string, queryVector: number[], k: number): Promise<number> {
+  const kinds: PassageKind[] = ['chunk', 'evidence', 'signal'];
+  const [fullTexts, vectors] = await Promise.all([
+    Promise.all(kinds.map((kind) => fullTextBefore(db, kind, caseId, query))),
+    vectorSideBefore(db, caseId, queryVector, BEFORE_BOUNDS),
+  ]);
+  const top = reciprocalRankFusion({ fullText: rankCandidates(fullTexts.flat(), 100), vector: vectors.candidates }, RRF_K).slice(0, k);
+  const found = await Promise.all(kinds.map((kind) => SOURCES[kind].passages(db, caseId, query, top.filter((c) => c.kind === kind).map((c) => c.id))));
+  return found.reduce((n, m) => n + m.size, 0);
 }

@@ -70,7 +70,7 @@ export const SEARCH_DEFAULTS: SearchConfig = {
   maxVectorBytes: 128 * 1024 * 1024,
   // About two kinds of 100 000 vectors of 256 dimensions (each row costs ~1.1 KB with its id).
   vectorCacheBytes: 256 * 1024 * 1024,
-  maxRanked: 10_000,
+  maxRanked: 2_000,
 };
 
 /** The brief's debounce (the seed's 10 s window) and when its idle workflow closes (README: Configuration). */

@@ -7,7 +7,7 @@ import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { chunks, documents } from '../db/schema/index.js';
 import { rankMatches } from './full-text.js';
-import { clipSnippet, headlineOf, tsQuery } from './snippet.js';
+import { clipSnippet, headlineOf, tsQuery, uuidArray } from './snippet.js';
 import type { ChunkPassage, FullTextScan, RetrievalSource, VectorRow } from './types.js';
 
 export { clipSnippet, SNIPPET_MAX_CHARS } from './snippet.js';
@@ -42,7 +42,8 @@ async function vectorsOf(db: Db, caseId: string, ids: string[]): Promise<VectorR
   return db
     .select({ id: chunks.id, embedding: sql<Uint8Array>`array_send(${chunks.embedding})` })
     .from(chunks)
-    .where(and(eq(chunks.caseId, caseId), inArray(chunks.id, ids)));
+    // One array parameter: thousands of bound parameters cost more to parse and bind than the rows they find.
+    .where(and(eq(chunks.caseId, caseId), sql`${chunks.id} = any(${uuidArray(ids)}::uuid[])`));
 }
 
 async function passages(db: Db, caseId: string, query: string, ids: string[]): Promise<Map<string, Omit<ChunkPassage, 'scores'>>> {

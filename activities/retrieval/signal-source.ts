@@ -7,7 +7,7 @@ import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { signals } from '../db/schema/index.js';
 import { rankMatches } from './full-text.js';
-import { clipSnippet, headlineOf, tsQuery } from './snippet.js';
+import { clipSnippet, headlineOf, tsQuery, uuidArray } from './snippet.js';
 import type { FullTextScan, RetrievalSource, SignalPassage, VectorRow } from './types.js';
 
 const searchable = (caseId: string) => and(eq(signals.caseId, caseId), eq(signals.status, 'active'));
@@ -37,7 +37,8 @@ async function vectorsOf(db: Db, caseId: string, ids: string[]): Promise<VectorR
   return db
     .select({ id: signals.id, embedding: sql<Uint8Array>`array_send(${signals.embedding})` })
     .from(signals)
-    .where(and(eq(signals.caseId, caseId), inArray(signals.id, ids)));
+    // One array parameter: thousands of bound parameters cost more to parse and bind than the rows they find.
+    .where(and(eq(signals.caseId, caseId), sql`${signals.id} = any(${uuidArray(ids)}::uuid[])`));
 }
 
 async function passages(db: Db, caseId: string, query: string, ids: string[]): Promise<Map<string, Omit<SignalPassage, 'scores'>>> {

@@ -45,7 +45,13 @@ export class VectorCache {
   private readonly loading = new Map<string, Promise<LoadedSet>>();
   private bytes = 0;
 
-  constructor(public maxBytes: number) {}
+  constructor(private maxBytes: number) {}
+
+  /** A new bound; a lower one evicts at once. */
+  resize(maxBytes: number): void {
+    this.maxBytes = maxBytes;
+    this.evict();
+  }
 
   /** Every kind's stamp for a case in one query; a kind never written is version 0. */
   async stamps(db: Db, caseId: string): Promise<Map<PassageKind, VersionStamp>> {
@@ -155,6 +161,6 @@ export function vectorCacheOf(db: Db, maxBytes: number): VectorCache {
     cache = new VectorCache(maxBytes);
     caches.set(db, cache);
   }
-  cache.maxBytes = maxBytes;
+  else cache.resize(maxBytes);
   return cache;
 }
