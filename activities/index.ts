@@ -21,7 +21,7 @@ import { createSignalExtractionActivities } from './signal-extraction.js';
 import type { ExtractionBounds } from './signal-range.js';
 import type { SafeFetcher } from './web/fetcher.js';
 import { createUrlIngestActivities } from './web/ingest.js';
-import type { BriefConfig, FetchConfig, RedeliveryConfig } from '../workers/config.js';
+import type { BriefConfig, FetchConfig, RedeliveryConfig, SearchConfig } from '../workers/config.js';
 import type { QueueNames } from '../workflows/types.js';
 
 /** The slice of config activities need (DESIGN.md Decision 16): activities never read env. */
@@ -38,6 +38,8 @@ export interface ActivityConfig {
   signalExtraction?: ExtractionBounds;
   /** The brief's debounce windows (passed to `evolveBrief` when an activity starts it) and its stale-evidence age; absent: the defaults. */
   brief?: BriefConfig;
+  /** Retrieval's bounds and this process's vector cache (SEARCH_*: the evidence pipeline's candidates); absent: the defaults. */
+  search?: SearchConfig;
 }
 
 export interface ActivityDeps {

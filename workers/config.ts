@@ -437,5 +437,6 @@ export function activityConfigOf(config: Config) {
     fetch: config.fetch,
     signalExtraction: config.signalExtraction,
     brief: config.brief,
+    search: config.search,
   };
 }

@@ -7,11 +7,12 @@
 import type { Scenario } from '../scenario.js';
 import { bare } from './bare.js';
 import { chat } from './chat.js';
+import { evidenceBench } from './evidence.js';
 import { extract } from './extract.js';
 import { ingest } from './ingest.js';
 import { search } from './search.js';
 
-export const SCENARIOS: readonly Scenario[] = [bare, chat, ingest, extract, search];
+export const SCENARIOS: readonly Scenario[] = [bare, chat, ingest, extract, search, evidenceBench];
 
 /** The scenarios asked for plus the ones they need, in list order; all of them when none is named. */
 export function selectScenarios(names: readonly string[]): Scenario[] {
