@@ -4,20 +4,18 @@
  * search call, over three sources: chunks, evidence and signals. Two retrievers over every
  * source of the requested kinds, fused by reciprocal rank fusion:
  *   full-text — `websearch_to_tsquery('english', q)` against the GIN-indexed `tsvector`,
- *               ranked by `ts_rank_cd`, the best `candidates` rows;
- *   vector    — the query embedded once, cosine in process over at most `maxVectors`
- *               vectors per case and kind, and at most `maxVectorBytes` of them
- *               (Decision 7: `real[]`, no pgvector), the best `candidates`.
+ *               ranked by `ts_rank_cd` over at most `maxRanked` matches, the best `candidates`;
+ *   vector    — the query embedded once, exact cosine in process (Decision 7: `real[]`, no
+ *               pgvector) over every vector of the case of each kind, within `maxVectors` and
+ *               `maxVectorBytes`, from this process's vector cache (vector-cache.ts: checked
+ *               against `retrieval_versions` before each search, so writes of other processes
+ *               are seen), the best `candidates`.
  * Identical on the PostgreSQL server and the embedded database: plain SQL and JS.
  *
- * Cost at 10 000 chunks (measured on the 2-core dev box, under load): 256 dimensions
- * (the `local` default) read as binary `real[]` and compared: ~150-180 ms on the server,
- * ~270 ms on the embedded database; 1536 dimensions: ~0.8-1 s on the server. Full-text
- * when every chunk matches: ~130 ms (server), ~190 ms (embedded). The two run side by
- * side; the whole call took ~0.2 s (server) and ~0.5 s (embedded, one session). The
- * vector side grows with chunks × dimensions; past `maxVectors` a case is searched by
- * vector over its newest documents' chunks only (the result says so), while full-text
- * always covers every chunk.
+ * Before the cache every search read every vector of the case from the database: ~0.2 s at
+ * 10 000 chunks on a quiet server, ~0.5 s embedded, and it grew with chunks × dimensions.
+ * Now a search reads one version row per case and compares in memory (figures: README,
+ * Benchmarks, `npm run bench -- search`).
  */
 import { SEARCH_DEFAULTS, type SearchConfig } from '../../workers/config.js';
 import type { Db } from '../db/client.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../workers/config.js';
+import { activityConfigOf, ConfigError, loadConfig } from '../../workers/config.js';
 
 describe('config', () => {
   it('has documented defaults and reads nothing it is not given', () => {
@@ -14,6 +14,15 @@ describe('config', () => {
     expect(c.brief).toEqual({ debounceMs: 10_000, maxWaitMs: 60_000, idleCloseMs: 3_600_000, staleEvidenceDays: 180 });
     expect({ redelivery: c.redelivery, evidence: c.evidence }).toEqual({ redelivery: { afterMs: 60_000 }, evidence: { maxChars: 20_000 } });
     expect(loadConfig({ REDELIVERY_AFTER_MS: '1000', EVIDENCE_MAX_CHARS: '500' })).toMatchObject({ redelivery: { afterMs: 1000 }, evidence: { maxChars: 500 } });
+  });
+
+  it('reads retrieval\'s bounds and the vector cache, and hands them to the activities', () => {
+    expect(loadConfig({}).search).toEqual({ rateLimitPerMinute: 60, maxVectors: 200_000, maxVectorBytes: 128 * 1024 * 1024, vectorCacheBytes: 256 * 1024 * 1024, maxRanked: 2_000 });
+    const c = loadConfig({ SEARCH_MAX_VECTORS: '5000', SEARCH_MAX_VECTOR_BYTES: '1048576', SEARCH_VECTOR_CACHE_BYTES: '2097152', SEARCH_FULLTEXT_MAX_RANKED: '0' });
+    expect(c.search).toMatchObject({ maxVectors: 5000, maxVectorBytes: 1_048_576, vectorCacheBytes: 2_097_152, maxRanked: 0 });
+    expect(activityConfigOf(c).search).toEqual(c.search);
+    expect(() => loadConfig({ SEARCH_VECTOR_CACHE_BYTES: '0' })).toThrow(/SEARCH_VECTOR_CACHE_BYTES/);
+    expect(() => loadConfig({ SEARCH_FULLTEXT_MAX_RANKED: '-1' })).toThrow(/SEARCH_FULLTEXT_MAX_RANKED/);
   });
 
   it('ties TEMPORAL_ADDRESS to TEMPORAL_PORT unless given (Decision 10)', () => {
