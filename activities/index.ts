@@ -22,7 +22,7 @@ import { createSignalExtractionActivities } from './signal-extraction.js';
 import type { ExtractionBounds } from './signal-range.js';
 import type { SafeFetcher } from './web/fetcher.js';
 import { createUrlIngestActivities } from './web/ingest.js';
-import type { BriefConfig, FetchConfig, HousekeepingConfig, RedeliveryConfig, SignalMaintenanceConfig } from '../workers/config.js';
+import type { BriefConfig, FetchConfig, HousekeepingConfig, RedeliveryConfig, SearchConfig, SignalMaintenanceConfig } from '../workers/config.js';
 import type { QueueNames } from '../workflows/types.js';
 import { createHousekeepingActivities } from './maintenance/index.js';
 
@@ -44,6 +44,8 @@ export interface ActivityConfig {
   housekeeping?: HousekeepingConfig;
   /** Signal consolidation and temperatures (SIGNAL_*); absent: the defaults. */
   signalMaintenance?: SignalMaintenanceConfig;
+  /** Retrieval's bounds and this process's vector cache (SEARCH_*: the evidence pipeline's candidates); absent: the defaults. */
+  search?: SearchConfig;
 }
 
 export interface ActivityDeps {

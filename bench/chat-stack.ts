@@ -10,7 +10,7 @@ import { createActivities } from '../activities/index.js';
 import { createDb } from '../activities/db/client.js';
 import { createLocalLlm } from '../activities/llm/llm.js';
 import { createLocalEmbedder } from '../activities/llm/local-embedder.js';
-import { QUEUE_KINDS, queueNames } from '../workers/config.js';
+import { QUEUE_KINDS, queueNames, type BriefConfig } from '../workers/config.js';
 import { createWorkers } from '../workers/worker.js';
 import { freePort } from '../test/helpers/temporal-server.js';
 import { countingModels, type ModelCalls } from './counting-models.js';
@@ -27,10 +27,21 @@ export interface ChatStack {
   createThread(): Promise<{ id: string }>;
   /** One sync POST; resolves once the reply is stored (the gateway answers with it). */
   send(threadId: string, content: string): Promise<void>;
+  /** Any POST through the gateway with the bench's key (throws on a status that is not 2xx). */
+  post<T>(path: string, body: unknown): Promise<T>;
+  /** The client its workers share (for histories). */
+  client: Client;
+  /** The stack's own database handle. */
+  db: ReturnType<typeof createDb>;
   stop(): Promise<void>;
 }
 
-export async function startChatStack(harness: Harness, database: BenchDatabase): Promise<ChatStack> {
+export interface StackOptions {
+  /** The brief's debounce windows the activities pass to `evolveBrief`; absent: the defaults (10 s, 60 s). */
+  brief?: BriefConfig;
+}
+
+export async function startChatStack(harness: Harness, database: BenchDatabase, options: StackOptions = {}): Promise<ChatStack> {
   const handle = createDb(database.url, { poolMax: 10 });
   const queues = queueNames(`bench-${database.label}-`);
   const nativeConnection = await NativeConnection.connect({ address: harness.address });
@@ -38,7 +49,7 @@ export async function startChatStack(harness: Harness, database: BenchDatabase):
   const models = countingModels(createLocalLlm(), createLocalEmbedder(256));
   const activities = createActivities({
     db: handle.db, llm: models.llm, embedder: models.embedder, temporal: client,
-    config: { queues, chat: { redeliveryAfterMs: 30_000 } }, clock: () => new Date(),
+    config: { queues, chat: { redeliveryAfterMs: 30_000 }, ...(options.brief ? { brief: options.brief } : {}) }, clock: () => new Date(),
   });
   const workers = await createWorkers({
     connection: nativeConnection, namespace: 'default', queues, kinds: QUEUE_KINDS,
@@ -70,6 +81,9 @@ export async function startChatStack(harness: Harness, database: BenchDatabase):
     taskQueues: Object.values(queues),
     modelCalls: models.calls,
     turnsSent: () => turns,
+    post,
+    client,
+    db: handle,
     createThread: () => post<{ id: string }>('/v1/threads', {}),
     async send(threadId, content) {
       turns++;

@@ -50,19 +50,30 @@ export const DOCUMENT_DEFAULTS: DocumentConfig = {
 /** Each passage is an ingestion run and model calls: a document is not a firehose of evidence. */
 export const DOCUMENT_EVIDENCE_MAX_LIMIT = 50;
 
-/** The search route's bounds (README: Configuration); retrieval's other callers use the same vector bytes. */
+/** Retrieval's bounds (README: Configuration, Retrieval): the search route's, and what a process's vector cache holds. */
 export interface SearchConfig {
   /** Searches one user may make per minute on one gateway (each embeds its query). */
   rateLimitPerMinute: number;
-  /** Vector bytes (dimensions × 4 × rows) one search reads and holds. */
+  /** Vectors compared per case and kind; past it the newest are, and the result says so. */
+  maxVectors: number;
+  /** Vector bytes (dimensions × 4 × rows) per case and kind; with maxVectors, whichever allows fewer rows binds. */
   maxVectorBytes: number;
+  /** Bytes of vectors one process keeps in memory over every case and kind (least recently used evicted first). */
+  vectorCacheBytes: number;
+  /** Full-text matches ranked per source and search; 0: every match. */
+  maxRanked: number;
 }
 
 export const SEARCH_DEFAULTS: SearchConfig = {
   rateLimitPerMinute: 60,
-  // 16 384 vectors of 256 dimensions (so the 10 000-vector count binds there), 2 730 of 1536.
-  maxVectorBytes: 16 * 1024 * 1024,
+  maxVectors: 200_000,
+  // 131 072 vectors of 256 dimensions (the local embedder's), 21 845 of 1536.
+  maxVectorBytes: 128 * 1024 * 1024,
+  // About two kinds of 100 000 vectors of 256 dimensions (each row costs ~1.1 KB with its id).
+  vectorCacheBytes: 256 * 1024 * 1024,
+  maxRanked: 2_000,
 };
+
 /** The brief's debounce (the seed's 10 s window) and when its idle workflow closes (README: Configuration). */
 export interface BriefConfig {
   /** Quiet time after the last change before the brief evolves. */
@@ -200,7 +211,10 @@ const envSchema = z.object({
   IDEMPOTENCY_STALE_MS: positiveInt.default(5 * 60 * 1000),
   PROGRESS_STREAMS_PER_USER: positiveInt.default(10),
   SEARCH_RATE_LIMIT_PER_MINUTE: positiveInt.default(SEARCH_DEFAULTS.rateLimitPerMinute),
+  SEARCH_MAX_VECTORS: positiveInt.default(SEARCH_DEFAULTS.maxVectors),
   SEARCH_MAX_VECTOR_BYTES: positiveInt.default(SEARCH_DEFAULTS.maxVectorBytes),
+  SEARCH_VECTOR_CACHE_BYTES: positiveInt.default(SEARCH_DEFAULTS.vectorCacheBytes),
+  SEARCH_FULLTEXT_MAX_RANKED: z.coerce.number().int().nonnegative().default(SEARCH_DEFAULTS.maxRanked),
   EMBEDDED_PG_IDLE_IN_TRANSACTION_MS: positiveInt.default(30_000),
   CASEWORK_SCHEDULES: z.enum(['on', 'off']).default('on'),
   SCHEDULES_TIME_ZONE: z.string().min(1).default('UTC'),
@@ -408,7 +422,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     idempotencyStaleMs: e.IDEMPOTENCY_STALE_MS,
     progressStreamsPerUser: e.PROGRESS_STREAMS_PER_USER,
-    search: { rateLimitPerMinute: e.SEARCH_RATE_LIMIT_PER_MINUTE, maxVectorBytes: e.SEARCH_MAX_VECTOR_BYTES },
+    search: {
+      rateLimitPerMinute: e.SEARCH_RATE_LIMIT_PER_MINUTE,
+      maxVectors: e.SEARCH_MAX_VECTORS,
+      maxVectorBytes: e.SEARCH_MAX_VECTOR_BYTES,
+      vectorCacheBytes: e.SEARCH_VECTOR_CACHE_BYTES,
+      maxRanked: e.SEARCH_FULLTEXT_MAX_RANKED,
+    },
     embeddedIdleInTransactionMs: e.EMBEDDED_PG_IDLE_IN_TRANSACTION_MS,
     schedules: {
       enabled: e.CASEWORK_SCHEDULES === 'on',
@@ -524,5 +544,6 @@ export function activityConfigOf(config: Config) {
     brief: config.brief,
     housekeeping: config.housekeeping,
     signalMaintenance: config.signalMaintenance,
+    search: config.search,
   };
 }

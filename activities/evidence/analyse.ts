@@ -21,7 +21,8 @@ import { classifyAndLog, failure, notFound } from '../errors.js';
 import { keepAlive } from '../heartbeat.js';
 import type { Llm } from '../llm/llm.js';
 import type { Embedder } from '../llm/types.js';
-import { passageId } from '../retrieval/index.js';
+import { passageId, retrievalSettings } from '../retrieval/index.js';
+import type { SearchConfig } from '../../workers/config.js';
 import { meterAttempt, type AttemptMeter } from '../usage.js';
 import { candidateRecord, CANDIDATE_PROMPT_MAX_CHARS, clip, findCandidates, ITEM_PROMPT_MAX_CHARS, type Candidates } from './candidates.js';
 import { recordedResult, recordOutcome, type Contradiction, type Link } from './record.js';
@@ -30,6 +31,8 @@ export interface AnalyseDeps {
   db: Db;
   llm: Pick<Llm, 'provider' | 'scoreEvidence' | 'linkEvidence' | 'findContradictions'>;
   embedder: Embedder;
+  /** Retrieval's bounds (SEARCH_*); absent: the defaults. */
+  config?: { search?: SearchConfig };
 }
 
 export interface AnalyseRequest {
@@ -141,7 +144,7 @@ export function createAnalyseActivity(deps: AnalyseDeps) {
       try {
         return await keepAlive(async () => {
           const vector = await stage('embedding', () => vectorOf(deps, item, meter));
-          const found = await stage('retrieval', () => findCandidates(db, deps.embedder, { id: item.id, caseId: item.caseId, text: item.text, vector }));
+          const found = await stage('retrieval', () => findCandidates(db, deps.embedder, { id: item.id, caseId: item.caseId, text: item.text, vector }, retrievalSettings(deps.config?.search)));
           const { scores, links, conflicts, relationOf } = await decide(deps, item, found, meter);
           const retrieval = {
             query: found.query,

@@ -6,7 +6,7 @@
 import type { Db } from '../db/client.js';
 import { analyseClaim } from '../llm/purposes/claims.js';
 import type { Embedder } from '../llm/types.js';
-import { passageId, retrieve, type EvidencePassage, type PassageScores, type SignalPassage } from '../retrieval/index.js';
+import { passageId, retrieve, RETRIEVAL_DEFAULTS, type EvidencePassage, type PassageScores, type RetrievalSettings, type SignalPassage } from '../retrieval/index.js';
 
 /** Signals an item is weighed against: one model call decides them all. */
 export const LINK_CANDIDATES = 10;
@@ -38,12 +38,13 @@ export async function findCandidates(
   db: Db,
   embedder: Pick<Embedder, 'embed'>,
   item: { id: string; caseId: string; text: string; vector: number[] },
+  settings: RetrievalSettings = RETRIEVAL_DEFAULTS,
 ): Promise<Candidates> {
   const query = retrievalQuery(item.text);
   const common = { caseId: item.caseId, query, queryVector: item.vector };
   const [signals, related] = await Promise.all([
-    retrieve(db, embedder, { ...common, k: LINK_CANDIDATES, kinds: ['signal'] }),
-    retrieve(db, embedder, { ...common, k: CONTRADICTION_CANDIDATES + 1, kinds: ['evidence', 'signal'] }),
+    retrieve(db, embedder, { ...common, k: LINK_CANDIDATES, kinds: ['signal'] }, settings),
+    retrieve(db, embedder, { ...common, k: CONTRADICTION_CANDIDATES + 1, kinds: ['evidence', 'signal'] }, settings),
   ]);
   return {
     query,

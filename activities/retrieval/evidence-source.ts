@@ -6,39 +6,39 @@
 import { and, asc, desc, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { evidence } from '../db/schema/index.js';
-import { clipSnippet, headlineOf, tsQuery } from './snippet.js';
-import type { Candidate, EvidencePassage, RetrievalSource, VectorScan } from './types.js';
-import { scanVectors } from './vector-scan.js';
+import { rankMatches } from './full-text.js';
+import { clipSnippet, headlineOf, tsQuery, uuidArray } from './snippet.js';
+import type { FullTextScan, RetrievalSource, EvidencePassage, VectorRow } from './types.js';
 
 const searchable = (caseId: string) => and(eq(evidence.caseId, caseId), ne(evidence.status, 'failed'));
 
-async function fullText(db: Db, caseId: string, query: string, limit: number): Promise<Candidate[]> {
-  const score = sql<number>`ts_rank_cd(${evidence.tsv}, ${tsQuery(query)}, 32)`;
-  const rows = await db
-    .select({ id: evidence.id, score })
+async function fullText(db: Db, caseId: string, query: string, bounds: { limit: number; maxRanked: number }): Promise<FullTextScan> {
+  // The GIN index (evidence_tsv_idx) serves `@@`.
+  const matches = db
+    .select({ id: evidence.id, tsv: evidence.tsv })
     .from(evidence)
-    // The GIN index (evidence_tsv_idx) serves `@@`.
-    .where(and(searchable(caseId), sql`${evidence.tsv} @@ ${tsQuery(query)}`))
-    .orderBy(desc(score), asc(evidence.id))
-    .limit(limit);
-  return rows.map((r) => ({ kind: 'evidence', id: r.id, score: Number(r.score) }));
+    .where(and(searchable(caseId), sql`${evidence.tsv} @@ ${tsQuery(query)}`));
+  return rankMatches('evidence', db, (bounds.maxRanked > 0 ? matches.limit(bounds.maxRanked + 1) : matches).as('m'), query, bounds);
 }
 
-/** At most `maxVectors` vectors of the query's dimensions, the newest items' first (ids first: the sort carries no vectors). */
-async function vector(db: Db, caseId: string, queryVector: number[], bounds: { limit: number; maxVectors: number }): Promise<VectorScan> {
-  const picked = db
-    .select({ id: evidence.id, createdAt: evidence.createdAt })
-    .from(evidence)
-    .where(and(searchable(caseId), sql`cardinality(${evidence.embedding}) = ${queryVector.length}`))
-    .orderBy(desc(evidence.createdAt), asc(evidence.id))
-    .limit(bounds.maxVectors + 1)
-    .as('picked');
+/** The ids of the case's searchable evidence with vectors of these dimensions, the newest items first. */
+async function vectorIds(db: Db, caseId: string, dimensions: number, limit: number): Promise<string[]> {
   const rows = await db
+    .select({ id: evidence.id })
+    .from(evidence)
+    .where(and(searchable(caseId), sql`cardinality(${evidence.embedding}) = ${dimensions}`))
+    .orderBy(desc(evidence.createdAt), asc(evidence.id))
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+async function vectorsOf(db: Db, caseId: string, ids: string[]): Promise<VectorRow[]> {
+  if (ids.length === 0) return [];
+  return db
     .select({ id: evidence.id, embedding: sql<Uint8Array>`array_send(${evidence.embedding})` })
-    .from(picked)
-    .innerJoin(evidence, eq(evidence.id, picked.id))
-    .orderBy(desc(picked.createdAt), asc(picked.id));
-  return scanVectors('evidence', rows, queryVector, bounds);
+    .from(evidence)
+    // One array parameter: thousands of bound parameters cost more to parse and bind than the rows they find.
+    .where(and(eq(evidence.caseId, caseId), sql`${evidence.id} = any(${uuidArray(ids)}::uuid[])`));
 }
 
 async function passages(db: Db, caseId: string, query: string, ids: string[]): Promise<Map<string, Omit<EvidencePassage, 'scores'>>> {
@@ -60,4 +60,4 @@ async function passages(db: Db, caseId: string, query: string, ids: string[]): P
   );
 }
 
-export const evidenceSource: RetrievalSource<EvidencePassage> = { kind: 'evidence', fullText, vector, passages };
+export const evidenceSource: RetrievalSource<EvidencePassage> = { kind: 'evidence', fullText, vectorIds, vectorsOf, passages };

@@ -6,39 +6,39 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { signals } from '../db/schema/index.js';
-import { clipSnippet, headlineOf, tsQuery } from './snippet.js';
-import type { Candidate, RetrievalSource, SignalPassage, VectorScan } from './types.js';
-import { scanVectors } from './vector-scan.js';
+import { rankMatches } from './full-text.js';
+import { clipSnippet, headlineOf, tsQuery, uuidArray } from './snippet.js';
+import type { FullTextScan, RetrievalSource, SignalPassage, VectorRow } from './types.js';
 
 const searchable = (caseId: string) => and(eq(signals.caseId, caseId), eq(signals.status, 'active'));
 
-async function fullText(db: Db, caseId: string, query: string, limit: number): Promise<Candidate[]> {
-  const score = sql<number>`ts_rank_cd(${signals.tsv}, ${tsQuery(query)}, 32)`;
-  const rows = await db
-    .select({ id: signals.id, score })
+async function fullText(db: Db, caseId: string, query: string, bounds: { limit: number; maxRanked: number }): Promise<FullTextScan> {
+  // The GIN index (signals_tsv_idx) serves `@@`.
+  const matches = db
+    .select({ id: signals.id, tsv: signals.tsv })
     .from(signals)
-    // The GIN index (signals_tsv_idx) serves `@@`.
-    .where(and(searchable(caseId), sql`${signals.tsv} @@ ${tsQuery(query)}`))
-    .orderBy(desc(score), asc(signals.id))
-    .limit(limit);
-  return rows.map((r) => ({ kind: 'signal', id: r.id, score: Number(r.score) }));
+    .where(and(searchable(caseId), sql`${signals.tsv} @@ ${tsQuery(query)}`));
+  return rankMatches('signal', db, (bounds.maxRanked > 0 ? matches.limit(bounds.maxRanked + 1) : matches).as('m'), query, bounds);
 }
 
-/** At most `maxVectors` vectors of the query's dimensions, the most recently seen signals' first. */
-async function vector(db: Db, caseId: string, queryVector: number[], bounds: { limit: number; maxVectors: number }): Promise<VectorScan> {
-  const picked = db
-    .select({ id: signals.id, seenAt: signals.lastSeenAt })
-    .from(signals)
-    .where(and(searchable(caseId), sql`cardinality(${signals.embedding}) = ${queryVector.length}`))
-    .orderBy(desc(signals.lastSeenAt), asc(signals.id))
-    .limit(bounds.maxVectors + 1)
-    .as('picked');
+/** The ids of the case's searchable signals with vectors of these dimensions, the signals seen last first. */
+async function vectorIds(db: Db, caseId: string, dimensions: number, limit: number): Promise<string[]> {
   const rows = await db
+    .select({ id: signals.id })
+    .from(signals)
+    .where(and(searchable(caseId), sql`cardinality(${signals.embedding}) = ${dimensions}`))
+    .orderBy(desc(signals.lastSeenAt), asc(signals.id))
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+async function vectorsOf(db: Db, caseId: string, ids: string[]): Promise<VectorRow[]> {
+  if (ids.length === 0) return [];
+  return db
     .select({ id: signals.id, embedding: sql<Uint8Array>`array_send(${signals.embedding})` })
-    .from(picked)
-    .innerJoin(signals, eq(signals.id, picked.id))
-    .orderBy(desc(picked.seenAt), asc(picked.id));
-  return scanVectors('signal', rows, queryVector, bounds);
+    .from(signals)
+    // One array parameter: thousands of bound parameters cost more to parse and bind than the rows they find.
+    .where(and(eq(signals.caseId, caseId), sql`${signals.id} = any(${uuidArray(ids)}::uuid[])`));
 }
 
 async function passages(db: Db, caseId: string, query: string, ids: string[]): Promise<Map<string, Omit<SignalPassage, 'scores'>>> {
@@ -52,4 +52,4 @@ async function passages(db: Db, caseId: string, query: string, ids: string[]): P
   );
 }
 
-export const signalSource: RetrievalSource<SignalPassage> = { kind: 'signal', fullText, vector, passages };
+export const signalSource: RetrievalSource<SignalPassage> = { kind: 'signal', fullText, vectorIds, vectorsOf, passages };

@@ -29,3 +29,6 @@ export function clipSnippet(text: string, headline: string): string {
   const after = cut === headline && at + headline.length < text.trimEnd().length ? '…' : '';
   return `${before}${cut}${after}`;
 }
+
+/** Ids as one `uuid[]` literal (ids read from the database: nothing to escape). */
+export const uuidArray = (ids: readonly string[]): string => `{${ids.join(',')}}`;

@@ -96,39 +96,63 @@ export interface Candidate {
 export interface RetrievalSettings {
   /** Candidates each retriever contributes to fusion (over all kinds). */
   candidates: number;
-  /** Vectors read per case and kind for the in-process cosine (the newest documents' first). */
+  /** Vectors compared per case and kind (the newest documents' first past it: the result says so). */
   maxVectors: number;
   /**
-   * Vector bytes one call reads per kind, counted as float4 (dimensions × 4 × rows): with
+   * Vector bytes per case and kind, counted as float4 (dimensions × 4 × rows): with
    * `maxVectors`, whichever allows fewer rows binds, so wide vectors cannot multiply the
-   * memory a call holds (the binary form in flight is about twice this).
+   * memory one kind of one case holds.
    */
   maxVectorBytes: number;
+  /** What this process's vector cache holds over every case and kind (least recently used evicted first). */
+  vectorCacheBytes: number;
+  /**
+   * Full-text matches ranked by `ts_rank_cd` per source: a query matching more rows than this
+   * (a broad word in a large case) ranks only this many of them (the result says so); 0: all.
+   */
+  maxRanked: number;
   /** The constant of reciprocal rank fusion. */
   rrfK: number;
 }
 
-export interface VectorScan {
-  /** The best `limit` candidates by cosine (> 0), best first. */
+/** A binary vector of one row, `array_send(embedding)` (see real-array.ts). */
+export interface VectorRow {
+  id: string;
+  embedding: Uint8Array;
+}
+
+/** How a source's vectors are read into the vector cache (vector-cache.ts). */
+export interface VectorTable {
+  kind: PassageKind;
+  /**
+   * The ids of the case's searchable rows with vectors of `dimensions`, in the order a bound
+   * keeps them (the newest first), at most `limit`. Only ids: cheap next to the vectors.
+   */
+  vectorIds(db: Db, caseId: string, dimensions: number, limit: number): Promise<string[]>;
+  /** The vectors of these ids (those still there), in any order. */
+  vectorsOf(db: Db, caseId: string, ids: string[]): Promise<VectorRow[]>;
+}
+
+/** What one source's full-text retriever found. */
+export interface FullTextScan {
+  /** Best first by score, ties by id; at most `limit`. */
   candidates: Candidate[];
-  /** Vectors read and compared. */
-  read: number;
-  /** True when the case has more vectors of the query's dimensions than the bounds let it read. */
-  limitReached: boolean;
+  /** True when more rows matched than `maxRanked`, so only that many were ranked. */
+  capped: boolean;
 }
 
 /** One kind of passage: its two retrievers, and how a fused candidate becomes a passage. */
-export interface RetrievalSource<P extends Passage = Passage> {
+export interface RetrievalSource<P extends Passage = Passage> extends VectorTable {
   kind: P['kind'];
-  /** Best first by score, ties by id; at most `limit`. */
-  fullText(db: Db, caseId: string, query: string, limit: number): Promise<Candidate[]>;
-  vector(db: Db, caseId: string, queryVector: number[], bounds: { limit: number; maxVectors: number }): Promise<VectorScan>;
+  fullText(db: Db, caseId: string, query: string, bounds: { limit: number; maxRanked: number }): Promise<FullTextScan>;
   /** The passages of these ids (those that still exist), without scores, keyed by id. */
   passages(db: Db, caseId: string, query: string, ids: string[]): Promise<Map<string, Omit<P, 'scores'>>>;
 }
 
 export interface RetrievalResult<P extends Passage = Passage> {
   passages: P[];
-  /** What the vector side read: a case past `maxVectors` or `maxVectorBytes` is searched by vector only in part. */
+  /** What the vector side compared: a case past `maxVectors` or `maxVectorBytes` is searched by vector only in part. */
   vectors: { read: number; limitReached: boolean };
+  /** True when a source's full-text matches passed `maxRanked` and only that many were ranked. */
+  fullTextCapped: boolean;
 }

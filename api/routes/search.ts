@@ -12,7 +12,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
-  PASSAGE_KINDS, retrieve, RETRIEVAL_DEFAULTS, type Passage, type PassageKind, type RetrievalRequest, type RetrievalResult,
+  PASSAGE_KINDS, retrieve, retrievalSettings, type Passage, type PassageKind, type RetrievalRequest, type RetrievalResult,
 } from '../../activities/retrieval/index.js';
 import { meterAttempt } from '../../activities/usage.js';
 import { SEARCH_DEFAULTS, type SearchConfig } from '../../workers/config.js';
@@ -139,7 +139,7 @@ async function orUnavailable(search: Promise<RetrievalResult>): Promise<Retrieva
 async function meteredSearch(deps: RouteDeps, request: FastifyRequest, search: Omit<RetrievalRequest, 'call'>, config: SearchConfig) {
   const userId = request.user.id;
   const meter = meterAttempt(deps.db, userId, { workflowId: `search:${userId}`, runId: request.id, activityId: 'search', attempt: 1 });
-  const settings = { ...RETRIEVAL_DEFAULTS, maxVectorBytes: config.maxVectorBytes };
+  const settings = retrievalSettings(config);
   const result = await meter.call((call) => orUnavailable(retrieve(deps.db, deps.embedder, { ...search, call }, settings)));
   // A search stores nothing: its ledger row is the only write.
   await meter.inTransaction(async () => undefined);

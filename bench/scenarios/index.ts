@@ -8,10 +8,12 @@ import type { Scenario } from '../scenario.js';
 import { bare } from './bare.js';
 import { chat } from './chat.js';
 import { consolidation } from './consolidation.js';
+import { evidenceBench } from './evidence.js';
 import { extract } from './extract.js';
 import { ingest } from './ingest.js';
+import { search } from './search.js';
 
-export const SCENARIOS: readonly Scenario[] = [bare, chat, ingest, extract, consolidation];
+export const SCENARIOS: readonly Scenario[] = [bare, chat, ingest, extract, search, evidenceBench, consolidation];
 
 /** The scenarios asked for plus the ones they need, in list order; all of them when none is named. */
 export function selectScenarios(names: readonly string[]): Scenario[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../workers/config.js';
+import { activityConfigOf, ConfigError, loadConfig } from '../../workers/config.js';
 
 describe('config', () => {
   it('has documented defaults and reads nothing it is not given', () => {
@@ -28,6 +28,15 @@ describe('config', () => {
     expect(() => loadConfig({ SIGNAL_ARCHIVE_BELOW: '-0.1' })).toThrow(/SIGNAL_ARCHIVE_BELOW/);
     expect(() => loadConfig({ SIGNAL_CONSOLIDATION_CONCURRENCY: '0' })).toThrow(/SIGNAL_CONSOLIDATION_CONCURRENCY/);
     expect(() => loadConfig({ SIGNAL_HOT_DAYS: '20' })).toThrow(/SIGNAL_WARM_DAYS/);
+  });
+
+  it('reads retrieval\'s bounds and the vector cache, and hands them to the activities', () => {
+    expect(loadConfig({}).search).toEqual({ rateLimitPerMinute: 60, maxVectors: 200_000, maxVectorBytes: 128 * 1024 * 1024, vectorCacheBytes: 256 * 1024 * 1024, maxRanked: 2_000 });
+    const c = loadConfig({ SEARCH_MAX_VECTORS: '5000', SEARCH_MAX_VECTOR_BYTES: '1048576', SEARCH_VECTOR_CACHE_BYTES: '2097152', SEARCH_FULLTEXT_MAX_RANKED: '0' });
+    expect(c.search).toMatchObject({ maxVectors: 5000, maxVectorBytes: 1_048_576, vectorCacheBytes: 2_097_152, maxRanked: 0 });
+    expect(activityConfigOf(c).search).toEqual(c.search);
+    expect(() => loadConfig({ SEARCH_VECTOR_CACHE_BYTES: '0' })).toThrow(/SEARCH_VECTOR_CACHE_BYTES/);
+    expect(() => loadConfig({ SEARCH_FULLTEXT_MAX_RANKED: '-1' })).toThrow(/SEARCH_FULLTEXT_MAX_RANKED/);
   });
 
   it('ties TEMPORAL_ADDRESS to TEMPORAL_PORT unless given (Decision 10)', () => {

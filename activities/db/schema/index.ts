@@ -7,3 +7,4 @@ export * from './evidence.js';
 export * from './briefs.js';
 export * from './agents.js';
 export * from './working-views.js';
+export * from './retrieval.js';
