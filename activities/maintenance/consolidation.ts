@@ -7,7 +7,7 @@
  * the same value.
  */
 import { Context } from '@temporalio/activity';
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { signals } from '../db/schema/index.js';
 import type { Tx } from '../events.js';
@@ -43,44 +43,57 @@ function beat(details: unknown): void {
 
 const ms = (d: Date | null) => (d === null ? null : d.getTime());
 
-/** Merges one batch of groups in one transaction, from the rows as they are now (locked). */
+/**
+ * Merges one batch of groups in one transaction, from the rows as they are now (locked): a
+ * handful of statements for the whole batch (the survivors, the members, the re-pointing, the
+ * links), not a handful per group.
+ */
 async function applyMerges(tx: Tx, groups: readonly MergeGroup[]): Promise<number> {
   const ids = groups.flatMap((g) => [g.survivorId, ...g.mergedIds]).sort();
   const rows = await tx.select().from(signals).where(inArray(signals.id, ids)).orderBy(signals.id).for('update');
   const byId = new Map(rows.map((r) => [r.id, r]));
-  let merged = 0;
+  const fields = (r: (typeof rows)[number]) => ({
+    confidence: r.confidence,
+    baseConfidence: r.baseConfidence ?? r.confidence,
+    firstSeenAt: r.firstSeenAt.getTime(),
+    lastSeenAt: r.lastSeenAt.getTime(),
+    lastReferencedAt: ms(r.lastReferencedAt),
+    referenceCount: r.referenceCount,
+  });
+  const survivors: SQL[] = [];
+  const moves: SQL[] = [];
+  const linkMoves: { survivorId: string; memberIds: string[] }[] = [];
   for (const group of groups) {
     const survivor = byId.get(group.survivorId);
-    const members = group.mergedIds.map((id) => byId.get(id)).filter((r) => r?.status === 'active');
-    if (survivor?.status !== 'active' || members.length === 0) continue;
-    const fields = (r: NonNullable<typeof survivor>) => ({
-      confidence: r.confidence,
-      baseConfidence: r.baseConfidence ?? r.confidence,
-      firstSeenAt: r.firstSeenAt.getTime(),
-      lastSeenAt: r.lastSeenAt.getTime(),
-      lastReferencedAt: ms(r.lastReferencedAt),
-      referenceCount: r.referenceCount,
+    const members = group.mergedIds.flatMap((id) => {
+      const row = byId.get(id);
+      return row?.status === 'active' ? [row] : [];
     });
-    const kept = combineSurvivor(fields(survivor), members.map((m) => fields(m!)));
-    const memberIds = members.map((m) => m!.id);
-    await tx
-      .update(signals)
-      .set({
-        confidence: kept.confidence,
-        baseConfidence: kept.baseConfidence,
-        firstSeenAt: new Date(kept.firstSeenAt),
-        lastSeenAt: new Date(kept.lastSeenAt),
-        lastReferencedAt: kept.lastReferencedAt === null ? null : new Date(kept.lastReferencedAt),
-        referenceCount: kept.referenceCount,
-      })
-      .where(eq(signals.id, survivor.id));
-    await tx.update(signals).set({ status: 'merged', mergedInto: survivor.id }).where(inArray(signals.id, memberIds));
-    // Signals merged into these earlier now point at the survivor: one hop, always.
-    await tx.update(signals).set({ mergedInto: survivor.id }).where(inArray(signals.mergedInto, memberIds));
-    await moveLinks(tx, survivor.id, memberIds);
-    merged += memberIds.length;
+    if (survivor?.status !== 'active' || members.length === 0) continue;
+    const kept = combineSurvivor(fields(survivor), members.map(fields));
+    const lastReferenced = kept.lastReferencedAt === null ? null : new Date(kept.lastReferencedAt).toISOString();
+    survivors.push(sql`(${survivor.id}::uuid, ${kept.confidence}::real, ${kept.baseConfidence}::real,
+      ${new Date(kept.firstSeenAt).toISOString()}::timestamptz, ${new Date(kept.lastSeenAt).toISOString()}::timestamptz,
+      ${lastReferenced}::timestamptz, ${kept.referenceCount}::int)`);
+    for (const m of members) moves.push(sql`(${m.id}::uuid, ${survivor.id}::uuid)`);
+    linkMoves.push({ survivorId: survivor.id, memberIds: members.map((m) => m.id) });
   }
-  return merged;
+  if (linkMoves.length === 0) return 0;
+  await tx.execute(sql`
+    update signals set confidence = v.confidence, base_confidence = v.base, first_seen_at = v.first_seen,
+      last_seen_at = v.last_seen, last_referenced_at = v.last_referenced, reference_count = v.refs
+    from (values ${sql.join(survivors, sql`, `)}) as v(id, confidence, base, first_seen, last_seen, last_referenced, refs)
+    where signals.id = v.id`);
+  const memberToSurvivor = sql.join(moves, sql`, `);
+  await tx.execute(sql`
+    update signals set status = 'merged', merged_into = v.survivor
+    from (values ${memberToSurvivor}) as v(member, survivor) where signals.id = v.member`);
+  // Signals merged into these earlier now point at the survivor: one hop, always.
+  await tx.execute(sql`
+    update signals set merged_into = v.survivor
+    from (values ${memberToSurvivor}) as v(member, survivor) where signals.merged_into = v.member`);
+  await moveLinks(tx, linkMoves);
+  return linkMoves.reduce((n, g) => n + g.memberIds.length, 0);
 }
 
 /** Cut into batches of about `size` merged signals (a group is never split). */
