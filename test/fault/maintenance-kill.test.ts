@@ -1,22 +1,43 @@
 /**
- * Fault test (issue 18): the worker is SIGKILLed in the middle of a consolidation, between two
- * of its merge transactions (batches of one group; the test kills once some groups, not all,
- * are merged). A new worker finishes it: the dead attempt is noticed by its heartbeat timeout
+ * Fault test (issue 18): the worker is SIGKILLed once, in the middle of a consolidation, between
+ * two of its merge transactions (batches of one group; the test kills once some groups, not all,
+ * are merged), and of an events cleanup (batches of a few rows; some deleted, not all). A new worker finishes it: the dead attempt is noticed by its heartbeat timeout
  * and retried, re-reads what is merged, and merges the rest. No signal is merged twice (each
  * survivor's reference count is its group's sum, once), no signal merged into the wrong one,
- * and no link lost (every evidence item linked to a group before is linked to its survivor).
+ * and no link lost (every evidence item linked to a group before is linked to its survivor). The
+ * cleanup's retried attempt goes on from its last heartbeat's cursor: every old event is gone and
+ * every event it must keep (recent, audit) is still there.
  */
-import { eq, inArray } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { and, eq, inArray, lt } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { evidenceSignalLinks, signals } from '../../activities/db/schema/index.js';
+import { events, evidenceSignalLinks, signals } from '../../activities/db/schema/index.js';
 import { nominalDateOf } from '../../workflows/maintenance/nominal-date.js';
-import { workflowIds, type ConsolidateThreadSignalsInput, type ScopeConsolidation, type SignalScope } from '../../workflows/types.js';
+import {
+  workflowIds, type CleanupOldEventsInput, type CleanupOldEventsReport, type ConsolidateThreadSignalsInput, type ScopeConsolidation, type SignalScope,
+} from '../../workflows/types.js';
 import { waitFor } from '../helpers/child-process.js';
 import { seedCase, seedEvidence, seedLink, seedScopeThread, seedSignals } from '../helpers/signal-maintenance.js';
 import { startFaultStack, type FaultStack } from './harness.js';
 
 /** Pairs of near-duplicates: each pair one group (a survivor and one merged). */
 const GROUPS = 150;
+/** Events past the retention, deleted five a batch: many commits for the kill to land between. */
+const OLD_EVENTS = 4_000;
+const CLEANUP_BATCH = 5;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Old events of no run (the cleanup deletes them), and ones it keeps: recent, and an old audit type. */
+async function seedEvents(db: FaultStack['db']): Promise<{ kept: number }> {
+  const old = new Date(Date.now() - 200 * DAY_MS);
+  const row = (type: string, createdAt: Date) => ({ type, payload: {}, idempotencyKey: `fault-${randomUUID()}`, createdAt });
+  for (let i = 0; i < OLD_EVENTS; i += 1_000) {
+    await db.insert(events).values(Array.from({ length: Math.min(1_000, OLD_EVENTS - i) }, () => row('WORKFLOW_COMPLETED', old)));
+  }
+  const kept = [...Array.from({ length: 5 }, () => row('WORKFLOW_COMPLETED', new Date())), ...Array.from({ length: 5 }, () => row('CASE_DRAFTED', old))];
+  await db.insert(events).values(kept);
+  return { kept: kept.length };
+}
 
 let stack: FaultStack;
 
@@ -51,8 +72,8 @@ function pairOf(i: number) {
   ];
 }
 
-describe('worker SIGKILL in the middle of a consolidation', () => {
-  it('a new worker finishes it: no signal merged twice, no link lost', async () => {
+describe('worker SIGKILL in the middle of a consolidation and an events cleanup', () => {
+  it('a new worker finishes both: no signal merged twice, no link lost; every old event deleted, every kept one kept', async () => {
     await stack.startWorker();
     const at = nominalDateOf(Date.now(), 'UTC');
     const caseId = await seedCase(stack.db, stack.userId);
@@ -82,15 +103,31 @@ describe('worker SIGKILL in the middle of a consolidation', () => {
     });
     const mergedCount = async () =>
       (await stack.db.select({ status: signals.status }).from(signals).where(inArray(signals.id, groups.map((g) => g.merged)))).filter((r) => r.status === 'merged').length;
-    await waitFor('some groups merged, not all', async () => {
-      const n = await mergedCount();
-      return n >= 5 && n < GROUPS ? n : undefined;
+    const { kept } = await seedEvents(stack.db);
+    const oldEvents = async () => (await stack.db.select({ id: events.id }).from(events).where(and(eq(events.type, 'WORKFLOW_COMPLETED'), lt(events.createdAt, new Date(Date.now() - 100 * DAY_MS))))).length;
+    await waitFor('a group merged', async () => ((await mergedCount()) > 0 ? true : undefined), 90_000, stack.worker());
+    const cleanup = await stack.client.workflow.start('cleanupOldEvents', {
+      workflowId: `fault-cleanup-${randomUUID()}`,
+      taskQueue: stack.queues.maintenance,
+      args: [{ batchSize: CLEANUP_BATCH } satisfies CleanupOldEventsInput],
+    });
+    await waitFor('some groups merged and some old events deleted, neither all', async () => {
+      const [n, left] = [await mergedCount(), await oldEvents()];
+      return n >= 5 && n < GROUPS && left < OLD_EVENTS && left > 0 ? n : undefined;
     }, 90_000, stack.worker());
     await stack.killWorker();
     const killedAt = Date.now();
     const partly = await mergedCount();
+    const oldLeft = await oldEvents();
     expect(partly).toBeLessThan(GROUPS);
+    expect(oldLeft).toBeGreaterThan(0);
     await stack.startWorker();
+
+    const cleaned: CleanupOldEventsReport = await cleanup.result();
+    expect(await oldEvents()).toBe(0);
+    const left = await stack.db.select({ type: events.type }).from(events).where(inArray(events.type, ['WORKFLOW_COMPLETED', 'CASE_DRAFTED']));
+    expect(left).toHaveLength(kept);
+    console.log(`[maintenance-kill] cleanup: ${OLD_EVENTS - oldLeft} of ${OLD_EVENTS} old events deleted at the kill; report ${JSON.stringify(cleaned.events)}`);
 
     const report: ScopeConsolidation = await handle.result();
     console.log(`[maintenance-kill] killed with ${partly} of ${GROUPS} groups merged; done ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`);
