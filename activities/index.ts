@@ -16,12 +16,13 @@ import type { Llm } from './llm/llm.js';
 import type { Embedder } from './llm/types.js';
 import { createParsePool, type ParsePool } from './parse/pool.js';
 import { createRedeliveryActivities } from './redelivery.js';
+import { createResearchActivities } from './research/activities.js';
 import { createSignalActivities } from './signals.js';
 import { createSignalExtractionActivities } from './signal-extraction.js';
 import type { ExtractionBounds } from './signal-range.js';
 import type { SafeFetcher } from './web/fetcher.js';
 import { createUrlIngestActivities } from './web/ingest.js';
-import type { BriefConfig, FetchConfig, RedeliveryConfig } from '../workers/config.js';
+import type { BriefConfig, FetchConfig, RedeliveryConfig, ResearchConfig } from '../workers/config.js';
 import type { QueueNames } from '../workflows/types.js';
 
 /** The slice of config activities need (DESIGN.md Decision 16): activities never read env. */
@@ -38,6 +39,8 @@ export interface ActivityConfig {
   signalExtraction?: ExtractionBounds;
   /** The brief's debounce windows (passed to `evolveBrief` when an activity starts it) and its stale-evidence age; absent: the defaults. */
   brief?: BriefConfig;
+  /** The research agent's defaults (budget, rounds, stall, context) and its web search; absent: the defaults, corpus only. */
+  research?: ResearchConfig;
 }
 
 export interface ActivityDeps {
@@ -79,6 +82,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEvidenceActivities(deps),
     ...createAgentActivities(deps),
     ...createSignalExtractionActivities(deps),
+    ...createResearchActivities({ ...deps, parsePool }),
   });
 }
 

@@ -9,3 +9,4 @@ export { evolveBrief } from './briefs/evolve-brief.js';
 export { ingestEvidence } from './evidence/ingest-evidence.js';
 export { draftCaseWorkflow } from './agents/draft-case.js';
 export { extractSignalsWorkflow } from './signals/extract-signals.js';
+export { researchAgent } from './research/research-agent.js';

@@ -27,6 +27,9 @@ export interface AgentStart {
   threadId?: string;
   topic?: string;
   budgetTokens?: number;
+  /** Rounds of the agent's loop at most, and whether to record its trajectory (research). */
+  maxIterations?: number;
+  recordTrajectory?: boolean;
   correlationId: string;
   /** The suggestion whose acceptance this start is. */
   suggestionId?: string;
@@ -74,7 +77,8 @@ async function rowValues(tx: Tx, start: AgentStart) {
   const workflowId = buildWorkflowId(descriptor, { caseId: start.caseId, threadId, correlationId });
   const placeholderMessageId = await commitPlaceholder(tx, threadId, workflowId, descriptor.type);
   const input = {
-    caseId: start.caseId, topic: start.topic, threadId, budgetTokens: start.budgetTokens, userId, correlationId, placeholderMessageId, ...start.overrides,
+    caseId: start.caseId, topic: start.topic, threadId, budgetTokens: start.budgetTokens, maxIterations: start.maxIterations,
+    recordTrajectory: start.recordTrajectory, userId, correlationId, placeholderMessageId, ...start.overrides,
   };
   return { workflowId, threadId, caseId: start.caseId, input, placeholderMessageId };
 }

@@ -55,6 +55,8 @@ export interface TestWorkerOptions {
   brief?: BriefConfig;
   /** The items and characters one signal extraction call reads (small ones make many batches of a short text). */
   signalExtraction?: ActivityConfig['signalExtraction'];
+  /** The research agent's defaults and web search (small rounds, stall and context limits in tests). */
+  research?: ActivityConfig['research'];
   /** Replace or wrap activities (fault injection). */
   wrapActivities?: (acts: Activities) => Activities;
   /** The client activities reach Temporal with (fault injection around signals); default: the env's. */
@@ -80,6 +82,7 @@ export async function startTestWorkers(options: TestWorkerOptions): Promise<Runn
       redelivery: { afterMs: options.redeliveryAfterMs ?? 30_000 },
       brief: options.brief,
       signalExtraction: options.signalExtraction,
+      research: options.research,
     },
     clock: () => new Date(),
     fetcher,

@@ -6,3 +6,4 @@ export * from './documents.js';
 export * from './evidence.js';
 export * from './briefs.js';
 export * from './agents.js';
+export * from './research.js';
