@@ -14,6 +14,7 @@ import { chunks, documents, evidence } from '../db/schema/index.js';
 import type { ResearchSourceKind } from '../db/schema/research.js';
 import type { Embedder, LlmCall } from '../llm/types.js';
 import type { ParsePool } from '../parse/pool.js';
+import { retrievalQuery } from '../evidence/candidates.js';
 import { retrieve } from '../retrieval/index.js';
 import type { SafeFetcher } from '../web/fetcher.js';
 import { pageDocument } from '../web/ingest.js';
@@ -51,7 +52,8 @@ export function corpusProvider(db: Db, embedder: Pick<Embedder, 'embed'>, caseId
   return {
     name: 'corpus',
     async search(query, k, options) {
-      const { passages } = await retrieve(db, embedder, { caseId, query, k: k * 2, kinds: ['chunk', 'evidence'], call: options.call });
+      // The query's content words OR'ed: a plan's keywords AND'ed would find only passages holding every one.
+      const { passages } = await retrieve(db, embedder, { caseId, query: retrievalQuery(query) || query, k: k * 2, kinds: ['chunk', 'evidence'], call: options.call });
       const hits: SearchHit[] = [];
       for (const p of passages) {
         if (p.kind === 'chunk') hits.push({ kind: 'chunk', ref: p.chunkId, title: p.documentTitle, url: null, text: p.text });

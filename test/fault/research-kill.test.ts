@@ -95,11 +95,14 @@ describe('worker SIGKILL in the middle of a research run', () => {
 
     const result: ResearchResult = await stack.client.workflow.getHandle(workflowId).result();
     console.log(`[research-kill] the run completed ${Math.round((Date.now() - killedAt) / 1000)} s after the kill; calls ${JSON.stringify(model.calls)}`);
-    expect(result.stopReason).toBe('answered');
+    // Round 1 read both chunks; rounds 2 and 3 found nothing new (RESEARCH_STALL_ROUNDS=2).
+    expect(result.stopReason).toBe('stalled');
 
     // The plan had completed: it never ran again. Round 1's extraction ran twice (the killed
-    // attempt and its retry); round 2's once; each evaluation once; the report once.
-    expect(model.calls).toEqual({ research_plan: 1, research_findings: 3, research_evaluation: 2, research_report: 1 });
+    // attempt and its retry), its evaluation once, the report once.
+    // (The evidence's own ingestions call the model too: only the research purposes are counted here.)
+    const researchCalls = Object.fromEntries(Object.entries(model.calls).filter(([name]) => name.startsWith('research_')));
+    expect(researchCalls).toEqual({ research_plan: 1, research_findings: 2, research_evaluation: 1, research_report: 1 });
 
     // Nothing twice: the retried extraction found its findings, one version, one event, evidence once each.
     const findings = await stack.db.select().from(researchFindings).where(eq(researchFindings.workflowId, workflowId));

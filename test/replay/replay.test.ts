@@ -68,6 +68,10 @@ describe('replay of recorded histories against the production bundle', () => {
       'recorded-before-document-evidence-from-passages/process-document',
       // Before evidence reached step 3: told of evidence while idle, the next turn skipped the step.
       'recorded-before-chat-evidence-reaches-interventions/conversation-run-3',
+      // Before the static catalog held the research agent: step 2 never ran.
+      'recorded-before-chat-suggest-research/conversation-run-1',
+      // The research agent (issue 19).
+      'research-agent-run-1',
     ];
     for (const name of expected) expect(names).toContain(name);
     const conversations = histories.filter((h) => h.name.includes('conversation-run-'));
@@ -78,6 +82,13 @@ describe('replay of recorded histories against the production bundle', () => {
     expect(recorded).toContain('failReply');
     // Step 6 suggested a case, and step 1 started its draft on a "yes".
     expect(recorded).toContain('chat-suggest-structure');
+    // Step 2 asked whether the research agent would help (its patch, then its local activity).
+    const current2 = histories.filter((h) => h.name.startsWith('conversation-run-')).map((h) => decodedPayloads(h.history)).join('\n');
+    expect(current2).toContain('chat-suggest-research');
+    expect(current2).toContain('detectAgentInflection');
+    // Every phase of the research loop ran as an activity of its own.
+    const researchRun = decodedPayloads(histories.find((h) => h.name === 'research-agent-run-1')!.history);
+    for (const phase of ['researchPlan', 'researchSearch', 'researchEvidence', 'researchSynthesize', 'finishAgentRun']) expect(researchRun).toContain(phase);
     expect(recorded).toContain('startAcceptedSuggestion');
     const extraction = histories.find((h) => h.name === 'extract-signals-workflow-run-1')!;
     expect(eventTypes(extraction.history)).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
