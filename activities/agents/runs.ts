@@ -35,8 +35,8 @@ export interface AgentStart {
   suggestionId?: string;
   /** A case draft's fixture catalog (tests), for the agents it starts later; absent: the static one. */
   agents?: readonly AgentDescriptor[];
-  /** Test-only knobs of the workflow's input. */
-  overrides?: BoundedWorkInput & { outageHoldMs?: number };
+  /** Test-only knobs of the workflow's input (research's stall rounds and context tokens too). */
+  overrides?: BoundedWorkInput & { outageHoldMs?: number; stallRounds?: number; contextTokens?: number };
 }
 
 const placeholderKey = (workflowId: string) => `agent-progress:${workflowId}`;
