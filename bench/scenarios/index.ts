@@ -9,8 +9,9 @@ import { bare } from './bare.js';
 import { chat } from './chat.js';
 import { extract } from './extract.js';
 import { ingest } from './ingest.js';
+import { research } from './research.js';
 
-export const SCENARIOS: readonly Scenario[] = [bare, chat, ingest, extract];
+export const SCENARIOS: readonly Scenario[] = [bare, chat, ingest, extract, research];
 
 /** The scenarios asked for plus the ones they need, in list order; all of them when none is named. */
 export function selectScenarios(names: readonly string[]): Scenario[] {
