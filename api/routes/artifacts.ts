@@ -90,7 +90,8 @@ const agentRunSchema = {
 
 const artifactParams = { type: 'object', properties: { artifactId: uuid }, required: ['artifactId'], additionalProperties: false } as const;
 
-const latestVersion = sql<number>`coalesce((select max(${artifactVersions.version}) from ${artifactVersions} where ${artifactVersions.artifactId} = ${artifacts.id}), 0)::int`;
+/** Written out: drizzle renders a column unqualified, so inside the subquery `id` would be the version's own. */
+const latestVersion = sql<number>`coalesce((select max(av.version) from artifact_versions av where av.artifact_id = "artifacts"."id"), 0)::int`;
 
 export async function artifactRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { db } = deps;
