@@ -70,8 +70,8 @@ describe('replay of recorded histories against the production bundle', () => {
       'recorded-before-chat-evidence-reaches-interventions/conversation-run-3',
       // Before the static catalog held the research agent: step 2 never ran.
       'recorded-before-chat-suggest-research/conversation-run-1',
-      // The research agent (issue 19).
-      'research-agent-run-1',
+      // The research agent (issue 19): a first run that hands over (continue-as-new), and the one after it.
+      'research-agent-run-1', 'research-agent-run-2',
     ];
     for (const name of expected) expect(names).toContain(name);
     const conversations = histories.filter((h) => h.name.includes('conversation-run-'));
@@ -86,9 +86,13 @@ describe('replay of recorded histories against the production bundle', () => {
     const current2 = histories.filter((h) => h.name.startsWith('conversation-run-')).map((h) => decodedPayloads(h.history)).join('\n');
     expect(current2).toContain('chat-suggest-research');
     expect(current2).toContain('detectAgentInflection');
-    // Every phase of the research loop ran as an activity of its own.
-    const researchRun = decodedPayloads(histories.find((h) => h.name === 'research-agent-run-1')!.history);
-    for (const phase of ['researchPlan', 'researchSearch', 'researchEvidence', 'researchSynthesize', 'finishAgentRun']) expect(researchRun).toContain(phase);
+    // Every phase of the research loop ran as an activity of its own, across a continue-as-new with the handoff.
+    const researchRuns = histories.filter((h) => h.name.startsWith('research-agent-run-'));
+    const researchRun = researchRuns.map((h) => decodedPayloads(h.history)).join('\n');
+    for (const phase of ['researchPlan', 'researchSearch', 'researchExtract', 'researchEvaluate', 'researchHandoff', 'researchEvidence', 'researchSynthesize', 'finishAgentRun']) {
+      expect(researchRun).toContain(phase);
+    }
+    expect(researchRuns.flatMap((h) => eventTypes(h.history))).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
     expect(recorded).toContain('startAcceptedSuggestion');
     const extraction = histories.find((h) => h.name === 'extract-signals-workflow-run-1')!;
     expect(eventTypes(extraction.history)).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
