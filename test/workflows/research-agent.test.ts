@@ -28,7 +28,7 @@ const PASSAGES = [
   'Rents for bakery premises near Leeds station averaged 3500 pounds a month in March 2025, according to the letting agent.',
   'A deck oven for a small bakery costs about 18000 pounds to buy, while leasing one costs 450 pounds a month over five years.',
   'Footfall near the station was 30 percent higher on Saturdays than on weekdays in a council survey of bakery customers.',
-  'The weather in Leeds was mild last spring and the parks were busy with families.',
+  'The weather was mild last spring and the parks were busy with families.',
 ];
 
 let h: ApiHarness;
