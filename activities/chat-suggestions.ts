@@ -153,8 +153,8 @@ export function createSuggestionActivities({ db, llm }: { db: Db; llm: Pick<Llm,
           idempotencyKey: `inflection:${req.threadId}:${req.checkpoint}`,
         });
         if (!suggest) return { suggested: null };
-        // The topic its "yes" starts: the latest turn, until the inflection purpose proposes one.
-        const topic = recent[0]?.content.slice(0, TOPIC_MAX_CHARS);
+        // The topic its "yes" starts: the one the inflection purpose proposed, else the latest turn.
+        const topic = (suggest.topic || recent[0]?.content || '').slice(0, TOPIC_MAX_CHARS) || undefined;
         const [row] = await tx
           .insert(agentSuggestions)
           .values({ threadId: req.threadId, kind: 'agent', agentType: suggest.agentType, confidence: suggest.confidence, reason: suggest.reason, turn: req.checkpoint, topic })

@@ -17,12 +17,13 @@ import type { Embedder } from './llm/types.js';
 import { createParsePool, type ParsePool } from './parse/pool.js';
 import { createMaintenanceActivities } from './maintenance/activities.js';
 import { createRedeliveryActivities } from './redelivery.js';
+import { createResearchActivities } from './research/activities.js';
 import { createSignalActivities } from './signals.js';
 import { createSignalExtractionActivities } from './signal-extraction.js';
 import type { ExtractionBounds } from './signal-range.js';
 import type { SafeFetcher } from './web/fetcher.js';
 import { createUrlIngestActivities } from './web/ingest.js';
-import type { BriefConfig, FetchConfig, HousekeepingConfig, RedeliveryConfig, SearchConfig, SignalMaintenanceConfig } from '../workers/config.js';
+import type { BriefConfig, FetchConfig, HousekeepingConfig, RedeliveryConfig, ResearchConfig, SearchConfig, SignalMaintenanceConfig } from '../workers/config.js';
 import type { QueueNames } from '../workflows/types.js';
 import { createHousekeepingActivities } from './maintenance/index.js';
 
@@ -46,6 +47,8 @@ export interface ActivityConfig {
   signalMaintenance?: SignalMaintenanceConfig;
   /** Retrieval's bounds and this process's vector cache (SEARCH_*: the evidence pipeline's candidates); absent: the defaults. */
   search?: SearchConfig;
+  /** The research agent's defaults (budget, rounds, stall, context) and its web search; absent: the defaults, corpus only. */
+  research?: ResearchConfig;
 }
 
 export interface ActivityDeps {
@@ -89,6 +92,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSignalExtractionActivities(deps),
     ...createHousekeepingActivities(deps),
     ...createMaintenanceActivities(deps),
+    ...createResearchActivities({ ...deps, parsePool }),
   });
 }
 

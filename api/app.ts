@@ -25,6 +25,7 @@ import { createStartingPostLimiter, type StartingPostLimiter } from './rate-limi
 import { adminRoutes } from './routes/admin.js';
 import { documentRoutes } from './routes/documents.js';
 import { agentRoutes } from './routes/agents.js';
+import { artifactRoutes } from './routes/artifacts.js';
 import { briefRoutes } from './routes/briefs.js';
 import { caseRoutes } from './routes/cases.js';
 import { eventRoutes } from './routes/events.js';
@@ -151,6 +152,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(messageRoutes, routeDeps);
   await app.register(caseRoutes, routeDeps);
   await app.register(agentRoutes, routeDeps);
+  await app.register(artifactRoutes, routeDeps);
   await app.register(workflowRoutes, routeDeps);
   await app.register(eventRoutes, routeDeps);
   await app.register(progressRoutes, routeDeps);

@@ -172,6 +172,33 @@ export const SIGNAL_MAINTENANCE_DEFAULTS: SignalMaintenanceConfig = {
 
 const unitInterval = z.coerce.number().min(0).max(1);
 
+/** The research agent's defaults and bounds (README: Research; config rows). */
+export interface ResearchConfig {
+  /** LLM tokens one research run may spend when the request names no `budgetTokens`. */
+  budgetTokens: number;
+  /** Search → Extract → Evaluate rounds when the request names no `maxIterations`. */
+  maxIterations: number;
+  /** Rounds in a row with no new finding (or only empty searches) that end the loop early. */
+  stallRounds: number;
+  /** Tokens of findings and sources a run carries into its next prompt; past it, continue-as-new with a handoff summary. */
+  contextTokens: number;
+  /** A SearXNG-compatible JSON search API (`…/search`); absent: the case corpus only. */
+  searchUrl?: string;
+  /** Results read per query and provider. */
+  resultsPerQuery: number;
+  /** Milliseconds one call to the search API may take. */
+  searchTimeoutMs: number;
+}
+
+export const RESEARCH_DEFAULTS: ResearchConfig = {
+  budgetTokens: 200_000,
+  maxIterations: 4,
+  stallRounds: 2,
+  contextTokens: 24_000,
+  resultsPerQuery: 5,
+  searchTimeoutMs: 10_000,
+};
+
 export const QUEUE_KINDS = ['chat', 'ingest', 'research', 'maintenance'] as const;
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 
@@ -258,6 +285,13 @@ const envSchema = z.object({
   FETCH_MAX_BYTES: positiveInt.default(5 * 1024 * 1024),
   FETCH_ALLOWED_CONTENT_TYPES: z.string().default('text/html,application/xhtml+xml,text/plain,text/markdown,application/pdf'),
   FETCH_USER_AGENT: optionalString,
+  RESEARCH_BUDGET_TOKENS: positiveInt.default(RESEARCH_DEFAULTS.budgetTokens),
+  RESEARCH_MAX_ITERATIONS: positiveInt.max(50).default(RESEARCH_DEFAULTS.maxIterations),
+  RESEARCH_STALL_ROUNDS: positiveInt.default(RESEARCH_DEFAULTS.stallRounds),
+  RESEARCH_CONTEXT_TOKENS: positiveInt.default(RESEARCH_DEFAULTS.contextTokens),
+  RESEARCH_SEARCH_URL: optionalString.pipe(z.string().url().optional()),
+  RESEARCH_RESULTS_PER_QUERY: positiveInt.max(50).default(RESEARCH_DEFAULTS.resultsPerQuery),
+  RESEARCH_SEARCH_TIMEOUT_MS: positiveInt.default(RESEARCH_DEFAULTS.searchTimeoutMs),
 });
 
 export interface Config {
@@ -328,6 +362,7 @@ export interface Config {
   devApiKey: string;
   logLevel: string;
   fetch: FetchConfig;
+  research: ResearchConfig;
 }
 
 /** The URL fetcher's limits (activities/web; README: Configuration). */
@@ -476,6 +511,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     devApiKey: e.CASEWORK_DEV_API_KEY,
     logLevel: e.LOG_LEVEL,
     fetch: fetchConfig(e),
+    research: {
+      budgetTokens: e.RESEARCH_BUDGET_TOKENS,
+      maxIterations: e.RESEARCH_MAX_ITERATIONS,
+      stallRounds: e.RESEARCH_STALL_ROUNDS,
+      contextTokens: e.RESEARCH_CONTEXT_TOKENS,
+      searchUrl: e.RESEARCH_SEARCH_URL,
+      resultsPerQuery: e.RESEARCH_RESULTS_PER_QUERY,
+      searchTimeoutMs: e.RESEARCH_SEARCH_TIMEOUT_MS,
+    },
   };
 }
 
@@ -545,5 +589,6 @@ export function activityConfigOf(config: Config) {
     housekeeping: config.housekeeping,
     signalMaintenance: config.signalMaintenance,
     search: config.search,
+    research: config.research,
   };
 }

@@ -14,3 +14,4 @@ export { refreshWorkingViews } from './maintenance/refresh-working-views.js';
 export { consolidateThreadSignals } from './maintenance/consolidate-thread-signals.js';
 export { scheduleSignalConsolidation } from './maintenance/schedule-signal-consolidation.js';
 export { updateSignalTemperatures } from './maintenance/update-signal-temperatures.js';
+export { researchAgent } from './research/research-agent.js';

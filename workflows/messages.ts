@@ -1,6 +1,6 @@
 /** Every Temporal signal, query and update definition (named `xxxSignal` / `xxxQuery`). */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { BriefChange, DraftRequest, NewMessage } from './types.js';
+import type { BriefChange, DraftRequest, NewMessage, ResearchProgress } from './types.js';
 
 /** The gateway tells a thread's conversation that a user message was stored. */
 export const newMessageSignal = defineSignal<[NewMessage]>('newMessage');
@@ -49,3 +49,6 @@ export const cancelEvolutionSignal = defineSignal('cancelEvolution');
  * agent accepted in its thread once the case exists (Decision 29).
  */
 export const draftRequestedSignal = defineSignal<[DraftRequest]>('draftRequested');
+
+/** Where a research run is (phase, round, counts, tokens): answered from its state. */
+export const researchProgressQuery = defineQuery<ResearchProgress>('researchProgress');

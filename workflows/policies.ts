@@ -151,12 +151,22 @@ export const BRIEF_MAX_EVOLUTIONS_PER_RUN = 100;
  */
 export const BRIEF_MAX_HISTORY_EVENTS = 10_000;
 
-/** Research: 2 retries, exponential, capped at 60 s. */
+/**
+ * Research (the seed's table: 2 retries, exponential, capped at 60 s), narrowed as everywhere:
+ * only transient errors are retried (the model's 429/5xx/timeouts, the database's transient
+ * ones), since each phase classifies the rest as non-retryable where it happens; an
+ * unreachable database is held by the workflow (Decision 28), not spent as an attempt. A phase
+ * beats while its calls are in flight (every 5 s), so a dead worker's attempt is retried after
+ * 20 s, and a cancellation reaches the call in flight through the heartbeat.
+ */
 export const research: ActivityOptions = {
   startToCloseTimeout: TASK_TIME_LIMIT,
-  heartbeatTimeout: '1 minute',
-  retry: { maximumAttempts: 3, initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '60 seconds' },
+  heartbeatTimeout: '20 seconds',
+  retry: { maximumAttempts: 3, initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '60 seconds', nonRetryableErrorTypes: HELD_BY_THE_WORKFLOW },
 };
+
+/** Research's bookkeeping (its row, its placeholder, its handoff): one short transaction each. */
+export const researchBookkeeping: ActivityOptions = { ...research, startToCloseTimeout: '2 minutes' };
 
 /** Conversations close after this long idle; the next message starts a new run. */
 export const CONVERSATION_IDLE_TIMEOUT_MS = 60 * 60 * 1000;

@@ -155,11 +155,68 @@ export interface AgentInput extends BoundedWorkInput {
   threadId?: string;
   /** LLM tokens the run may spend. */
   budgetTokens?: number;
+  /** Rounds of the agent's loop at most (research: Search → Extract → Evaluate). */
+  maxIterations?: number;
+  /** Record each step's inputs, outputs, sources, tokens and latency as rows (research's trajectory). */
+  recordTrajectory?: boolean;
   userId: string;
   correlationId: string;
   /** The `assistant` message with `metadata.kind = 'agent-progress'` the agent keeps current. */
   placeholderMessageId: string;
   queues: QueueNames;
+}
+
+/** What a research run continued as new carries (ids and small JSON: the text stays in Postgres). */
+export interface ResearchCarry {
+  questions: string[];
+  /** The next round's queries. */
+  queries: string[];
+  /** Every query searched so far (bounded). */
+  searched: string[];
+  /** The last round finished. */
+  iteration: number;
+  stallRounds: number;
+  sourceIds: string[];
+  findingIds: string[];
+  dropped: Record<string, number>;
+  providers: string[];
+  notes: string[];
+  /** What the earlier runs found, in words (the handoff summary). */
+  handoff: string;
+  /** Runs so far (1 for the first). */
+  runs: number;
+  /** The tokens each phase cost last (the budget's estimate of the next). */
+  phaseCost: Record<string, number>;
+}
+
+/** researchAgent's input: the agent input, and what a continued run carries. */
+export interface ResearchInput extends AgentInput {
+  /** Absolute deadline (ms since epoch) across continue-as-new; set by the first run from `timeLimitMs`. */
+  deadlineAt?: number;
+  /** How long a step is held while the database is unreachable (Decision 28; tests shorten it). */
+  outageHoldMs?: number;
+  /** Stall rounds and context tokens over the config's (tests). */
+  stallRounds?: number;
+  contextTokens?: number;
+  carry?: ResearchCarry;
+}
+
+/** What the `researchProgress` query answers. */
+export interface ResearchProgress {
+  phase: string;
+  iteration: number;
+  sources: number;
+  findings: number;
+  tokensSpent: number;
+  runs: number;
+}
+
+export interface ResearchResult {
+  artifactId: string;
+  version: number;
+  stopReason: string;
+  findings: number;
+  evidence: number;
 }
 
 /**

@@ -27,13 +27,16 @@ export interface AgentStart {
   threadId?: string;
   topic?: string;
   budgetTokens?: number;
+  /** Rounds of the agent's loop at most, and whether to record its trajectory (research). */
+  maxIterations?: number;
+  recordTrajectory?: boolean;
   correlationId: string;
   /** The suggestion whose acceptance this start is. */
   suggestionId?: string;
   /** A case draft's fixture catalog (tests), for the agents it starts later; absent: the static one. */
   agents?: readonly AgentDescriptor[];
-  /** Test-only knobs of the workflow's input. */
-  overrides?: BoundedWorkInput & { outageHoldMs?: number };
+  /** Test-only knobs of the workflow's input (research's stall rounds and context tokens too). */
+  overrides?: BoundedWorkInput & { outageHoldMs?: number; stallRounds?: number; contextTokens?: number };
 }
 
 const placeholderKey = (workflowId: string) => `agent-progress:${workflowId}`;
@@ -74,7 +77,8 @@ async function rowValues(tx: Tx, start: AgentStart) {
   const workflowId = buildWorkflowId(descriptor, { caseId: start.caseId, threadId, correlationId });
   const placeholderMessageId = await commitPlaceholder(tx, threadId, workflowId, descriptor.type);
   const input = {
-    caseId: start.caseId, topic: start.topic, threadId, budgetTokens: start.budgetTokens, userId, correlationId, placeholderMessageId, ...start.overrides,
+    caseId: start.caseId, topic: start.topic, threadId, budgetTokens: start.budgetTokens, maxIterations: start.maxIterations,
+    recordTrajectory: start.recordTrajectory, userId, correlationId, placeholderMessageId, ...start.overrides,
   };
   return { workflowId, threadId, caseId: start.caseId, input, placeholderMessageId };
 }

@@ -13,6 +13,10 @@ import { inflectionOutput, localInflectionDetector, openAiInflectionDetector, ty
 import { localChatReplier, openAiChatReplier, type ChatReplier } from './purposes/reply.js';
 import { localSignalExtractor, openAiSignalExtractor, signalsOutput, type SignalExtractor } from './purposes/signal-extraction.js';
 import { localTitler, openAiTitler, titleOutput, type Titler } from './purposes/title.js';
+import { localResearchPlanner, openAiResearchPlanner, planOutput, type ResearchPlanner } from './purposes/research-plan.js';
+import { extractOutput, localFindingExtractor, openAiFindingExtractor, type FindingExtractor } from './purposes/research-extract.js';
+import { evaluateOutput, localResearchEvaluator, openAiResearchEvaluator, type ResearchEvaluator } from './purposes/research-evaluate.js';
+import { localResearchSynthesizer, openAiResearchSynthesizer, synthesisOutput, type ResearchSynthesizer } from './purposes/research-synthesize.js';
 import type { LlmClient } from './types.js';
 
 export type { BriefDraft, BriefProse, BriefWriter } from './purposes/brief.js';
@@ -22,6 +26,10 @@ export { SIGNAL_TYPES, type ExtractedSignal, type SignalExtractor, type SignalTy
 export type { Titler } from './purposes/title.js';
 export type { EvidenceScorer, EvidenceScores, EvidenceScoringInput } from './purposes/evidence-scoring.js';
 export type { EvidenceLinkDecision, EvidenceLinker, EvidenceLinkInput, LinkCandidate } from './purposes/evidence-link.js';
+export type { ResearchPlan, ResearchPlanInput, ResearchPlanner, ResearchSkill } from './purposes/research-plan.js';
+export type { ExtractedFinding, FindingExtractor, ResearchExtractInput } from './purposes/research-extract.js';
+export type { ResearchEvaluateInput, ResearchEvaluation, ResearchEvaluator } from './purposes/research-evaluate.js';
+export type { ResearchSynthesis, ResearchSynthesisInput, ResearchSynthesizer, SynthesisFinding } from './purposes/research-synthesize.js';
 export type { ContradictionCandidate, ContradictionDetector, ContradictionFinding, ContradictionInput } from './purposes/contradiction.js';
 
 /**
@@ -30,6 +38,7 @@ export type { ContradictionCandidate, ContradictionDetector, ContradictionFindin
  */
 export const STRUCTURED_OUTPUTS = [
   signalsOutput, titleOutput, inflectionOutput, scoresOutput, linksOutput, contradictionsOutput, briefOutput,
+  planOutput, extractOutput, evaluateOutput, synthesisOutput,
 ] as const;
 
 export interface Llm {
@@ -43,6 +52,10 @@ export interface Llm {
   scoreEvidence: EvidenceScorer;
   linkEvidence: EvidenceLinker;
   findContradictions: ContradictionDetector;
+  planResearch: ResearchPlanner;
+  extractFindings: FindingExtractor;
+  evaluateResearch: ResearchEvaluator;
+  synthesizeResearch: ResearchSynthesizer;
 }
 
 export function createLocalLlm(): Llm {
@@ -56,6 +69,10 @@ export function createLocalLlm(): Llm {
     scoreEvidence: localEvidenceScorer,
     linkEvidence: localEvidenceLinker,
     findContradictions: localContradictionDetector,
+    planResearch: localResearchPlanner,
+    extractFindings: localFindingExtractor,
+    evaluateResearch: localResearchEvaluator,
+    synthesizeResearch: localResearchSynthesizer,
   };
 }
 
@@ -70,5 +87,9 @@ export function createOpenAiLlm(client: LlmClient): Llm {
     scoreEvidence: openAiEvidenceScorer(client),
     linkEvidence: openAiEvidenceLinker(client),
     findContradictions: openAiContradictionDetector(client),
+    planResearch: openAiResearchPlanner(client),
+    extractFindings: openAiFindingExtractor(client),
+    evaluateResearch: openAiResearchEvaluator(client),
+    synthesizeResearch: openAiResearchSynthesizer(client),
   };
 }

@@ -17,7 +17,11 @@ export type LlmPurpose =
   | 'embedding'
   | 'evidence-scoring'
   | 'evidence-link'
-  | 'contradiction';
+  | 'contradiction'
+  | 'research-plan'
+  | 'research-extract'
+  | 'research-evaluate'
+  | 'research-synthesize';
 
 export interface LlmUsage {
   purpose: LlmPurpose;

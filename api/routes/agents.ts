@@ -11,7 +11,7 @@
  * thread's suggestion, not here.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { startAgentRun } from '../../activities/agents/start.js';
 import { TOPIC_MAX_CHARS } from '../../activities/chat-suggestions.js';
 import { AGENT_CATALOG, lookupAgent, suggestableAgents, type AgentDescriptor } from '../../workflows/agents/catalog.js';
@@ -35,6 +35,8 @@ const params = {
   additionalProperties: false,
 } as const;
 
+const caseParams = { type: 'object', properties: { caseId: uuid }, required: ['caseId'], additionalProperties: false } as const;
+
 const topic = { type: 'string', minLength: 1, maxLength: TOPIC_MAX_CHARS } as const;
 
 /** The agent input every catalog agent takes (Decision 29: `AgentInput`). */
@@ -44,7 +46,9 @@ const body = {
     topic: { ...topic, description: 'what the agent should look at' },
     focus: { ...topic, description: 'the older name of `topic`, still accepted' },
     threadId: { ...uuid, description: 'a thread of the case where the agent posts; absent: the case\'s activity thread' },
-    budgetTokens: { type: 'integer', minimum: 1, maximum: 10_000_000, description: 'LLM tokens the run may spend' },
+    budgetTokens: { type: 'integer', minimum: 1, maximum: 10_000_000, description: 'LLM tokens the run may spend (default: RESEARCH_BUDGET_TOKENS)' },
+    maxIterations: { type: 'integer', minimum: 1, maximum: 50, description: 'rounds of the agent\'s loop at most (default: RESEARCH_MAX_ITERATIONS)' },
+    recordTrajectory: { type: 'boolean', description: 'record each step\'s inputs, outputs, sources, tokens and latency (GET /v1/workflows/:id/trajectory)' },
   },
   additionalProperties: false,
 } as const;
@@ -54,6 +58,8 @@ interface AgentBody {
   focus?: string;
   threadId?: string;
   budgetTokens?: number;
+  maxIterations?: number;
+  recordTrajectory?: boolean;
 }
 
 const accepted = {
@@ -94,35 +100,48 @@ function topicOf(body: AgentBody): string | undefined {
 export async function agentRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const catalog = deps.config.agents ?? AGENT_CATALOG;
 
+  /** Starts the agent a name resolves to on the caller's case: the committed start, then the hand-over (Decision 29). */
+  async function startOnCase(request: FastifyRequest<{ Body: AgentBody }>, reply: FastifyReply, caseParam: string, agentType: string) {
+    const userId = request.user.id;
+    const { id: caseId } = await findOwnCase(deps.db, userId, caseParam);
+    const descriptor = resolve(request, agentType, catalog);
+    const { threadId, budgetTokens, maxIterations, recordTrajectory } = request.body ?? {};
+    const topic = topicOf(request.body ?? {});
+    if (threadId) await assertThreadOfCase(deps, userId, caseId, threadId);
+    const correlationId = randomUUID();
+    let answer: { workflowId: string; correlationId: string; placeholderMessageId: string } | undefined;
+    const handed = await startAgentRun(
+      { db: deps.db, temporal: deps.temporal, queues: deps.config.queues, hooks: deps.config.handOff },
+      { descriptor, userId, caseId, threadId, topic, budgetTokens, maxIterations, recordTrajectory, correlationId },
+      {
+        inTransaction: async (tx, row) => {
+          answer = { workflowId: row.workflowId, correlationId, placeholderMessageId: row.placeholderMessageId! };
+          await commitAnswer(tx, request, 202, answer);
+        },
+        onFailed: (tx) => withdrawAnswer(tx, request),
+      },
+    );
+    answerHandOver(request, 'agent-run', handed);
+    request.log.info({ ...answer, agentType: descriptor.type, outcome: handed.outcome }, 'agent started');
+    return reply.code(202).send(answer);
+  }
+
   app.post<{ Params: { caseId: string; agentType: string }; Body: AgentBody }>(
     '/v1/cases/:caseId/agents/:agentType',
     {
       schema: { tags: ['cases'], params, headers: idempotencyHeaders, body, response: withErrors({ 202: accepted, 410: errorBodySchema }) },
       ...deps.startingPost,
     },
-    async (request, reply) => {
-      const userId = request.user.id;
-      const { id: caseId } = await findOwnCase(deps.db, userId, request.params.caseId);
-      const descriptor = resolve(request, request.params.agentType, catalog);
-      const { threadId, budgetTokens } = request.body ?? {};
-      const topic = topicOf(request.body ?? {});
-      if (threadId) await assertThreadOfCase(deps, userId, caseId, threadId);
-      const correlationId = randomUUID();
-      let answer: { workflowId: string; correlationId: string; placeholderMessageId: string } | undefined;
-      const handed = await startAgentRun(
-        { db: deps.db, temporal: deps.temporal, queues: deps.config.queues, hooks: deps.config.handOff },
-        { descriptor, userId, caseId, threadId, topic, budgetTokens, correlationId },
-        {
-          inTransaction: async (tx, row) => {
-            answer = { workflowId: row.workflowId, correlationId, placeholderMessageId: row.placeholderMessageId! };
-            await commitAnswer(tx, request, 202, answer);
-          },
-          onFailed: (tx) => withdrawAnswer(tx, request),
-        },
-      );
-      answerHandOver(request, 'agent-run', handed);
-      request.log.info({ ...answer, agentType: descriptor.type, outcome: handed.outcome }, 'agent started');
-      return reply.code(202).send(answer);
+    (request, reply) => startOnCase(request, reply, request.params.caseId, request.params.agentType),
+  );
+
+  /** The research agent by its own route (issue 19): the same body and answer as `…/agents/research`. */
+  app.post<{ Params: { caseId: string }; Body: AgentBody }>(
+    '/v1/cases/:caseId/research',
+    {
+      schema: { tags: ['cases'], params: caseParams, headers: idempotencyHeaders, body, response: withErrors({ 202: accepted }) },
+      ...deps.startingPost,
     },
+    (request, reply) => startOnCase(request, reply, request.params.caseId, 'research'),
   );
 }

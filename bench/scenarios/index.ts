@@ -11,9 +11,10 @@ import { consolidation } from './consolidation.js';
 import { evidenceBench } from './evidence.js';
 import { extract } from './extract.js';
 import { ingest } from './ingest.js';
+import { research } from './research.js';
 import { search } from './search.js';
 
-export const SCENARIOS: readonly Scenario[] = [bare, chat, ingest, extract, search, evidenceBench, consolidation];
+export const SCENARIOS: readonly Scenario[] = [bare, chat, ingest, extract, search, evidenceBench, consolidation, research];
 
 /** The scenarios asked for plus the ones they need, in list order; all of them when none is named. */
 export function selectScenarios(names: readonly string[]): Scenario[] {

@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentDescriptor } from '../../workflows/agents/catalog.js';
 import { fixtureAgent as fixtureAgentOf } from '../fixtures/agents.js';
 import { and, eq } from 'drizzle-orm';
-import { agentSuggestions, briefAnnotations, cases, documents, evidence as evidenceTable, messages, threads } from '../../activities/db/schema/index.js';
+import { randomUUID } from 'node:crypto';
+import { agentSuggestions, artifacts, briefAnnotations, cases, documents, evidence as evidenceTable, messages, threads } from '../../activities/db/schema/index.js';
 import { storeDocument } from '../../activities/documents/store.js';
 import { hostileCases, idNames, type CaseContext, type HostileCase, type Ids, type Operation, type Parameter } from './hostile-cases.js';
 import { storeEvidence } from '../../activities/evidence/store.js';
@@ -50,7 +51,12 @@ async function idsOf(user: TestUser): Promise<Ids> {
     .insert(briefAnnotations)
     .values({ caseId, source: 'brief', kind: 'unsupported-claim', causeKey: 'a fixture', sectionKey: 'key-claims', message: 'a fixture', createdInVersion: 0 })
     .returning();
+  const [artifact] = await h.database.db
+    .insert(artifacts)
+    .values({ caseId, userId: user.id, kind: 'research', workflowId: `research-${caseId}-${randomUUID()}`, title: `research of ${user.name}` })
+    .returning();
   return {
+    artifactId: artifact!.id,
     caseId,
     threadId,
     suggestionId: suggestion!.id,
@@ -79,6 +85,7 @@ async function ownedBy(user: TestUser, ids: Ids, kinds: string[]): Promise<Recor
     messageIds: (id) => one(db.select().from(messages).innerJoin(threads, eq(threads.id, messages.threadId)).where(and(eq(messages.id, id), eq(threads.userId, user.id)))),
     annotationId: (id) =>
       one(db.select().from(briefAnnotations).innerJoin(cases, eq(cases.id, briefAnnotations.caseId)).where(and(eq(briefAnnotations.id, id), eq(cases.userId, user.id)))),
+    artifactId: (id) => one(db.select().from(artifacts).where(and(eq(artifacts.id, id), eq(artifacts.userId, user.id)))),
     workflowId: async (id) => (await h.env.client.workflow.getHandle(id).describe()).searchAttributes.UserId?.[0] === user.id,
   };
   const owned: Record<string, boolean> = {};

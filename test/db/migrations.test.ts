@@ -216,6 +216,8 @@ const ids = {
 };
 const chatWorkflow = `chat-${ids.chatThread}`;
 const researchWorkflow = `research-${ids.case}-corr-1`;
+/** Issue 19's rows: a research run's source, finding, artifact and version, a skill and a trajectory step. */
+const researchIds = { source: randomUUID(), finding: randomUUID(), artifact: randomUUID() };
 
 /**
  * Rows for every table, written with the columns the database has. A table added by a later
@@ -452,6 +454,30 @@ function seedRows(sql: postgres.Sql): Record<string, Record<string, unknown>[]> 
         status: 'failed',
         error: 'drafting failed: the model was unreachable',
       },
+    ],
+    research_sources: [
+      {
+        id: researchIds.source, workflow_id: researchWorkflow, case_id: ids.case, kind: 'page', ref: 'https://example.org/lease', title: 'Lease law',
+        url: 'https://example.org/lease', query: 'lease transfer', text: 'A lease may be assigned with the landlord\'s consent.', iteration: 1,
+      },
+    ],
+    research_findings: [
+      {
+        id: researchIds.finding, workflow_id: researchWorkflow, source_id: researchIds.source, claim: 'Assignment needs consent.',
+        quote: 'assigned with the landlord\'s consent', quote_hash: 'c'.repeat(64), span_start: 13, span_end: 49, relevance: 0.8, iteration: 1,
+      },
+    ],
+    artifacts: [{ id: researchIds.artifact, case_id: ids.case, user_id: ids.alice, kind: 'research', workflow_id: researchWorkflow, title: 'Research: the lease' }],
+    artifact_versions: [
+      {
+        artifact_id: researchIds.artifact, version: 1, markdown: '# Research\n- Assignment needs consent. [1]',
+        citations: json([{ n: 1, findingId: researchIds.finding, sourceId: researchIds.source, quote: 'assigned', spanStart: 13, spanEnd: 21 }]),
+        metadata: json({ stopReason: 'answered' }),
+      },
+    ],
+    skills: [{ domain: 'operations', name: 'site-moves', instructions: 'Compare the sites on cost and time.', query_hints: json(['relocation cost']) }],
+    research_steps: [
+      { workflow_id: researchWorkflow, phase: 'plan', iteration: 0, input: json({ topic: 'the lease' }), output: json({ queries: ['lease'] }), tokens: 12, latency_ms: 3 },
     ],
     brief_annotations: [
       {

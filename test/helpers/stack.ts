@@ -57,6 +57,8 @@ export interface TestWorkerOptions {
   signalExtraction?: ActivityConfig['signalExtraction'];
   /** Signal consolidation and temperatures (small batches make many transactions). */
   signalMaintenance?: ActivityConfig['signalMaintenance'];
+  /** The research agent's defaults and web search (small rounds, stall and context limits in tests). */
+  research?: ActivityConfig['research'];
   /** Replace or wrap activities (fault injection). */
   wrapActivities?: (acts: Activities) => Activities;
   /** The client activities reach Temporal with (fault injection around signals); default: the env's. */
@@ -83,6 +85,7 @@ export async function startTestWorkers(options: TestWorkerOptions): Promise<Runn
       brief: options.brief,
       signalExtraction: options.signalExtraction,
       signalMaintenance: options.signalMaintenance,
+      research: options.research,
     },
     clock: () => new Date(),
     fetcher,

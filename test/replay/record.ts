@@ -29,7 +29,9 @@ import { startIngestEvidence } from '../../activities/evidence/start.js';
 import { storeEvidence } from '../../activities/evidence/store.js';
 import { createSafeFetcher } from '../../activities/web/fetcher.js';
 import { normaliseSubmittedUrl, startFetchUrlAndIngest } from '../../activities/web/ingest-start.js';
-import { loadConfig, QUEUE_KINDS, queueNames } from '../../workers/config.js';
+import { loadConfig, QUEUE_KINDS, queueNames, RESEARCH_DEFAULTS } from '../../workers/config.js';
+import { startAgentRun } from '../../activities/agents/start.js';
+import { seedDocument } from '../helpers/retrieval.js';
 import { bundleWorkflows, createWorkers } from '../../workers/worker.js';
 import { storeUserMessage } from '../../api/chat-handoff.js';
 import { cancelEvolutionSignal, cancelReplySignal } from '../../workflows/messages.js';
@@ -39,7 +41,7 @@ import type { Activities } from '../../activities/index.js';
 import { agentSuggestions, documents, idempotencyKeys, messages, threads } from '../../activities/db/schema/index.js';
 import { commitAgentRun } from '../../activities/agents/runs.js';
 import { extractionWorkflowId, startExtractSignals } from '../../activities/signal-extraction.js';
-import { CASE_DRAFT } from '../../workflows/agents/catalog.js';
+import { CASE_DRAFT, RESEARCH_AGENT } from '../../workflows/agents/catalog.js';
 import type { ExtractSignalsInput, SignalSource } from '../../workflows/types.js';
 import { startProcessDocument } from '../../activities/documents/start.js';
 import { withActivityFaults } from '../helpers/activity-faults.js';
@@ -63,6 +65,9 @@ const RECORDED_DOCUMENT_SIZES = { chunkTokens: 64, chunkOverlapTokens: 8, embedB
 
 /** Small batches, so the recorded on-demand extraction reads a document in several. */
 const RECORDED_EXTRACTION_BOUNDS = { maxMessages: 4, maxChars: 20_000 };
+
+/** A context of 50 tokens: the recorded research run hands over after its first round. */
+const RECORDED_RESEARCH = { ...RESEARCH_DEFAULTS, maxIterations: 2, stallRounds: 2, contextTokens: 50 };
 
 /** The title of the case whose first brief evolution hangs until it is cancelled. */
 const SLOW_BRIEF = 'a slow brief';
@@ -146,7 +151,7 @@ try {
       db: database.db, llm: scriptedLlm(), embedder: createLocalEmbedder(64), temporal: client,
       config: {
         queues, chat: { redeliveryAfterMs: REDELIVERY_AFTER_MS }, redelivery: { afterMs: REDELIVERY_AFTER_MS }, documents: RECORDED_DOCUMENT_SIZES, fetch: fetchConfig,
-        signalExtraction: RECORDED_EXTRACTION_BOUNDS,
+        signalExtraction: RECORDED_EXTRACTION_BOUNDS, research: RECORDED_RESEARCH,
       },
       clock: () => new Date(), fetcher,
     })),
@@ -371,6 +376,22 @@ try {
   });
   await temperatures.result();
   await save('update-signal-temperatures', temperatures.workflowId);
+  // researchAgent: a case corpus, a context small enough that the run hands over after its
+  // first round (continue-as-new with the handoff summary), then a second round and the report.
+  const researchCase = await seedCase(database.db, user.id, 'research');
+  await seedDocument(database.db, { caseId: researchCase, userId: user.id, title: 'Station notes' }, [
+    'Bakery rents near the station averaged 3500 pounds a month in March 2025.',
+    'Leasing a deck oven costs 450 pounds a month over five years for a small bakery.',
+  ]);
+  const researchStart = await startAgentRun(
+    { db: database.db, temporal: client, queues },
+    { descriptor: RESEARCH_AGENT, userId: user.id, caseId: researchCase, topic: 'bakery rents and oven leasing near the station', correlationId: randomUUID() },
+  );
+  await client.workflow.getHandle(researchStart.row.workflowId).result();
+  const researchRuns = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId = "${researchStart.row.workflowId}"` })) researchRuns.push(wf);
+  researchRuns.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  for (const [i, run] of researchRuns.entries()) await save(`research-agent-run-${i + 1}`, run.workflowId, run.runId);
   // The housekeeping jobs, last (the cleanup ages every row it may take): a cleanup that finds
   // old events, an expired Idempotency-Key answer and closed runs' progress, in batches; and a
   // refresh of the working views.

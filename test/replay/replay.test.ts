@@ -72,6 +72,10 @@ describe('replay of recorded histories against the production bundle', () => {
       'recorded-before-chat-evidence-reaches-interventions/conversation-run-3',
       // The housekeeping jobs (the seed's cleanup_old_events and refresh_working_views).
       'cleanup-old-events', 'refresh-working-views',
+      // Before the static catalog held the research agent: step 2 never ran.
+      'recorded-before-chat-suggest-research/conversation-run-1',
+      // The research agent (issue 19): a first run that hands over (continue-as-new), and the one after it.
+      'research-agent-run-1', 'research-agent-run-2',
     ];
     for (const name of expected) expect(names).toContain(name);
     const conversations = histories.filter((h) => h.name.includes('conversation-run-'));
@@ -82,6 +86,17 @@ describe('replay of recorded histories against the production bundle', () => {
     expect(recorded).toContain('failReply');
     // Step 6 suggested a case, and step 1 started its draft on a "yes".
     expect(recorded).toContain('chat-suggest-structure');
+    // Step 2 asked whether the research agent would help (its patch, then its local activity).
+    const current2 = histories.filter((h) => h.name.startsWith('conversation-run-')).map((h) => decodedPayloads(h.history)).join('\n');
+    expect(current2).toContain('chat-suggest-research');
+    expect(current2).toContain('detectAgentInflection');
+    // Every phase of the research loop ran as an activity of its own, across a continue-as-new with the handoff.
+    const researchRuns = histories.filter((h) => h.name.startsWith('research-agent-run-'));
+    const researchRun = researchRuns.map((h) => decodedPayloads(h.history)).join('\n');
+    for (const phase of ['researchPlan', 'researchSearch', 'researchExtract', 'researchEvaluate', 'researchHandoff', 'researchEvidence', 'researchSynthesize', 'finishAgentRun']) {
+      expect(researchRun).toContain(phase);
+    }
+    expect(researchRuns.flatMap((h) => eventTypes(h.history))).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
     expect(recorded).toContain('startAcceptedSuggestion');
     const extraction = histories.find((h) => h.name === 'extract-signals-workflow-run-1')!;
     expect(eventTypes(extraction.history)).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');

@@ -126,7 +126,7 @@ describe('OpenAI-compatible purposes', () => {
       answer('A reply.', 101, 11),
       answer({ signals: [{ type: 'goal', text: 'Open a bakery', confidence: 0.9 }] }, 202, 22),
       answer({ title: 'Bakery plans' }, 303, 33),
-      answer({ agentType: 'research', confidence: 0.8, reason: 'asked for sources' }, 404, 44),
+      answer({ agentType: 'research', confidence: 0.8, reason: 'asked for sources', topic: 'sources on the bakery' }, 404, 44),
     );
     const byPurpose = await callEachPurpose(llm);
     expect(byPurpose).toEqual({

@@ -3,8 +3,8 @@
  * casework can start, read the same way by the worker bundle and the gateway. Nothing
  * registers at import time, so which steps a conversation runs never depends on what a
  * module happened to load; tests pass fixture agents through the conversation's input.
- * Its first entry is the case draft (`structure`, Decision 3); the research agent adds the
- * first agent (and gates chat's inflection step for it behind `patched()`). Every entry is
+ * Its first entry is the case draft (`structure`, Decision 3); the research agent is the
+ * first agent (chat's inflection step suggests it behind `patched()`, Decision 30). Every entry is
  * started by one function (activities/agents/start.ts, Decision 29), which builds the run's
  * id from the entry's template and commits an `agent_runs` row before handing it over.
  *
@@ -71,7 +71,20 @@ export const CASE_DRAFT: AgentDescriptor = {
   input: 'case-draft',
 };
 
-export const AGENT_CATALOG: readonly AgentDescriptor[] = [CASE_DRAFT];
+/** The research agent (issue 19): the seed's `generate_research_artifact_v2`, and v1's name as an alias too. */
+export const RESEARCH_AGENT: AgentDescriptor = {
+  type: 'research',
+  workflowType: 'researchAgent',
+  queue: 'research',
+  description: 'Researches a topic in the case\'s documents and evidence (and the web, when a search service is configured) and writes a cited report',
+  // Two cues must match for the local inflection rule to pass the 0.75 threshold: a passing "research" alone suggests nothing.
+  cues: ['research', 'investigate', 'look into', 'find out', 'sources', 'dig into'],
+  aliases: ['generate_research_artifact_v2', 'generate_research_artifact'],
+  workflowId: agentWorkflowIdTemplate('research'),
+  input: 'agent',
+};
+
+export const AGENT_CATALOG: readonly AgentDescriptor[] = [CASE_DRAFT, RESEARCH_AGENT];
 
 export const REMOVED_AGENT_NAMES: readonly RemovedAgentName[] = [
   {

@@ -62,10 +62,15 @@ async function confirmAgent(turn: Turn): Promise<void> {
   if (confirmation) await startAccepted(turn.input, turn.hold, confirmation);
 }
 
-/** Step 2: only when the catalog has an agent to suggest. */
+/**
+ * Step 2: only when the catalog has an agent to suggest. The static catalog held none before
+ * the research agent: conversations recorded before it never ran this step and replay as they
+ * ran (fixture catalogs come through input, in tests only, and always had their agents).
+ */
 async function detectInflection(turn: Turn, checkpoint: number): Promise<void> {
   const agents = suggestableAgents(turn.input.agents ?? AGENT_CATALOG).map(({ type, description, cues }) => ({ type, description, cues }));
   if (agents.length === 0) return;
+  if (!turn.input.agents && !patched(CHAT_PATCHES.suggestResearch)) return;
   const { suggested } = await holdThroughOutage(turn.hold, 'agent-inflection', () =>
     optional.detectAgentInflection.executeWithOptions(
       { ...chatBestEffortStep, summary: `Step 2: would an agent help? (turn ${checkpoint})` },

@@ -15,4 +15,6 @@ export const CHAT_PATCHES = {
   suggestStructure: 'chat-suggest-structure',
   /** New evidence in the case (`evidenceAdded`) wakes step 3, whose rules read evidence links (Decision 30). */
   evidenceReachesInterventions: 'chat-evidence-reaches-interventions',
+  /** Step 2 suggests agents: the static catalog holds its first agent, `research` (Decision 30). */
+  suggestResearch: 'chat-suggest-research',
 } as const;

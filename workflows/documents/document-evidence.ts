@@ -10,10 +10,9 @@ import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation,
 import type { Activities } from '../../activities/index.js';
 import type { DocumentEvidenceItem } from '../../activities/documents/evidence.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
-import { DOCUMENT_EVIDENCE_STEP_LIMIT, documentWrite, EVIDENCE_EXECUTION_TIMEOUT } from '../policies.js';
-import { searchAttributes } from '../search-attributes.js';
-import { startDetached } from '../start-detached.js';
-import { workflowIds, type DocumentEvidenceOutcome, type IngestEvidenceInput, type ProcessDocumentInput } from '../types.js';
+import { startEvidenceIngestion } from '../evidence/start-ingestion.js';
+import { DOCUMENT_EVIDENCE_STEP_LIMIT, documentWrite } from '../policies.js';
+import type { DocumentEvidenceOutcome, ProcessDocumentInput } from '../types.js';
 
 const acts = proxyActivities<Activities>(documentWrite);
 
@@ -44,18 +43,7 @@ async function deriveAndStart(input: ProcessDocumentInput, seq: number): Promise
 }
 
 function startIngestion(input: ProcessDocumentInput, item: DocumentEvidenceItem): Promise<void> {
-  const { caseId, userId, correlationId, queues, documentId } = input;
-  const args: IngestEvidenceInput = { evidenceId: item.evidenceId, caseId, userId, correlationId, queues, outageHoldMs: input.outageHoldMs };
-  return startDetached('ingestEvidence', {
-    workflowId: workflowIds.evidence(caseId, item.contentHash),
-    taskQueue: queues.ingest,
-    args: [args],
-    // As the gateway's start: a failed run may be followed, a completed one is never repeated.
-    workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-    workflowExecutionTimeout: EVIDENCE_EXECUTION_TIMEOUT,
-    typedSearchAttributes: searchAttributes({ caseId, userId, correlationId }),
-    staticSummary: `Ingest evidence ${item.evidenceId} from document ${documentId}`,
-  });
+  return startEvidenceIngestion(input, item, `Ingest evidence ${item.evidenceId} from document ${input.documentId}`);
 }
 
 /** The failure's own words, as classified where it happened, not "activity failed". */

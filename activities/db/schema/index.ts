@@ -8,3 +8,4 @@ export * from './briefs.js';
 export * from './agents.js';
 export * from './working-views.js';
 export * from './retrieval.js';
+export * from './research.js';

@@ -1,0 +1,127 @@
+/**
+ * Fault test (issue 19): the worker is SIGKILLed while a research run's extraction has committed
+ * its findings and not yet reported (test/fault/agents-worker-process.ts holds it). A new worker
+ * finishes the run: the dead attempt is noticed by its heartbeat timeout and retried; every
+ * phase that had completed before the kill ran once, counted at the fake OpenAI server (which
+ * sees every call, a killed attempt's too); the repeated extraction stores nothing twice, and
+ * the run ends with one artifact version, one RESEARCH_COMPLETED, each finding's evidence once.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { and, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startAgentRun } from '../../activities/agents/start.js';
+import { agentRuns, artifacts, artifactVersions, events, evidence, researchFindings } from '../../activities/db/schema/index.js';
+import { RESEARCH_AGENT } from '../../workflows/agents/catalog.js';
+import type { ResearchResult } from '../../workflows/types.js';
+import { eventually } from '../helpers/chat.js';
+import { killChild, startNode, stopChild, waitFor, type Child } from '../helpers/child-process.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { seedCase } from '../helpers/documents.js';
+import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai.js';
+import { researchModel } from '../helpers/research-model.js';
+import { seedDocument } from '../helpers/retrieval.js';
+import { testBundle } from '../helpers/stack.js';
+import { uniqueId } from '../helpers/temporal.js';
+import { startFaultStack, type FaultStack } from './harness.js';
+
+let database: TestDatabase;
+let stack: FaultStack;
+let fake: FakeOpenAi;
+let bundlePath: string;
+const children: Child[] = [];
+const model = researchModel();
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  stack = await startFaultStack({ label: 'research-kill', temporalAddress: inject('temporalAddress'), databaseUrl: database.url });
+  fake = await startFakeOpenAi();
+  fake.onChat = (body) => model.reply(body);
+  bundlePath = join(tmpdir(), `${uniqueId('casework-research-bundle')}.js`);
+  const bundle = await testBundle();
+  if (!('code' in bundle)) throw new Error('expected a bundle with code');
+  writeFileSync(bundlePath, bundle.code);
+});
+
+afterAll(async () => {
+  for (const child of children) await stopChild(child, 5_000);
+  await fake?.close();
+  await stack?.close();
+  await database?.drop();
+});
+
+async function startWorker(holds: string | undefined): Promise<Child> {
+  const prefix = stack.queues.chat.slice(0, -'chat'.length);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: inject('temporalAddress'), DATABASE_URL: database.url, CASEWORK_QUEUE_PREFIX: prefix,
+    CASEWORK_SCHEDULES: 'off', LLM_PROVIDER: 'openai', EMBEDDING_PROVIDER: 'local', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseUrl,
+    LLM_MODEL: 'gpt-test', LOG_LEVEL: 'warn', FAULT_WORKFLOW_BUNDLE: bundlePath, WORKER_SHUTDOWN_GRACE_MS: '1000',
+    RESEARCH_MAX_ITERATIONS: '3', RESEARCH_STALL_ROUNDS: '2', BRIEF_DEBOUNCE_MS: '200', BRIEF_MAX_WAIT_MS: '1000', BRIEF_IDLE_CLOSE_MS: '2000',
+    ...(holds ? { FAULT_HOLD_AFTER: holds } : {}),
+  };
+  for (const name of ['TEMPORAL_API_KEY', 'TEMPORAL_PROFILE', 'TEMPORAL_NAMESPACE', 'RESEARCH_SEARCH_URL']) delete env[name];
+  if (!holds) delete env.FAULT_HOLD_AFTER;
+  const child = startNode(`research worker #${children.length + 1}`, 'test/fault/agents-worker-process.ts', [], env);
+  children.push(child);
+  await waitFor(`${child.name} to be ready`, async () => (child.output().includes('fault-worker ready') ? true : undefined), 150_000, child);
+  return child;
+}
+
+describe('worker SIGKILL in the middle of a research run', () => {
+  it('a new worker finishes it: no completed phase runs again, nothing is stored twice', async () => {
+    const first = await startWorker('researchExtract:15000');
+    const caseId = await seedCase(stack.db, stack.userId);
+    await seedDocument(stack.db, { caseId, userId: stack.userId, title: 'Station notes' }, [
+      'Bakery rents near the station averaged 3500 pounds a month in March 2025.',
+      'Leasing a deck oven costs 450 pounds a month over five years for a small bakery.',
+    ]);
+    const handed = await startAgentRun(
+      { db: stack.db, temporal: stack.client, queues: stack.queues },
+      { descriptor: RESEARCH_AGENT, userId: stack.userId, caseId, topic: 'bakery rents near the station', correlationId: randomUUID() },
+    );
+    expect(handed.outcome).toBe('delivered');
+    const workflowId = handed.row.workflowId;
+
+    // Round 1's extraction committed its findings and holds its report: kill there.
+    await waitFor('the extraction to commit', async () => (first.output().includes('fault: researchExtract committed') ? true : undefined), 90_000, first);
+    const before = { ...model.calls };
+    expect(before).toMatchObject({ research_plan: 1, research_findings: 1 });
+    await killChild(first);
+    const killedAt = Date.now();
+    const second = await startWorker(undefined);
+
+    const result: ResearchResult = await stack.client.workflow.getHandle(workflowId).result();
+    console.log(`[research-kill] the run completed ${Math.round((Date.now() - killedAt) / 1000)} s after the kill; calls ${JSON.stringify(model.calls)}`);
+    // Round 1 read both chunks; rounds 2 and 3 found nothing new (RESEARCH_STALL_ROUNDS=2).
+    expect(result.stopReason).toBe('stalled');
+
+    // The plan had completed: it never ran again. Round 1's extraction ran twice (the killed
+    // attempt and its retry), its evaluation once, the report once.
+    // (The evidence's own ingestions call the model too: only the research purposes are counted here.)
+    const researchCalls = Object.fromEntries(Object.entries(model.calls).filter(([name]) => name.startsWith('research_')));
+    expect(researchCalls).toEqual({ research_plan: 1, research_findings: 2, research_evaluation: 1, research_report: 1 });
+
+    // Nothing twice: the retried extraction found its findings, one version, one event, evidence once each.
+    const findings = await stack.db.select().from(researchFindings).where(eq(researchFindings.workflowId, workflowId));
+    expect(new Set(findings.map((f) => `${f.sourceId}:${f.quoteHash}`)).size).toBe(findings.length);
+    const [artifact] = await stack.db.select().from(artifacts).where(eq(artifacts.workflowId, workflowId));
+    const versions = await stack.db.select().from(artifactVersions).where(eq(artifactVersions.artifactId, artifact!.id));
+    expect(versions).toHaveLength(1);
+    // The report cited [99], which no finding is: removed and counted.
+    expect(versions[0]!.markdown).not.toContain('[99]');
+    expect(versions[0]!.metadata).toMatchObject({ invalidCitations: 1, cited: 1 });
+    expect(await stack.db.select().from(events).where(and(eq(events.type, 'RESEARCH_COMPLETED'), eq(events.caseId, caseId)))).toHaveLength(1);
+    const items = await eventually(
+      () => stack.db.select().from(evidence).where(and(eq(evidence.caseId, caseId), eq(evidence.source, 'research'))),
+      (rows) => rows.length > 0 && rows.every((r) => r.status === 'completed' || r.status === 'failed'),
+      60_000,
+    );
+    expect(new Set(items.map((i) => i.contentHash)).size).toBe(items.length);
+    const [row] = await stack.db.select().from(agentRuns).where(eq(agentRuns.workflowId, workflowId));
+    expect(row).toMatchObject({ status: 'completed' });
+    expect(second.alive()).toBe(true);
+  }, 240_000);
+});

@@ -1,0 +1,121 @@
+/**
+ * researchAgent (issue 19; the seed's `generate_research_artifact_v2`): queue `research`, id
+ * `research-<caseId>-<correlationId>`, started through the agent catalog's one start
+ * (Decision 29), which committed its `agent_runs` row and placeholder. It takes its row, plans,
+ * runs its rounds (./loop.ts), turns its findings of relevance ≥ 0.6 into evidence (children
+ * that outlive it), writes the artifact and ends its row and placeholder `completed` with the
+ * artifact's link. Its 30-minute limit is an absolute deadline carried across continue-as-new
+ * and enforced in the workflow, so the failure path still runs: any failure marks the row and
+ * placeholder `failed` with the step that failed and emits AGENT_FAILED; a cancellation first
+ * writes a partial artifact from the findings so far, marked `cancelled`.
+ */
+import { CancellationScope, continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../../activities/index.js';
+import type { StopReason } from '../../activities/research/synthesize.js';
+import { startEvidenceIngestion } from '../evidence/start-ingestion.js';
+import { failureReason, runBounded } from '../failures.js';
+import { researchProgressQuery } from '../messages.js';
+import { research as researchPolicy, researchBookkeeping, TASK_TIME_LIMIT_MS } from '../policies.js';
+import type { ResearchCarry, ResearchInput, ResearchResult } from '../types.js';
+import { handoff, plan, rounds, stopNote, type LoopState } from './loop.js';
+import { newAgentRun, phase, phaseRequest, type AgentRun } from './phases.js';
+
+const acts = proxyActivities<Activities>(researchPolicy);
+const book = (summary: string) => ({ ...researchBookkeeping, summary });
+
+const emptyCarry = (): ResearchCarry => ({
+  questions: [], queries: [], searched: [], iteration: 0, stallRounds: 0, sourceIds: [], findingIds: [], dropped: {}, providers: [], notes: [], handoff: '', runs: 1, phaseCost: {},
+});
+
+export async function researchAgent(input: ResearchInput): Promise<ResearchResult> {
+  const { workflowId } = workflowInfo();
+  const deadlineAt = input.deadlineAt ?? Date.now() + (input.timeLimitMs ?? TASK_TIME_LIMIT_MS);
+  const run = newAgentRun(workflowId, input);
+  const carry = input.carry ? { ...input.carry, runs: input.carry.runs + 1 } : emptyCarry();
+  const state: LoopState = { carry, settings: { budgetTokens: 0, maxIterations: 0, stallRounds: 0, contextTokens: 0 }, tokensSpent: 0, contextTokens: 0, phase: 'start' };
+  setHandler(researchProgressQuery, () => ({
+    phase: state.phase, iteration: carry.iteration, sources: carry.sourceIds.length, findings: carry.findingIds.length, tokensSpent: state.tokensSpent, runs: carry.runs,
+  }));
+  const outcome = await runBounded({
+    limit: Math.max(1, deadlineAt - Date.now()),
+    work: () => work(run, input, state),
+    reasonOf: (err) => failureReason(err, `${run.step} failed`),
+    what: 'research',
+    fields: { caseId: input.caseId },
+    cleanup: (reason) => fail(run, input, state, reason),
+  });
+  if (outcome.kind === 'handoff') {
+    log.info('research continues as new', { workflowId, iteration: carry.iteration, runs: carry.runs });
+    return continueAsNew<typeof researchAgent>({ ...input, deadlineAt, carry });
+  }
+  return outcome.result;
+}
+
+type WorkOutcome = { kind: 'handoff' } | { kind: 'done'; result: ResearchResult };
+
+async function work(run: AgentRun, input: ResearchInput, state: LoopState): Promise<WorkOutcome> {
+  state.settings = await phase(run, 'settings', () => acts.researchSettings.executeWithOptions(book('Read the research defaults'), []));
+  if (!input.carry) {
+    await phase(run, 'claim', () => acts.claimAgentRun.executeWithOptions(book('Take the research run'), [{ workflowId: run.workflowId }]));
+    await plan(run, input, state);
+  }
+  const looped = await rounds(run, input, state);
+  if (looped.kind === 'handoff') {
+    await handoff(run, state);
+    return looped;
+  }
+  return { kind: 'done', result: await conclude(run, input, state, looped.stopReason) };
+}
+
+/** Evidence feedback, the artifact, and the end of the row and placeholder. */
+async function conclude(run: AgentRun, input: ResearchInput, state: LoopState, stopReason: StopReason): Promise<ResearchResult> {
+  const { carry } = state;
+  state.phase = 'evidence';
+  const fed = await phase(run, 'evidence', () => acts.researchEvidence.executeWithOptions(book('Findings of relevance ≥ 0.6 become evidence'), [phaseRequest(run, carry.iteration, 92)]));
+  const waiting = fed.items.filter((item) => item.start);
+  const starts = await Promise.allSettled(waiting.map((item) => startEvidenceIngestion(input, item, `Ingest evidence ${item.evidenceId} from research ${run.workflowId}`)));
+  const unstarted = starts.filter((s) => s.status === 'rejected').length;
+  if (unstarted > 0) log.warn('some research evidence was not handed over: the sweep starts it', { workflowId: run.workflowId, unstarted });
+  const artifact = await synthesize(run, input, state, stopReason, fed.items.length);
+  state.phase = 'done';
+  await phase(run, 'finish', () =>
+    acts.finishAgentRun.executeWithOptions(book('Research complete'), [{
+      workflowId: run.workflowId, outcome: 'completed', content: `Research complete: /v1/artifacts/${artifact.artifactId} (${carry.findingIds.length} finding(s), ${stopReason})`,
+    }]),
+  );
+  return { artifactId: artifact.artifactId, version: artifact.version, stopReason, findings: carry.findingIds.length, evidence: fed.items.length };
+}
+
+async function synthesize(run: AgentRun, input: ResearchInput, state: LoopState, stopReason: StopReason, evidence: number) {
+  const { carry } = state;
+  state.phase = 'synthesize';
+  const notes = [stopNote(stopReason), ...carry.notes];
+  const facts = { iterations: carry.iteration, runs: carry.runs, providers: carry.providers, sources: carry.sourceIds.length, dropped: carry.dropped, evidence, tokensSpent: state.tokensSpent };
+  return phase(run, 'synthesize', () =>
+    acts.researchSynthesize.executeWithOptions({ ...researchPolicy, summary: `Write the report (${stopReason})` }, [{
+      ...phaseRequest(run, carry.iteration + 1, 95), topic: input.topic ?? 'the case', questions: carry.questions, stopReason, notes, facts,
+    }]),
+  );
+}
+
+/** Every way out but success (cancellation included): a partial artifact when cancelled, then the row and placeholder `failed`. */
+async function fail(run: AgentRun, input: ResearchInput, state: LoopState, reason: string): Promise<void> {
+  const failedStep = run.step;
+  let content = `The research agent failed at step "${failedStep}": ${reason}`;
+  if (reason === 'cancelled') {
+    try {
+      const partial = await synthesize(run, input, state, 'cancelled', 0);
+      content = `The research was cancelled: partial report at /v1/artifacts/${partial.artifactId}`;
+    } catch (err) {
+      log.warn('no partial artifact for a cancelled research run', { error: failureReason(err, 'synthesis failed') });
+      content = 'The research was cancelled';
+    }
+  }
+  await CancellationScope.nonCancellable(() =>
+    phase(run, failedStep, () =>
+      acts.finishAgentRun.executeWithOptions(book(`Mark the research failed: ${reason}`), [
+        { workflowId: run.workflowId, outcome: 'failed', content, error: `${failedStep}: ${reason}` },
+      ]),
+    ),
+  );
+}
