@@ -57,10 +57,20 @@ export function createExtractActivity({ db, llm }: { db: Db; llm: Pick<Llm, 'ext
           return groundFindings(findings, (f) => byIndex.get(f.source));
         },
         async (tx, { grounded, dropped }) => {
-          const rows = grounded.map(({ finding, sourceId, span }) => ({
+          const candidates = grounded.map(({ finding, sourceId, span }) => ({
             workflowId: req.workflowId, sourceId, claim: storable(finding.claim.slice(0, CLAIM_MAX_CHARS)), quote: storable(finding.quote.slice(0, QUOTE_MAX_CHARS)),
             quoteHash: quoteHash(finding.quote), spanStart: span.start, spanEnd: span.end, relevance: finding.relevance, iteration: req.iteration,
           }));
+          // A quote the run already holds from another source is the same finding again: a
+          // document's chunk and the evidence item cut from it (or made from an earlier round's
+          // finding) carry the same words. Kept once, from the source that gave it first.
+          const earlier = candidates.length === 0 ? [] : await tx
+            .select({ sourceId: researchFindings.sourceId, quoteHash: researchFindings.quoteHash })
+            .from(researchFindings)
+            .where(and(eq(researchFindings.workflowId, req.workflowId), inArray(researchFindings.quoteHash, candidates.map((r) => r.quoteHash))));
+          const firstSource = new Map<string, string>();
+          for (const r of [...earlier, ...candidates]) if (!firstSource.has(r.quoteHash)) firstSource.set(r.quoteHash, r.sourceId);
+          const rows = candidates.filter((r) => firstSource.get(r.quoteHash) === r.sourceId);
           if (rows.length > 0) await tx.insert(researchFindings).values(rows).onConflictDoNothing();
           const stored = rows.length === 0 ? [] : await tx
             .select({ id: researchFindings.id, sourceId: researchFindings.sourceId, quoteHash: researchFindings.quoteHash, claim: researchFindings.claim, quote: researchFindings.quote })

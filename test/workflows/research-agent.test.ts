@@ -18,7 +18,7 @@ import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { normaliseWhitespace } from '../../activities/research/grounding.js';
 import { call, startApi, type ApiHarness } from '../api/harness.js';
 import { eventually } from '../helpers/chat.js';
-import { seedDocument, TEST_DIMENSIONS } from '../helpers/retrieval.js';
+import { seedDocument, seedEvidence, TEST_DIMENSIONS } from '../helpers/retrieval.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
 
 const BRIEF = { debounceMs: 200, maxWaitMs: 1_000, idleCloseMs: 1_000, staleEvidenceDays: 180 };
@@ -98,6 +98,8 @@ afterAll(async () => {
 describe('researchAgent', () => {
   it('writes an artifact citing only quotes found in sources it read, feeds evidence, and completes its placeholder', async () => {
     const caseId = await caseWithCorpus();
+    // Evidence with a passage's words, as a document's evidence is cut from its chunks: two sources, one finding.
+    await seedEvidence(h.database.db, { caseId, userId: h.alice.id }, PASSAGES[0]!);
     const started = await research(caseId, { topic: 'bakery rents and oven costs near Leeds station' });
     expect(started.workflowId).toBe(`research-${caseId}-${started.correlationId}`);
     expect((await ended(started.workflowId)).status).toBe('completed');
@@ -120,6 +122,8 @@ describe('researchAgent', () => {
     const findings = await h.database.db.select().from(researchFindings).where(eq(researchFindings.workflowId, started.workflowId));
     const strong = findings.filter((f) => f.relevance >= 0.6);
     expect(strong.length).toBeGreaterThan(0);
+    expect(findings.map((f) => f.quote), 'each quote one finding, whichever sources hold it').toEqual([...new Set(findings.map((f) => f.quote))]);
+    expect(findings.some((f) => f.quote === PASSAGES[0])).toBe(true);
     const items = await eventually(
       () => h.database.db.select().from(evidence).where(and(eq(evidence.caseId, caseId), eq(evidence.source, 'research'))),
       (rows) => rows.length > 0 && rows.every((r) => r.status === 'completed'),
