@@ -4,18 +4,8 @@
  * sentences from one of a few domains, names its own parties, places and figures, and
  * carries a code word of its own, so the chunks differ as real documents do.
  */
+import { seeded } from '../test/fault/random.js';
 
-/** mulberry32: small, fast and deterministic. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const DOMAINS = {
   lease: {
@@ -58,7 +48,7 @@ export interface CorpusDocument {
 
 /** `count` documents of about `targetBytes` each (±20 %), every other one markdown. */
 export function generateCorpus(count: number, seed: number, targetBytes = 50_000): CorpusDocument[] {
-  const rand = random(seed);
+  const rand = seeded(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
   const domains = Object.entries(DOMAINS);
   return Array.from({ length: count }, (_, index) => {

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import { hashEmbedding } from '../activities/llm/local-embedder.js';
+import { seeded } from '../test/fault/random.js';
 
 export const SEARCH_DIMENSIONS = 256;
 
@@ -28,17 +29,6 @@ export const SEARCH_QUERIES: readonly { query: string; kind: 'narrow' | 'broad' 
   { query: 'ovens supplier margin loan', kind: 'broad' },
 ];
 
-/** A small PRNG (mulberry32): the corpus is the same for the same seed on any machine. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function passageText(next: () => number, i: number): string {
   const words: string[] = [`report ${i}`];
@@ -65,7 +55,7 @@ const CHUNKS_PER_DOCUMENT = 100;
 
 /** Writes one case of `passages` rows; `onBatch` hears progress (seeding 100k takes a while embedded). */
 export async function seedSearchCase(sql: postgres.Sql, passages: number, seed = 17, onBatch?: (done: number) => void): Promise<SeededCase> {
-  const next = random(seed);
+  const next = seeded(seed);
   const [user] = await sql<{ id: string }[]>`insert into users (name) values (${`bench-search-${passages}-${Date.now()}`}) returning id`;
   const [kase] = await sql<{ id: string }[]>`insert into cases (user_id, title) values (${user!.id}, ${`search ${passages}`}) returning id`;
   const caseId = kase!.id;
