@@ -16,6 +16,16 @@ function activityContext(): Context | undefined {
   }
 }
 
+/** One beat with its progress; outside an activity (the bench, unit tests) nothing to tell. */
+export function beat(details: unknown): void {
+  activityContext()?.heartbeat(details);
+}
+
+/** What the last attempt's last beat carried (a retried attempt goes on from it); undefined outside an activity. */
+export function lastBeat<T>(): T | undefined {
+  return activityContext()?.info.heartbeatDetails as T | undefined;
+}
+
 export async function keepAlive<T>(fn: () => Promise<T>, details?: () => unknown, intervalMs = KEEPALIVE_MS): Promise<T> {
   const ctx = activityContext();
   if (!ctx) return fn();

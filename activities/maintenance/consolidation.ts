@@ -6,9 +6,9 @@
  * a merged signal is no longer active, and decay from the stored base to the same date gives
  * the same value.
  */
-import { Context } from '@temporalio/activity';
 import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
+import { beat } from '../heartbeat.js';
 import { signals } from '../db/schema/index.js';
 import type { Tx } from '../events.js';
 import { moveLinks } from './links.js';
@@ -33,13 +33,6 @@ export const scopeFilter = (scope: SignalScope) =>
 
 const activeIn = (scope: SignalScope) => and(scopeFilter(scope), eq(signals.status, 'active'));
 
-function beat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // outside an activity (the bench, unit tests)
-  }
-}
 
 const ms = (d: Date | null) => (d === null ? null : d.getTime());
 

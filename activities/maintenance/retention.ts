@@ -11,7 +11,7 @@
  * Nothing else is touched: the token ledger (its keys are research budgets' reservations),
  * `chunk_drafts`, briefs and every domain row stay.
  */
-import { Context } from '@temporalio/activity';
+import { beat, lastBeat } from '../heartbeat.js';
 import type { Client } from '@temporalio/client';
 import { and, asc, count, gt, inArray, lt, notInArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
@@ -58,28 +58,18 @@ export interface RetentionDeps {
   housekeeping?: HousekeepingConfig;
 }
 
-function lastBeat(): Progress | undefined {
-  try {
-    const details = Context.current().info.heartbeatDetails as Progress | undefined;
-    return details && typeof details.examined === 'number' ? details : undefined;
-  } catch {
-    return undefined;
-  }
+/** The last beat's progress, when it is one of this job's (a cursor and counts). */
+function resumedProgress(): Progress | undefined {
+  const details = lastBeat<Progress>();
+  return details && typeof details.examined === 'number' ? details : undefined;
 }
 
-function beat(progress: Progress): void {
-  try {
-    Context.current().heartbeat(progress);
-  } catch {
-    // Outside an activity (unit tests): nothing to tell.
-  }
-}
 
 type Batch = (after: unknown, progress: Progress) => Promise<{ rows: number; after: unknown }>;
 
 /** Runs batches until one comes back short, beating after each. */
 async function inBatches(size: number, batch: Batch): Promise<CleanupTableReport> {
-  const progress: Progress = lastBeat() ?? { examined: 0, deleted: 0, keptOpen: 0, batches: 0, after: null };
+  const progress: Progress = resumedProgress() ?? { examined: 0, deleted: 0, keptOpen: 0, batches: 0, after: null };
   for (;;) {
     const { rows, after } = await batch(progress.after, progress);
     if (rows === 0) break;

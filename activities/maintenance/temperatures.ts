@@ -4,7 +4,7 @@
  * page, a heartbeat after each with where it is, so a retried attempt goes on from there. The
  * tier is computed at the run's nominal date, so a second run for that date changes nothing.
  */
-import { Context } from '@temporalio/activity';
+import { beat, lastBeat } from '../heartbeat.js';
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { signals, type SignalTemperature } from '../db/schema/index.js';
@@ -27,24 +27,10 @@ interface Progress extends RetierResult {
   after: string | null;
 }
 
-function resumed(): Progress | undefined {
-  try {
-    return Context.current().info.heartbeatDetails as Progress | undefined;
-  } catch {
-    return undefined;
-  }
-}
 
-function beat(progress: Progress): void {
-  try {
-    Context.current().heartbeat(progress);
-  } catch {
-    // outside an activity
-  }
-}
 
 export async function retierSignals(db: Db, policy: MathsPolicy & { batchSize: number }, req: RetierRequest, now: () => number): Promise<RetierResult> {
-  const progress: Progress = resumed() ?? { after: null, examined: 0, retiered: 0, complete: false };
+  const progress: Progress = lastBeat<Progress>() ?? { after: null, examined: 0, retiered: 0, complete: false };
   for (;;) {
     if (req.stopBy !== undefined && now() >= req.stopBy) return { examined: progress.examined, retiered: progress.retiered, complete: false };
     const page = await db
