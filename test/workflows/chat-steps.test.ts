@@ -135,7 +135,7 @@ describe('step 2 and step 1: inflection every 3 turns, then dispatch on "yes"', 
     // The thread has no case: the "yes" starts its case draft, which starts the agent on the case.
     const accepted = await acceptedRun(suggestion!.id);
     expect(accepted).toMatchObject({ status: 'accepted', workflowId: `draft-case-${thread.id}`, topic: 'What evidence is there that demand is growing?' });
-    const result = await env.client.workflow.getHandle(accepted.agentWorkflowId!).result();
+    const result = await agentResult(accepted.agentWorkflowId!);
     expect(result).toBe(`researched for ${thread.id}`);
     expect(accepted.agentWorkflowId).toMatch(new RegExp(`^research-[0-9a-f-]{36}-${suggestion!.id}$`));
   });
@@ -144,6 +144,13 @@ describe('step 2 and step 1: inflection every 3 turns, then dispatch on "yes"', 
 /** The suggestion once its agent's own run was started (by the case draft, in a thread with no case). */
 const acceptedRun = (suggestionId: string) =>
   eventually(async () => (await database.db.select().from(agentSuggestions).where(eq(agentSuggestions.id, suggestionId)))[0]!, (s) => s.agentWorkflowId !== null);
+
+/** An accepted agent's result: its id is committed before its start lands (Decision 29), so wait for the run to exist. */
+async function agentResult(workflowId: string): Promise<unknown> {
+  const handle = env.client.workflow.getHandle(workflowId);
+  await eventually(() => handle.describe().then(() => true, () => false), (found) => found);
+  return handle.result();
+}
 
 /** The run's history as text, its payloads (local activities' results among them) decoded. */
 async function historyText(run: WorkflowHandle): Promise<string> {
@@ -172,7 +179,7 @@ describe('step 1 in a retried workflow task whose batch grew', () => {
       .returning();
     await send('yes');
     const { agentWorkflowId } = await acceptedRun(suggestion!.id);
-    await env.client.workflow.getHandle(agentWorkflowId!).result();
+    await agentResult(agentWorkflowId!);
     await send('Also look at the prices.');
     // A retried first task (a worker lost between step 1's commit and the task's completion,
     // while the second message arrived) runs step 1 again over both messages: a reset of the
