@@ -8,6 +8,7 @@
  * and off; a failing phase ending the run failed with its step and AGENT_FAILED.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { llmFailure } from '../../activities/llm/errors.js';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -37,11 +38,20 @@ let workers: RunningWorkers;
 const INVENT = 'invent';
 /** Topics whose synthesis fails for good. */
 const BREAK = 'break the synthesis';
+/** Topics whose first extraction meets a transient error (a 429): retried, not failed. */
+const FLAKY = 'flaky extraction';
+const flakyCalls = new Map<string, number>();
+let brokenSyntheses = 0;
 
 const local = createLocalLlm();
 const llm: Llm = {
   ...local,
   async extractFindings(input, c) {
+    if (input.topic.includes(FLAKY)) {
+      const n = (flakyCalls.get(input.topic) ?? 0) + 1;
+      flakyCalls.set(input.topic, n);
+      if (n === 1) throw llmFailure('LlmTransient', 'LLM API rate limited (429)');
+    }
     const found = await local.extractFindings(input, c);
     if (!input.topic.includes(INVENT) || input.sources.length === 0) return found;
     return [
@@ -51,6 +61,7 @@ const llm: Llm = {
     ];
   },
   async synthesizeResearch(input, c) {
+    if (input.topic.includes(BREAK)) brokenSyntheses++;
     if (input.topic.includes(BREAK)) throw ApplicationFailure.nonRetryable('the model refused to write', 'LlmOutputInvalid');
     return local.synthesizeResearch(input, c);
   },
@@ -197,12 +208,25 @@ describe('researchAgent', () => {
     expect(fromResearch.map((e) => e.text)).not.toContain('Rents near the station fell to 900 pounds a month.');
   });
 
+  it('retries a phase that met a transient error and completes; a permanent one fails at once (below)', async () => {
+    const caseId = await caseWithCorpus();
+    const topic = `bakery rents ${FLAKY}`;
+    const started = await research(caseId, { topic, maxIterations: 1 });
+    expect((await ended(started.workflowId)).status).toBe('completed');
+    // The first attempt met the 429; the retry extracted (one round: one more call).
+    expect(flakyCalls.get(topic)).toBe(2);
+    const findings = await h.database.db.select().from(researchFindings).where(eq(researchFindings.workflowId, started.workflowId));
+    expect(findings.length).toBeGreaterThan(0);
+  });
+
   it('fails with the step that failed, keeps its findings, and emits AGENT_FAILED once', async () => {
     const caseId = await caseWithCorpus();
     const started = await research(caseId, { topic: `bakery rents ${BREAK}`, maxIterations: 1 });
     const row = await ended(started.workflowId);
     expect(row).toMatchObject({ status: 'failed' });
     expect(row.error).toContain('synthesize');
+    // A permanent error is not retried: one call.
+    expect(brokenSyntheses).toBe(1);
     const [placeholder] = await h.database.db.select().from(messages).where(eq(messages.id, started.placeholderMessageId));
     expect(placeholder).toMatchObject({ status: 'failed' });
     expect(placeholder!.content).toContain('step "synthesize"');
