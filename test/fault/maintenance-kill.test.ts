@@ -1,20 +1,23 @@
 /**
- * Fault test (issue 18): the worker is SIGKILLed once, in the middle of a consolidation, between
- * two of its merge transactions (batches of one group; the test kills once some groups, not all,
- * are merged), and of an events cleanup (batches of a few rows; some deleted, not all). A new worker finishes it: the dead attempt is noticed by its heartbeat timeout
- * and retried, re-reads what is merged, and merges the rest. No signal is merged twice (each
- * survivor's reference count is its group's sum, once), no signal merged into the wrong one,
- * and no link lost (every evidence item linked to a group before is linked to its survivor). The
- * cleanup's retried attempt goes on from its last heartbeat's cursor: every old event is gone and
- * every event it must keep (recent, audit) is still there.
+ * Fault test (issue 18): every maintenance job running when the worker is SIGKILLed once. The
+ * daily fan-out (scheduleSignalConsolidation) has started a thread's consolidation, killed
+ * between two of its merge transactions (batches of one group; the test kills once some groups,
+ * not all, are merged); an events cleanup is killed between batches (some old events deleted,
+ * not all); the temperatures and a refresh of the working views run beside them. A new worker
+ * finishes every one: the dead attempts are noticed by their heartbeat timeouts and retried.
+ * The consolidation re-reads what is merged and merges the rest: no signal merged twice (each
+ * survivor's reference count is its group's sum, once), none into the wrong one, no link lost
+ * (every evidence item linked to a group before is linked to its survivor); the fan-out counts
+ * its one child once. The cleanup goes on from its last heartbeat's cursor: every old event is
+ * gone and every event it must keep (recent, audit) is still there.
  */
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, lt } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { events, evidenceSignalLinks, signals } from '../../activities/db/schema/index.js';
+import { caseOverviews, events, evidenceSignalLinks, signals } from '../../activities/db/schema/index.js';
 import { nominalDateOf } from '../../workflows/maintenance/nominal-date.js';
-import {
-  workflowIds, type CleanupOldEventsInput, type CleanupOldEventsReport, type ConsolidateThreadSignalsInput, type ScopeConsolidation, type SignalScope,
+import type {
+  CleanupOldEventsInput, CleanupOldEventsReport, MaintenanceJobInput, MaintenanceReport, RefreshWorkingViewsInput, ScheduleSignalConsolidationInput,
 } from '../../workflows/types.js';
 import { waitFor } from '../helpers/child-process.js';
 import { seedCase, seedEvidence, seedLink, seedScopeThread, seedSignals } from '../helpers/signal-maintenance.js';
@@ -73,7 +76,7 @@ function pairOf(i: number) {
 }
 
 describe('worker SIGKILL in the middle of a consolidation and an events cleanup', () => {
-  it('a new worker finishes both: no signal merged twice, no link lost; every old event deleted, every kept one kept', async () => {
+  it('a new worker finishes every job: no signal merged twice, no link lost; every old event deleted, every kept one kept', async () => {
     await stack.startWorker();
     const at = nominalDateOf(Date.now(), 'UTC');
     const caseId = await seedCase(stack.db, stack.userId);
@@ -94,12 +97,22 @@ describe('worker SIGKILL in the middle of a consolidation and an events cleanup'
       }
     }
 
-    const scope: SignalScope = { kind: 'thread', id: threadId };
-    const input: ConsolidateThreadSignalsInput = { queues: stack.queues, scope, date: at.date, nominalMs: at.nominalMs };
-    const handle = await stack.client.workflow.start('consolidateThreadSignals', {
-      workflowId: workflowIds.consolidate(scope, at.date, false),
+    // The daily fan-out starts the thread's consolidation as its child (the only qualifying scope
+    // of this file's database); the temperatures and a refresh of the working views run beside it.
+    const fanOut = await stack.client.workflow.start('scheduleSignalConsolidation', {
+      workflowId: `fault-consolidation-${randomUUID()}`,
       taskQueue: stack.queues.maintenance,
-      args: [input],
+      args: [{ queues: stack.queues, nominalTime: at.nominalMs, concurrency: 1 } satisfies ScheduleSignalConsolidationInput],
+    });
+    const temperatures = await stack.client.workflow.start('updateSignalTemperatures', {
+      workflowId: `fault-temperatures-${randomUUID()}`,
+      taskQueue: stack.queues.maintenance,
+      args: [{ queues: stack.queues, nominalTime: at.nominalMs } satisfies MaintenanceJobInput],
+    });
+    const refresh = await stack.client.workflow.start('refreshWorkingViews', {
+      workflowId: `fault-refresh-${randomUUID()}`,
+      taskQueue: stack.queues.maintenance,
+      args: [{} satisfies RefreshWorkingViewsInput],
     });
     const mergedCount = async () =>
       (await stack.db.select({ status: signals.status }).from(signals).where(inArray(signals.id, groups.map((g) => g.merged)))).filter((r) => r.status === 'merged').length;
@@ -129,10 +142,10 @@ describe('worker SIGKILL in the middle of a consolidation and an events cleanup'
     expect(left).toHaveLength(kept);
     console.log(`[maintenance-kill] cleanup: ${OLD_EVENTS - oldLeft} of ${OLD_EVENTS} old events deleted at the kill; report ${JSON.stringify(cleaned.events)}`);
 
-    const report: ScopeConsolidation = await handle.result();
+    const report: MaintenanceReport = await fanOut.result();
     console.log(`[maintenance-kill] killed with ${partly} of ${GROUPS} groups merged; done ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`);
-    // The retried attempt merged what the dead one had not.
-    expect(report.merged).toBe(GROUPS - partly);
+    // One child, started once; its retried attempt merged what the dead one had not.
+    expect(report).toMatchObject({ started: 1, failed: 0, complete: true, merged: GROUPS - partly });
     expect(await mergedCount()).toBe(GROUPS);
 
     const rows = await stack.db.select().from(signals).where(eq(signals.threadId, threadId));
@@ -147,6 +160,14 @@ describe('worker SIGKILL in the middle of a consolidation and an events cleanup'
     }
     expect(links.filter((l) => groups.some((g) => g.merged === l.signalId))).toEqual([]);
     expect(links.filter((l) => l.score === 0.7)).toHaveLength(Math.ceil(GROUPS / 10));
+    // The temperatures and the refresh that ran beside them completed too: every active signal
+    // (seen today) hot, the case's overview refreshed with its survivors.
+    await temperatures.result();
+    expect(rows.filter((r) => r.status === 'active').every((r) => r.temperature === 'hot')).toBe(true);
+    await refresh.result();
+    await stack.client.workflow.execute('refreshWorkingViews', { workflowId: `fault-refresh-${randomUUID()}`, taskQueue: stack.queues.maintenance, args: [{}] });
+    const [overview] = await stack.db.select().from(caseOverviews).where(eq(caseOverviews.caseId, caseId));
+    expect(overview).toBeDefined();
     expect(stack.worker()?.alive()).toBe(true);
   }, 240_000);
 });
