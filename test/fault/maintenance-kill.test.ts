@@ -168,6 +168,7 @@ describe('worker SIGKILL in the middle of a consolidation and an events cleanup'
     await stack.client.workflow.execute('refreshWorkingViews', { workflowId: `fault-refresh-${randomUUID()}`, taskQueue: stack.queues.maintenance, args: [{}] });
     const [overview] = await stack.db.select().from(caseOverviews).where(eq(caseOverviews.caseId, caseId));
     expect(overview).toBeDefined();
+    for (const run of [fanOut, cleanup, temperatures, refresh]) expect((await run.describe()).status.name.toLowerCase()).toBe('completed');
     expect(stack.worker()?.alive()).toBe(true);
   }, 240_000);
 });
