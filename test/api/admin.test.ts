@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events } from '../../activities/db/schema/index.js';
 import { loadConfig } from '../../workers/config.js';
-import { deleteSchedules, scheduleIds, upsertSchedules } from '../../workers/schedules.js';
+import { deleteSchedules, upsertSchedules } from '../../workers/schedules.js';
 import { searchAttributes } from '../../workflows/search-attributes.js';
 import { eventually } from '../helpers/chat.js';
 import { uniqueId } from '../helpers/temporal.js';
