@@ -29,19 +29,22 @@ export function finalFailure(err: unknown, timedOut: boolean, reason: string): A
   });
 }
 
-/**
- * The failure's own words as classified where it happened (an activity names its stage), not
- * "activity failed"; `prefix` introduces a cause that came unclassified.
- */
-export function failureReason(err: unknown, prefix: string): string {
-  if (isCancellation(err)) return 'cancelled';
+/** The failure's own words as classified where it happened (an activity's reason), not "activity failed". */
+export function failureMessage(err: unknown): { message: string; classified: boolean } {
   let message = err instanceof Error ? err.message : String(err);
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     message = e.message || message;
-    if (e instanceof ApplicationFailure) return message;
+    if (e instanceof ApplicationFailure) return { message, classified: true };
     if (!(e instanceof ActivityFailure)) break;
   }
-  return `${prefix}: ${message}`;
+  return { message, classified: false };
+}
+
+/** `failureMessage`, with `prefix` introducing a cause that came unclassified; a cancellation says so. */
+export function failureReason(err: unknown, prefix: string): string {
+  if (isCancellation(err)) return 'cancelled';
+  const { message, classified } = failureMessage(err);
+  return classified ? message : `${prefix}: ${message}`;
 }
 
 /** A bounded run: its work under its own time limit, and how it ends when that work fails. */

@@ -6,7 +6,8 @@
  * is completed whatever happens here; a failure is logged and reported in the run's result.
  * An item whose start failed stays `pending` for the redelivery sweep.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { failureMessage } from '../failures.js';
 import type { Activities } from '../../activities/index.js';
 import type { DocumentEvidenceItem } from '../../activities/documents/evidence.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
@@ -22,7 +23,7 @@ export async function documentEvidence(input: ProcessDocumentInput, seq: number)
   } catch (err) {
     // The run's own cancellation goes on; anything else, this step's time limit included, is its degradation.
     if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
-    const reason = isCancellation(err) ? `stopped: the time limit of ${DOCUMENT_EVIDENCE_STEP_LIMIT} was reached` : messageOf(err);
+    const reason = isCancellation(err) ? `stopped: the time limit of ${DOCUMENT_EVIDENCE_STEP_LIMIT} was reached` : failureMessage(err).message;
     log.warn('the document is completed, but its evidence could not be derived', { documentId: input.documentId, reason });
     return { failed: reason };
   }
@@ -37,7 +38,7 @@ async function deriveAndStart(input: ProcessDocumentInput, seq: number): Promise
   );
   const waiting = derived.items.filter((item) => item.start);
   const starts = await Promise.allSettled(waiting.map((item) => startIngestion(input, item)));
-  const failed = starts.flatMap((s) => (s.status === 'rejected' ? [messageOf(s.reason)] : []));
+  const failed = starts.flatMap((s) => (s.status === 'rejected' ? [failureMessage(s.reason).message] : []));
   if (failed.length > 0) log.warn('some evidence of the document was not handed over: the sweep starts it', { documentId, failed });
   return { items: derived.items.length, started: waiting.length - failed.length };
 }
@@ -46,13 +47,3 @@ function startIngestion(input: ProcessDocumentInput, item: DocumentEvidenceItem)
   return startEvidenceIngestion(input, item, `Ingest evidence ${item.evidenceId} from document ${input.documentId}`);
 }
 
-/** The failure's own words, as classified where it happened, not "activity failed". */
-function messageOf(err: unknown): string {
-  let message = err instanceof Error ? err.message : String(err);
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    message = e.message || message;
-    if (e instanceof ApplicationFailure) break;
-    if (!(e instanceof ActivityFailure)) break;
-  }
-  return message;
-}

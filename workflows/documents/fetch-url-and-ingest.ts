@@ -7,18 +7,13 @@
  * then it goes back to `pending` and is handed over again, a new run of `document-<id>`
  * (Decision 26 as amended). DOCUMENT_ADDED stays once per document; WORKFLOW_COMPLETED is per run.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  patched,
-  proxyActivities,
-} from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { DOCUMENT_EXECUTION_TIMEOUT, documentWrite, TASK_TIME_LIMIT, urlFetchStep } from '../policies.js';
 import { searchAttributes } from '../search-attributes.js';
 import { startDetached } from '../start-detached.js';
-import { runBounded } from '../failures.js';
+import { failureMessage, runBounded } from '../failures.js';
 import { DOCUMENT_PATCHES } from './patches.js';
 import {
   workflowIds,
@@ -39,7 +34,7 @@ export async function fetchUrlAndIngest(input: FetchUrlAndIngestInput): Promise<
   return runBounded({
     limit: input.timeLimitMs ?? TASK_TIME_LIMIT,
     work: () => ingest(input),
-    reasonOf,
+    reasonOf: (err) => failureMessage(err).message,
     what: 'URL ingestion',
     fields: { url: input.url },
   });
@@ -76,13 +71,3 @@ async function ingest(input: FetchUrlAndIngestInput): Promise<FetchUrlAndIngestR
   return { documentId: fetched.documentId, created: fetched.created };
 }
 
-/** The failure's own words, as classified where it happened (the fetcher's reason, not "activity failed"). */
-function reasonOf(err: unknown): string {
-  let message = err instanceof Error ? err.message : String(err);
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    message = e.message || message;
-    if (e instanceof ApplicationFailure) break;
-    if (!(e instanceof ActivityFailure)) break;
-  }
-  return message;
-}
