@@ -18,6 +18,8 @@ import { createParsePool, type ParsePool } from './parse/pool.js';
 import { createMaintenanceActivities } from './maintenance/activities.js';
 import { createRedeliveryActivities } from './redelivery.js';
 import { createResearchActivities } from './research/activities.js';
+import { createInquiryActivities } from './inquiries/activities.js';
+import { createInquiryStartActivities } from './inquiries/start.js';
 import { createSignalActivities } from './signals.js';
 import { createSignalExtractionActivities } from './signal-extraction.js';
 import type { ExtractionBounds } from './signal-range.js';
@@ -93,6 +95,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createHousekeepingActivities(deps),
     ...createMaintenanceActivities(deps),
     ...createResearchActivities({ ...deps, parsePool }),
+    ...createInquiryActivities(deps),
+    ...createInquiryStartActivities(deps),
   });
 }
 

@@ -31,6 +31,7 @@ import { caseRoutes } from './routes/cases.js';
 import { eventRoutes } from './routes/events.js';
 import { evidenceRoutes } from './routes/evidence.js';
 import { healthRoutes } from './routes/health.js';
+import { inquiryRoutes } from './routes/inquiries.js';
 import { messageRoutes } from './routes/messages.js';
 import { progressRoutes, type ProgressStreamConfig } from './routes/progress.js';
 import { searchRoutes } from './routes/search.js';
@@ -163,6 +164,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(briefRoutes, routeDeps);
   await app.register(evidenceRoutes, routeDeps);
   await app.register(signalRoutes, routeDeps);
+  await app.register(inquiryRoutes, routeDeps);
 
   if (deps.config.devApiKey) await ensureDevKey(deps.db, deps.config.devApiKey);
   return app;

@@ -240,6 +240,9 @@ export const caseDraftStep: ActivityOptions = { ...documentStep, startToCloseTim
 /** Backstop on an agent's or a case draft's run past its in-workflow 30 min and its cleanup (notes §5). */
 export const AGENT_EXECUTION_TIMEOUT = '35 minutes';
 
+/** An inquiry's run: its 30-minute limit in the workflow, this backstop at the server. */
+export const INQUIRY_EXECUTION_TIMEOUT = '35 minutes';
+
 /**
  * One batch of an on-demand signal extraction: the seed's ingestion table (3 attempts, 10 s
  * apart), only transient errors retried (the model's invalid answer moves past the batch, as

@@ -219,6 +219,33 @@ export interface ResearchResult {
   evidence: number;
 }
 
+/** The kinds of an inquiry's document (activities/db/schema/inquiries.ts `INQUIRY_KINDS`). */
+export type InquiryKindName = 'research' | 'debate' | 'critique';
+
+/** The workflow type of each kind (Phase 2B inquiries, queue `research`). */
+export const INQUIRY_WORKFLOW_TYPES = { research: 'inquiryResearch', debate: 'inquiryDebate', critique: 'inquiryCritique' } as const;
+
+/** What an inquiry's run takes: the kind is the workflow's own, repeated so one start serves all three. */
+export interface InquiryInput extends BoundedWorkInput {
+  inquiryId: string;
+  kind: InquiryKindName;
+  caseId: string;
+  userId: string;
+  correlationId: string;
+  queues: QueueNames;
+  /** How long a step is held while the database is unreachable (Decision 28; tests shorten it). */
+  outageHoldMs?: number;
+}
+
+export interface InquiryResult {
+  inquiryId: string;
+  kind: InquiryKindName;
+  version: number;
+  documentId: string;
+  findings: number;
+  citations: number;
+}
+
 /**
  * draftCaseWorkflow (queue `chat`, id `draft-case-<threadId>`): drafts a case from a thread
  * with no case, then starts every agent accepted in that thread meanwhile (Decision 23).
@@ -522,6 +549,8 @@ export const workflowIds = {
     `consolidate-${scope.kind === 'case' ? 'case-' : ''}${scope.id}-${date}${dryRun ? '-dry' : ''}`,
   /** A maintenance job started by `POST /v1/admin/maintenance/:job` (Decision 34). */
   /** `<prefix>manual-<job>-20261207T021500123Z`: the start time, readable, unique to the millisecond. */
+  /** One kind of one inquiry: a start while it runs joins it; after it closed, a new run writes the next version. */
+  inquiry: (kind: InquiryKindName, inquiryId: string) => `inquiry-${kind}-${inquiryId}`,
   manualMaintenance: (prefix: string, job: string, at: Date) => `${prefix}manual-${job}-${at.toISOString().replace(/[-:.]/g, '')}`,
 };
 

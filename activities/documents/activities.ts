@@ -107,7 +107,7 @@ export function createDocumentActivities(deps: DocumentDeps) {
 
     /**
      * Replaces the document's chunks with this run's drafts, marks it completed and emits
-     * its events, in one transaction. A retry after that commit finds this run's completion
+     * its events, in one transaction (no DOCUMENT_ADDED for an inquiry's document: its run emits it). A retry after that commit finds this run's completion
      * event and answers what it recorded; a document a cleanup has failed meanwhile stays failed.
      */
     async indexDocumentChunks(req: IndexRequest): Promise<{ chunks: number }> {
@@ -144,12 +144,15 @@ export function createDocumentActivities(deps: DocumentDeps) {
           idempotencyKey: key,
         });
         // Once per document: processing it again completes it again, but adds nothing to its case.
-        await emitEvent(tx, {
-          ...about,
-          type: 'DOCUMENT_ADDED',
-          payload: { documentId: doc.id, title: doc.title, source: doc.source, chunks: req.chunks },
-          idempotencyKey: `document-added:${doc.id}`,
-        });
+        // An inquiry's document is added by its inquiry's run, keyed by its version, once searchable.
+        if (doc.source !== 'inquiry') {
+          await emitEvent(tx, {
+            ...about,
+            type: 'DOCUMENT_ADDED',
+            payload: { documentId: doc.id, title: doc.title, source: doc.source, chunks: req.chunks },
+            idempotencyKey: `document-added:${doc.id}`,
+          });
+        }
         await recordProgress(tx, { seq: req.seq, payload: { step: 'indexed', chunks: req.chunks } });
         return { chunks: req.chunks };
       });

@@ -41,10 +41,10 @@ export function createResearchActivities(deps: ResearchDeps) {
   const settings = deps.config.research ?? RESEARCH_DEFAULTS;
   let own: SafeFetcher | undefined;
   const fetcher = () => deps.fetcher ?? (own ??= createSafeFetcher(deps.config.fetch ?? loadConfig({}).fetch));
-  const providersFor = async (caseId: string): Promise<SearchProvider[]> => {
+  const providersFor = async (caseId: string, options: { corpusOnly?: boolean } = {}): Promise<SearchProvider[]> => {
     const providers: SearchProvider[] = [];
     if (await corpusAvailable(db, caseId)) providers.push(corpusProvider(db, deps.embedder, caseId));
-    if (settings.searchUrl) {
+    if (settings.searchUrl && !options.corpusOnly) {
       providers.push(webProvider({ searchUrl: settings.searchUrl, timeoutMs: settings.searchTimeoutMs, fetcher, parsePool: deps.parsePool }));
     }
     return providers;

@@ -13,7 +13,7 @@ import { researchFindings, researchSources } from '../db/schema/index.js';
 import type { Llm } from '../llm/llm.js';
 import { storable } from '../parse/text.js';
 import { groundFindings, normaliseWhitespace, type DropReason } from './grounding.js';
-import { runPhase, type PhaseReport, type PhaseRequest } from './phase.js';
+import { runPhase, scopeOf, type PhaseReport, type PhaseRequest } from './phase.js';
 
 const CLAIM_MAX_CHARS = 1_000;
 const QUOTE_MAX_CHARS = 2_000;
@@ -46,7 +46,7 @@ export function createExtractActivity({ db, llm }: { db: Db; llm: Pick<Llm, 'ext
           const sources = req.sourceIds.length === 0 ? [] : await db
             .select({ id: researchSources.id, title: researchSources.title, text: researchSources.text })
             .from(researchSources)
-            .where(and(eq(researchSources.workflowId, req.workflowId), inArray(researchSources.id, req.sourceIds)));
+            .where(and(eq(researchSources.workflowId, scopeOf(req)), inArray(researchSources.id, req.sourceIds)));
           const ordered = req.sourceIds.map((id) => sources.find((s) => s.id === id)).filter((s) => s !== undefined);
           const shown = ordered.map((s, i) => ({ index: i + 1, id: s.id, title: s.title ?? 'untitled', text: s.text }));
           const findings = await meter.call((call) =>
@@ -58,7 +58,7 @@ export function createExtractActivity({ db, llm }: { db: Db; llm: Pick<Llm, 'ext
         },
         async (tx, { grounded, dropped }) => {
           const candidates = grounded.map(({ finding, sourceId, span }) => ({
-            workflowId: req.workflowId, sourceId, claim: storable(finding.claim.slice(0, CLAIM_MAX_CHARS)), quote: storable(finding.quote.slice(0, QUOTE_MAX_CHARS)),
+            workflowId: scopeOf(req), sourceId, claim: storable(finding.claim.slice(0, CLAIM_MAX_CHARS)), quote: storable(finding.quote.slice(0, QUOTE_MAX_CHARS)),
             quoteHash: quoteHash(finding.quote), spanStart: span.start, spanEnd: span.end, relevance: finding.relevance, iteration: req.iteration,
           }));
           // A quote the run already holds from another source is the same finding again: a
@@ -67,7 +67,7 @@ export function createExtractActivity({ db, llm }: { db: Db; llm: Pick<Llm, 'ext
           const earlier = candidates.length === 0 ? [] : await tx
             .select({ sourceId: researchFindings.sourceId, quoteHash: researchFindings.quoteHash })
             .from(researchFindings)
-            .where(and(eq(researchFindings.workflowId, req.workflowId), inArray(researchFindings.quoteHash, candidates.map((r) => r.quoteHash))));
+            .where(and(eq(researchFindings.workflowId, scopeOf(req)), inArray(researchFindings.quoteHash, candidates.map((r) => r.quoteHash))));
           const firstSource = new Map<string, string>();
           for (const r of [...earlier, ...candidates]) if (!firstSource.has(r.quoteHash)) firstSource.set(r.quoteHash, r.sourceId);
           const rows = candidates.filter((r) => firstSource.get(r.quoteHash) === r.sourceId);
@@ -75,7 +75,7 @@ export function createExtractActivity({ db, llm }: { db: Db; llm: Pick<Llm, 'ext
           const stored = rows.length === 0 ? [] : await tx
             .select({ id: researchFindings.id, sourceId: researchFindings.sourceId, quoteHash: researchFindings.quoteHash, claim: researchFindings.claim, quote: researchFindings.quote })
             .from(researchFindings)
-            .where(and(eq(researchFindings.workflowId, req.workflowId), inArray(researchFindings.quoteHash, rows.map((r) => r.quoteHash))));
+            .where(and(eq(researchFindings.workflowId, scopeOf(req)), inArray(researchFindings.quoteHash, rows.map((r) => r.quoteHash))));
           const keyOf = (r: { sourceId: string; quoteHash: string }) => `${r.sourceId}:${r.quoteHash}`;
           const byKey = new Map(stored.map((s) => [keyOf(s), s]));
           const kept = [...new Set(rows.map(keyOf))].map((k) => byKey.get(k)!).filter(Boolean);

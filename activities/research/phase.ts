@@ -26,7 +26,15 @@ export interface PhaseRequest {
   /** The placeholder says this while the next phase runs. */
   percent: number;
   recordTrajectory?: boolean;
+  /**
+   * The key the phase's sources and findings are stored under (default `workflowId`): an
+   * inquiry's run scopes them to the version it writes, so a new version reads afresh.
+   */
+  scope?: string;
 }
+
+/** The key a phase's sources and findings are stored under. */
+export const scopeOf = (req: PhaseRequest) => req.scope ?? req.workflowId;
 
 /** What every phase answers besides its own result. */
 export interface PhaseReport {

@@ -1,14 +1,15 @@
 /**
  * Where a research run searches: providers behind one interface. The case corpus through
  * retrieval (chunks of completed documents and evidence; the default, offline; never signals,
- * which are claims, not sources; never the case's own research evidence) and a
+ * which are claims, not sources; never the case's own research evidence, nor an inquiry's
+ * document: the case's own conclusions are no source of themselves) and a
  * SearXNG-compatible JSON API (`RESEARCH_SEARCH_URL`). The search API has its own small
  * client: an operator's search service may sit on a private address, which the page fetcher
  * rightly refuses. The result pages themselves go through the hardened fetcher and the one
  * extractor (`pageDocument`), like any URL a user gives.
  */
 import { log } from '@temporalio/activity';
-import { and, eq, ne } from 'drizzle-orm';
+import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { chunks, documents, evidence } from '../db/schema/index.js';
 import type { ResearchSourceKind } from '../db/schema/research.js';
@@ -41,11 +42,19 @@ export interface SearchProvider {
 /** Whether the case has anything the corpus provider could find. */
 export async function corpusAvailable(db: Db, caseId: string): Promise<boolean> {
   const [chunk] = await db.select({ id: chunks.id }).from(chunks).innerJoin(documents, eq(documents.id, chunks.documentId))
-    .where(and(eq(chunks.caseId, caseId), eq(documents.processingStatus, 'completed'))).limit(1);
+    .where(and(eq(chunks.caseId, caseId), eq(documents.processingStatus, 'completed'), ne(documents.source, 'inquiry'))).limit(1);
   if (chunk) return true;
   const [item] = await db.select({ id: evidence.id }).from(evidence)
     .where(and(eq(evidence.caseId, caseId), ne(evidence.source, 'research'), ne(evidence.status, 'failed'))).limit(1);
   return item !== undefined;
+}
+
+/** Which of these documents an inquiry generated. */
+async function inquiryDocumentsAmong(db: Db, documentIds: string[]): Promise<Set<string>> {
+  if (documentIds.length === 0) return new Set();
+  const rows = await db.select({ id: documents.id }).from(documents)
+    .where(and(inArray(documents.id, [...new Set(documentIds)]), eq(documents.source, 'inquiry')));
+  return new Set(rows.map((r) => r.id));
 }
 
 export function corpusProvider(db: Db, embedder: Pick<Embedder, 'embed'>, caseId: string): SearchProvider {
@@ -54,9 +63,10 @@ export function corpusProvider(db: Db, embedder: Pick<Embedder, 'embed'>, caseId
     async search(query, k, options) {
       // The query's content words OR'ed: a plan's keywords AND'ed would find only passages holding every one.
       const { passages } = await retrieve(db, embedder, { caseId, query: retrievalQuery(query) || query, k: k * 2, kinds: ['chunk', 'evidence'], call: options.call });
+      const generated = await inquiryDocumentsAmong(db, passages.flatMap((p) => (p.kind === 'chunk' ? [p.documentId] : [])));
       const hits: SearchHit[] = [];
       for (const p of passages) {
-        if (p.kind === 'chunk') hits.push({ kind: 'chunk', ref: p.chunkId, title: p.documentTitle, url: null, text: p.text });
+        if (p.kind === 'chunk' && !generated.has(p.documentId)) hits.push({ kind: 'chunk', ref: p.chunkId, title: p.documentTitle, url: null, text: p.text });
         else if (p.kind === 'evidence' && p.source !== 'research') {
           hits.push({ kind: 'evidence', ref: p.evidenceId, title: p.sourceTitle ?? 'evidence of the case', url: p.sourceUrl, text: p.text });
         }

@@ -12,7 +12,7 @@ import { activitySignal } from '../events.js';
 import { estimateTokens } from '../llm/metering.js';
 import { SOURCE_PROMPT_CHARS } from '../llm/purposes/research-extract.js';
 import { storable } from '../parse/text.js';
-import { runPhase, type PhaseReport, type PhaseRequest } from './phase.js';
+import { runPhase, scopeOf, type PhaseReport, type PhaseRequest } from './phase.js';
 import type { SearchHit, SearchProvider } from './providers.js';
 
 /** Sources one round reads at most (one extraction call reads them all). */
@@ -21,6 +21,8 @@ const TITLE_MAX_CHARS = 300;
 
 export interface SearchRequest extends PhaseRequest {
   queries: string[];
+  /** The case corpus only, never the web (an inquiry answers from the case). */
+  corpusOnly?: boolean;
 }
 
 export interface SearchResult {
@@ -37,7 +39,7 @@ export interface SearchResult {
 export interface SearchDeps {
   db: Db;
   /** The providers this case can use (built per request: the corpus needs the case). */
-  providersFor: (caseId: string) => Promise<SearchProvider[]>;
+  providersFor: (caseId: string, options?: { corpusOnly?: boolean }) => Promise<SearchProvider[]>;
   resultsPerQuery: number;
 }
 
@@ -65,7 +67,7 @@ export function createSearchActivity(deps: SearchDeps) {
         db,
         req,
         async (meter) => {
-          const providers = await deps.providersFor(req.caseId);
+          const providers = await deps.providersFor(req.caseId, { corpusOnly: req.corpusOnly });
           const notes: string[] = [];
           const lists: SearchHit[][] = [];
           for (const query of req.queries) {
@@ -83,13 +85,13 @@ export function createSearchActivity(deps: SearchDeps) {
         async (tx, { hits, providers, notes }) => {
           if (hits.length > 0) {
             await tx.insert(researchSources).values(hits.map((h) => ({
-              workflowId: req.workflowId, caseId: req.caseId, kind: h.kind, ref: h.ref, title: storable(h.title.slice(0, TITLE_MAX_CHARS)),
+              workflowId: scopeOf(req), caseId: req.caseId, kind: h.kind, ref: h.ref, title: storable(h.title.slice(0, TITLE_MAX_CHARS)),
               url: h.url, query: req.queries.join(' | ').slice(0, 1000), text: storable(h.text), iteration: req.iteration,
             }))).onConflictDoNothing();
           }
           const fresh = hits.length === 0 ? [] : await tx.select({ id: researchSources.id, ref: researchSources.ref, title: researchSources.title, text: researchSources.text })
             .from(researchSources)
-            .where(and(eq(researchSources.workflowId, req.workflowId), eq(researchSources.iteration, req.iteration),
+            .where(and(eq(researchSources.workflowId, scopeOf(req)), eq(researchSources.iteration, req.iteration),
               inArray(researchSources.ref, hits.map((h) => h.ref))))
             .orderBy(asc(researchSources.id));
           // In the order found (the best of each query first), not the ids' order.

@@ -52,6 +52,35 @@ export function checkCitations(markdown: string, known: Set<number>): { markdown
   return { markdown: cleaned, cited: [...cited].sort((a, b) => a - b), invalid };
 }
 
+/** A run's (or scope's) findings a document is written from, most relevant first, numbered for citation from 1. */
+export async function numberedFindings(db: Db, scope: string) {
+  const rows = await db
+    .select({
+      id: researchFindings.id, claim: researchFindings.claim, quote: researchFindings.quote, sourceId: researchFindings.sourceId,
+      spanStart: researchFindings.spanStart, spanEnd: researchFindings.spanEnd, relevance: researchFindings.relevance, title: researchSources.title,
+    })
+    .from(researchFindings)
+    .innerJoin(researchSources, eq(researchSources.id, researchFindings.sourceId))
+    .where(eq(researchFindings.workflowId, scope))
+    .orderBy(desc(researchFindings.relevance), researchFindings.iteration, researchFindings.id)
+    .limit(SYNTHESIS_FINDINGS);
+  return rows.map((r, i) => ({ ...r, n: i + 1 }));
+}
+
+export type NumberedFinding = Awaited<ReturnType<typeof numberedFindings>>[number];
+
+/** The findings as the writer is shown them. */
+export const shownFindings = (numbered: NumberedFinding[]) =>
+  numbered.map((f) => ({ n: f.n, claim: f.claim, quote: f.quote, sourceTitle: f.title ?? 'untitled', relevance: f.relevance }));
+
+/** The citations a checked markdown keeps, each pointing at its finding's quote and span. */
+export function citationsOf(numbered: NumberedFinding[], cited: number[]): ArtifactCitation[] {
+  return cited.map((n) => {
+    const f = numbered[n - 1]!;
+    return { n, findingId: f.id, sourceId: f.sourceId, quote: f.quote, spanStart: f.spanStart, spanEnd: f.spanEnd };
+  });
+}
+
 export function createSynthesizeActivity({ db, llm }: { db: Db; llm: Pick<Llm, 'synthesizeResearch'> }) {
   return {
     async researchSynthesize(req: SynthesizeRequest): Promise<SynthesizeResult & PhaseReport> {
@@ -60,29 +89,16 @@ export function createSynthesizeActivity({ db, llm }: { db: Db; llm: Pick<Llm, '
         db,
         req,
         async (meter) => {
-          const rows = await db
-            .select({
-              id: researchFindings.id, claim: researchFindings.claim, quote: researchFindings.quote, sourceId: researchFindings.sourceId,
-              spanStart: researchFindings.spanStart, spanEnd: researchFindings.spanEnd, title: researchSources.title,
-            })
-            .from(researchFindings)
-            .innerJoin(researchSources, eq(researchSources.id, researchFindings.sourceId))
-            .where(eq(researchFindings.workflowId, req.workflowId))
-            .orderBy(desc(researchFindings.relevance), researchFindings.iteration, researchFindings.id)
-            .limit(SYNTHESIS_FINDINGS);
-          const numbered = rows.map((r, i) => ({ ...r, n: i + 1 }));
+          const numbered = await numberedFindings(db, req.workflowId);
           const synthesis = await meter.call((call) => llm.synthesizeResearch({
             topic: req.topic, questions: req.questions, notes: req.notes,
-            findings: numbered.map((f) => ({ n: f.n, claim: f.claim, quote: f.quote, sourceTitle: f.title ?? 'untitled' })),
+            findings: shownFindings(numbered),
           }, call));
           return { synthesis, numbered };
         },
         async (tx, { synthesis, numbered }) => {
           const checked = checkCitations(synthesis.markdown, new Set(numbered.map((f) => f.n)));
-          const citations: ArtifactCitation[] = checked.cited.map((n) => {
-            const f = numbered[n - 1]!;
-            return { n, findingId: f.id, sourceId: f.sourceId, quote: f.quote, spanStart: f.spanStart, spanEnd: f.spanEnd };
-          });
+          const citations = citationsOf(numbered, checked.cited);
           await tx.insert(artifacts).values({ caseId: req.caseId, userId: req.userId, kind: 'research', workflowId: req.workflowId, title: storable(synthesis.title) })
             .onConflictDoNothing();
           const [artifact] = await tx.select().from(artifacts).where(eq(artifacts.workflowId, req.workflowId)).for('update');

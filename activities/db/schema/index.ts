@@ -9,3 +9,4 @@ export * from './agents.js';
 export * from './working-views.js';
 export * from './retrieval.js';
 export * from './research.js';
+export * from './inquiries.js';
