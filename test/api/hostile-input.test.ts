@@ -10,7 +10,7 @@ import type { AgentDescriptor } from '../../workflows/agents/catalog.js';
 import { fixtureAgent as fixtureAgentOf } from '../fixtures/agents.js';
 import { and, eq } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
-import { agentSuggestions, artifacts, briefAnnotations, cases, documents, evidence as evidenceTable, messages, threads } from '../../activities/db/schema/index.js';
+import { agentSuggestions, artifacts, briefAnnotations, cases, documents, evidence as evidenceTable, inquiries, messages, threads } from '../../activities/db/schema/index.js';
 import { storeDocument } from '../../activities/documents/store.js';
 import { hostileCases, idNames, type CaseContext, type HostileCase, type Ids, type Operation, type Parameter } from './hostile-cases.js';
 import { storeEvidence } from '../../activities/evidence/store.js';
@@ -55,8 +55,10 @@ async function idsOf(user: TestUser): Promise<Ids> {
     .insert(artifacts)
     .values({ caseId, userId: user.id, kind: 'research', workflowId: `research-${caseId}-${randomUUID()}`, title: `research of ${user.name}` })
     .returning();
+  const [inquiry] = await h.database.db.insert(inquiries).values({ caseId, userId: user.id, question: `What does ${user.name} ask?` }).returning();
   return {
     artifactId: artifact!.id,
+    inquiryId: inquiry!.id,
     caseId,
     threadId,
     suggestionId: suggestion!.id,
@@ -86,6 +88,7 @@ async function ownedBy(user: TestUser, ids: Ids, kinds: string[]): Promise<Recor
     annotationId: (id) =>
       one(db.select().from(briefAnnotations).innerJoin(cases, eq(cases.id, briefAnnotations.caseId)).where(and(eq(briefAnnotations.id, id), eq(cases.userId, user.id)))),
     artifactId: (id) => one(db.select().from(artifacts).where(and(eq(artifacts.id, id), eq(artifacts.userId, user.id)))),
+    inquiryId: (id) => one(db.select().from(inquiries).where(and(eq(inquiries.id, id), eq(inquiries.userId, user.id)))),
     workflowId: async (id) => (await h.env.client.workflow.getHandle(id).describe()).searchAttributes.UserId?.[0] === user.id,
   };
   const owned: Record<string, boolean> = {};
