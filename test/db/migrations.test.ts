@@ -218,6 +218,7 @@ const chatWorkflow = `chat-${ids.chatThread}`;
 const researchWorkflow = `research-${ids.case}-corr-1`;
 /** Issue 19's rows: a research run's source, finding, artifact and version, a skill and a trajectory step. */
 const researchIds = { source: randomUUID(), finding: randomUUID(), artifact: randomUUID() };
+const inquiryId = randomUUID();
 
 /**
  * Rows for every table, written with the columns the database has. A table added by a later
@@ -474,6 +475,11 @@ function seedRows(sql: postgres.Sql): Record<string, Record<string, unknown>[]> 
         citations: json([{ n: 1, findingId: researchIds.finding, sourceId: researchIds.source, quote: 'assigned', spanStart: 13, spanEnd: 21 }]),
         metadata: json({ stopReason: 'answered' }),
       },
+    ],
+    // Phase 2B: an inquiry with one research version, linked to the seeded document.
+    inquiries: [{ id: inquiryId, case_id: ids.case, user_id: ids.alice, question: 'Does the lease transfer?' }],
+    inquiry_documents: [
+      { inquiry_id: inquiryId, kind: 'research', version: 1, workflow_id: `inquiry-research-${inquiryId}`, run_id: 'run-1', document_id: ids.document, status: 'completed' },
     ],
     skills: [{ domain: 'operations', name: 'site-moves', instructions: 'Compare the sites on cost and time.', query_hints: json(['relocation cost']) }],
     research_steps: [

@@ -38,7 +38,8 @@ import { cancelEvolutionSignal, cancelReplySignal } from '../../workflows/messag
 import { workflowIds } from '../../workflows/types.js';
 import { eventually, seedThread, seedUser, sendMessage, waitForAnswer } from '../helpers/chat.js';
 import type { Activities } from '../../activities/index.js';
-import { agentSuggestions, documents, idempotencyKeys, messages, threads } from '../../activities/db/schema/index.js';
+import { agentSuggestions, documents, idempotencyKeys, inquiries, INQUIRY_KINDS, messages, threads } from '../../activities/db/schema/index.js';
+import { startInquiry } from '../../activities/inquiries/start.js';
 import { commitAgentRun } from '../../activities/agents/runs.js';
 import { extractionWorkflowId, startExtractSignals } from '../../activities/signal-extraction.js';
 import { CASE_DRAFT, RESEARCH_AGENT } from '../../workflows/agents/catalog.js';
@@ -392,6 +393,14 @@ try {
   for await (const wf of client.workflow.list({ query: `WorkflowId = "${researchStart.row.workflowId}"` })) researchRuns.push(wf);
   researchRuns.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
   for (const [i, run] of researchRuns.entries()) await save(`research-agent-run-${i + 1}`, run.workflowId, run.runId);
+  // The inquiry workflows (Phase 2B): each kind of one inquiry on the research case's corpus,
+  // with its processDocument child, to completion.
+  const [inquiry] = await database.db.insert(inquiries).values({ caseId: researchCase, userId: user.id, question: 'Should the bakery lease its deck oven?' }).returning();
+  for (const kind of INQUIRY_KINDS) {
+    const started = await startInquiry(client, { inquiryId: inquiry!.id, kind, caseId: researchCase, userId: user.id, correlationId: randomUUID(), queues }, { deadline: Date.now() + 10_000 });
+    await client.workflow.getHandle(started.workflowId).result();
+    await save(`inquiry-${kind}`, started.workflowId);
+  }
   // The housekeeping jobs, last (the cleanup ages every row it may take): a cleanup that finds
   // old events, an expired Idempotency-Key answer and closed runs' progress, in batches; and a
   // refresh of the working views.

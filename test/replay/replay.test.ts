@@ -76,6 +76,8 @@ describe('replay of recorded histories against the production bundle', () => {
       'recorded-before-chat-suggest-research/conversation-run-1',
       // The research agent (issue 19): a first run that hands over (continue-as-new), and the one after it.
       'research-agent-run-1', 'research-agent-run-2',
+      // The Phase 2B inquiry workflows, each with its processDocument child.
+      'inquiry-research', 'inquiry-debate', 'inquiry-critique',
     ];
     for (const name of expected) expect(names).toContain(name);
     const conversations = histories.filter((h) => h.name.includes('conversation-run-'));
