@@ -154,6 +154,13 @@ export function createInquiryActivities({ db, llm }: { db: Db; llm: Pick<Llm, 's
       });
     },
 
+    /** The document's processing status and error (the workflow waits on a run it did not start). */
+    async inquiryDocumentStatus(req: { documentId: string }): Promise<{ status: string; error: string | null }> {
+      const [doc] = await db.select({ status: documents.processingStatus, error: documents.error }).from(documents).where(eq(documents.id, req.documentId));
+      if (!doc) throw notFound(`document ${req.documentId}`);
+      return doc;
+    },
+
     /** Every way out but success: this run's version `failed` with the reason (none claimed: nothing to mark). */
     async markInquiryFailed(req: { inquiryId: string; kind: InquiryKind; reason: string }): Promise<void> {
       const { runId } = currentRun();

@@ -8,9 +8,10 @@
  * then fails once; a kind started again while it runs is the same run, after it closed a new
  * version; the routes page, answer another user's ids 404 and list each kind's versions.
  */
+import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documents, events, evidence, inquiryDocuments } from '../../activities/db/schema/index.js';
+import { documents, events, evidence, inquiries, inquiryDocuments } from '../../activities/db/schema/index.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import type { InquiryResult } from '../../workflows/types.js';
 import { call, startApi, type ApiHarness, type TestUser } from '../api/harness.js';
@@ -207,6 +208,25 @@ describe('inquiry routes', () => {
     expect((await get(h.bob, `/v1/inquiries/${inquiryId}`)).statusCode).toBe(404);
     for (const kind of ['research', 'debate', 'critique']) expect((await post(h.bob, `/v1/inquiries/${inquiryId}/${kind}`)).statusCode).toBe(404);
     expect(await h.database.db.select().from(inquiryDocuments).where(eq(inquiryDocuments.inquiryId, inquiryId))).toEqual([]);
+  });
+
+  it('an Idempotency-Key makes one inquiry of a repeated create, and one run of a repeated start', async () => {
+    const caseId = await caseWithCorpus();
+    const headers = { 'idempotency-key': `inquiry-${randomUUID()}` };
+    const create = () => call(h.app, h.alice, { method: 'POST', url: `/v1/cases/${caseId}/inquiries`, payload: { question: QUESTION }, headers });
+    const [a, b] = [await create(), await create()];
+    expect([a.statusCode, b.statusCode]).toEqual([201, 201]);
+    expect(b.json().id).toBe(a.json().id);
+    expect(await h.database.db.select().from(inquiries).where(eq(inquiries.caseId, caseId))).toHaveLength(1);
+    const startHeaders = { 'idempotency-key': `inquiry-start-${randomUUID()}` };
+    const start = () => call(h.app, h.alice, { method: 'POST', url: `/v1/inquiries/${a.json().id}/debate`, headers: startHeaders });
+    const first = await start();
+    expect(first.statusCode, first.body).toBe(202);
+    await h.env.client.workflow.getHandle(first.json().workflowId).result();
+    // Closed by now: without the key this would be a new version; with it, the first answer.
+    const again = await start();
+    expect(again.json()).toEqual(first.json());
+    expect(await h.database.db.select().from(inquiryDocuments).where(eq(inquiryDocuments.inquiryId, a.json().id))).toHaveLength(1);
   });
 
   it('a blank or overlong question is a 400 naming it', async () => {

@@ -9,7 +9,8 @@
  * DOCUMENT_ADDED and WORKFLOW_COMPLETED. Each phase is one activity (research's phase shape:
  * named, held through a database outage); every way out but success marks the version failed.
  */
-import { executeChild, ParentClosePolicy, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { executeChild, ParentClosePolicy, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { failureReason, runBounded } from '../failures.js';
 import { DOCUMENT_EXECUTION_TIMEOUT, research as researchPolicy, researchBookkeeping, TASK_TIME_LIMIT_MS } from '../policies.js';
@@ -86,13 +87,31 @@ async function work(run: AgentRun, kind: InquiryKindName, input: InquiryInput): 
 /** The document's processing, as any document's (never evidence: its source is `inquiry`); it outlives a cancelled inquiry. */
 async function processDocument(input: InquiryInput, documentId: string): Promise<void> {
   const child: ProcessDocumentInput = { documentId, caseId: input.caseId, userId: input.userId, correlationId: input.correlationId, queues: input.queues };
-  await executeChild('processDocument', {
-    workflowId: workflowIds.document(documentId),
-    taskQueue: input.queues.ingest,
-    args: [child],
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    workflowExecutionTimeout: DOCUMENT_EXECUTION_TIMEOUT,
-    typedSearchAttributes: searchAttributes({ caseId: input.caseId, userId: input.userId, correlationId: input.correlationId }),
-    staticSummary: `Process the inquiry's document ${documentId}`,
-  });
+  try {
+    await executeChild('processDocument', {
+      workflowId: workflowIds.document(documentId),
+      taskQueue: input.queues.ingest,
+      args: [child],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowExecutionTimeout: DOCUMENT_EXECUTION_TIMEOUT,
+      typedSearchAttributes: searchAttributes({ caseId: input.caseId, userId: input.userId, correlationId: input.correlationId }),
+      staticSummary: `Process the inquiry's document ${documentId}`,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    // The redelivery job handed the pending document over first (this run stalled past its
+    // grace time): that run makes it searchable, and this one waits for it.
+    await untilProcessed(documentId);
+  }
+}
+
+const POLL_INTERVAL = '2 seconds';
+
+async function untilProcessed(documentId: string): Promise<void> {
+  for (;;) {
+    const { status, error } = await acts.inquiryDocumentStatus.executeWithOptions(book('Is the document searchable?'), [{ documentId }]);
+    if (status === 'completed') return;
+    if (status === 'failed') throw ApplicationFailure.nonRetryable(`the document could not be processed: ${error ?? 'no reason given'}`, 'ValidationError');
+    await sleep(POLL_INTERVAL);
+  }
 }
