@@ -3,7 +3,7 @@
  * cursor `after` in, `nextAfter` out (null on the last page).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentSuggestions, cases, messages, signals, threads } from '../../activities/db/schema/index.js';
+import { agentSuggestions, cases, inquiries, messages, signals, threads } from '../../activities/db/schema/index.js';
 import { DEFAULT_PAGE_LIMIT } from '../../api/pagination.js';
 import { createUserWithKey } from '../../api/auth.js';
 import { uniqueId } from '../helpers/temporal.js';
@@ -126,7 +126,9 @@ describe('without limit', () => {
     const [busy] = await db.insert(threads).values({ userId, title: 'long' }).returning({ id: threads.id });
     const threadId = busy!.id;
     await db.insert(threads).values(Array.from({ length: many - 1 }, () => ({ userId })));
-    await db.insert(cases).values(Array.from({ length: many }, (_, i) => ({ userId, title: `case ${i}` })));
+    const caseRows = await db.insert(cases).values(Array.from({ length: many }, (_, i) => ({ userId, title: `case ${i}` }))).returning({ id: cases.id });
+    const caseId = caseRows[0]!.id;
+    await db.insert(inquiries).values(Array.from({ length: many }, (_, i) => ({ caseId, userId, question: `q${i}?` })));
     await db.insert(messages).values(Array.from({ length: many }, (_, i) => ({ threadId, role: 'user' as const, content: `m${i}`, status: 'complete' as const })));
     await db.insert(signals).values(Array.from({ length: many }, (_, i) => ({ threadId, type: 'goal', text: `s${i}`, textHash: `s${i}`, confidence: 0.5 })));
     await db.insert(agentSuggestions).values(Array.from({ length: many }, (_, i) => ({ threadId, kind: 'agent' as const, agentType: 'research', confidence: 0.9, reason: 'r', turn: i + 1 })));
@@ -136,6 +138,7 @@ describe('without limit', () => {
       [`/v1/threads/${threadId}/messages`, 'messages'],
       [`/v1/threads/${threadId}/signals`, 'signals'],
       [`/v1/threads/${threadId}/suggestions`, 'suggestions'],
+      [`/v1/cases/${caseId}/inquiries`, 'inquiries'],
     ];
     for (const [url, listKey] of all) {
       const first = await get(url, dave);
