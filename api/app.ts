@@ -92,7 +92,7 @@ export interface RouteDeps extends AppDeps {
 }
 
 /** Path parameters that identify what a request is about go on every log line of it (Decision 11). */
-const LOGGED_PARAMS = ['threadId', 'caseId', 'documentId', 'evidenceId', 'workflowId', 'suggestionId', 'annotationId'] as const;
+const LOGGED_PARAMS = ['threadId', 'caseId', 'documentId', 'evidenceId', 'workflowId', 'suggestionId', 'annotationId', 'inquiryId'] as const;
 
 function bindLogFields(request: FastifyRequest): void {
   const params = (request.params ?? {}) as Record<string, string | undefined>;

@@ -4,7 +4,7 @@
  * searchable (never evidence), and emits RESEARCH_COMPLETED, DOCUMENT_ADDED and
  * WORKFLOW_COMPLETED exactly once each under its own workflow id with the inquiry and document
  * ids (the document's own processing adds none); the debate has its two sides and what would
- * settle it, the critique its weak claims; every write survives an activity that commits and
+ * settle it, the critique its weak claims; a failed write marks its version failed; every write survives an activity that commits and
  * then fails once; a kind started again while it runs is the same run, after it closed a new
  * version; the routes page, answer another user's ids 404 and list each kind's versions.
  */
@@ -13,6 +13,8 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documents, events, evidence, inquiries, inquiryDocuments } from '../../activities/db/schema/index.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
+import { createLocalLlm, type Llm } from '../../activities/llm/llm.js';
+import { ApplicationFailure } from '@temporalio/common';
 import type { InquiryResult } from '../../workflows/types.js';
 import { call, startApi, type ApiHarness, type TestUser } from '../api/harness.js';
 import { withActivityFaults, type ActivityFaults } from '../helpers/activity-faults.js';
@@ -26,6 +28,17 @@ const PASSAGES = [
 ];
 const QUESTION = 'Should the bakery lease or buy its deck oven?';
 
+/** Questions whose document the model refuses to write, for good. */
+const BREAK = 'break the writer';
+const local = createLocalLlm();
+const llm: Llm = {
+  ...local,
+  async synthesizeResearch(input, c) {
+    if (input.topic.includes(BREAK)) throw ApplicationFailure.nonRetryable('the model refused to write', 'LlmOutputInvalid');
+    return local.synthesizeResearch(input, c);
+  },
+};
+
 let h: ApiHarness;
 let workers: RunningWorkers;
 const faults: ActivityFaults = { calls: new Map(), commitThenThrowOnce: new Set() };
@@ -35,7 +48,7 @@ const slow = new Set<string>();
 beforeAll(async () => {
   h = await startApi();
   workers = await startTestWorkers({
-    env: h.env, db: h.database.db, queues: h.queues, embedder: createLocalEmbedder(TEST_DIMENSIONS),
+    env: h.env, db: h.database.db, queues: h.queues, llm, embedder: createLocalEmbedder(TEST_DIMENSIONS),
     wrapActivities: (acts) => withActivityFaults(acts, faults, async (name, args) => {
       const inquiryId = (args[0] as { inquiryId?: string } | undefined)?.inquiryId;
       if (name === 'claimInquiryVersion' && inquiryId && slow.has(inquiryId)) await new Promise((r) => setTimeout(r, 1_500));
@@ -172,6 +185,17 @@ describe('inquiry workflows', () => {
     expect(body.documents.critique).toHaveLength(1);
     expect(body.documents.debate).toEqual([]);
   }, 60_000);
+
+  it('a failed write marks its version failed with the step and emits nothing', async () => {
+    const caseId = await caseWithCorpus();
+    const inquiryId = await inquiry(caseId, `Should we ${BREAK} on the deck oven?`);
+    const res = await post(h.alice, `/v1/inquiries/${inquiryId}/critique`);
+    await expect(h.env.client.workflow.getHandle(res.json().workflowId).result()).rejects.toThrow();
+    const body = (await get(h.alice, `/v1/inquiries/${inquiryId}`)).json();
+    expect(body.documents.critique).toMatchObject([{ version: 1, status: 'failed', documentId: null, error: expect.stringContaining('write') }]);
+    expect(await h.database.db.select().from(events).where(eq(events.workflowId, res.json().workflowId))).toEqual([]);
+    expect(await h.database.db.select().from(documents).where(and(eq(documents.caseId, caseId), eq(documents.source, 'inquiry')))).toEqual([]);
+  });
 
   it('a case with nothing to read: the document says so', async () => {
     const caseId = (await post(h.alice, '/v1/cases', { title: 'empty' })).json().id as string;
