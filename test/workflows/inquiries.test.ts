@@ -4,9 +4,10 @@
  * searchable (never evidence), and emits RESEARCH_COMPLETED, DOCUMENT_ADDED and
  * WORKFLOW_COMPLETED exactly once each under its own workflow id with the inquiry and document
  * ids (the document's own processing adds none); the debate has its two sides and what would
- * settle it, the critique its weak claims; a failed write marks its version failed; every write survives an activity that commits and
- * then fails once; a kind started again while it runs is the same run, after it closed a new
- * version; the routes page, answer another user's ids 404 and list each kind's versions.
+ * settle it, the critique its weak claims; a failed write marks its version failed; every
+ * write survives an activity that commits and then fails once; a kind started again while it
+ * runs is the same run, after it closed a new version; the routes page, keep an
+ * Idempotency-Key's answer, answer another user's ids 404 and list each kind's versions.
  */
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
