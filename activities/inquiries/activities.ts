@@ -8,7 +8,7 @@
  */
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { documents, inquiries, inquiryDocuments, type InquiryKind } from '../db/schema/index.js';
+import { documents, events, inquiries, inquiryDocuments, type InquiryKind } from '../db/schema/index.js';
 import { failure, notFound } from '../errors.js';
 import { currentRun, emitEvent, type Queryable } from '../events.js';
 import type { Llm } from '../llm/llm.js';
@@ -106,7 +106,10 @@ export function createInquiryActivities({ db, llm }: { db: Db; llm: Pick<Llm, 's
           if (!row) throw notFound(`inquiry ${req.inquiryId} ${req.kind} version ${req.version}`);
           let result: WrittenInquiryDocument;
           if (row.documentId) {
-            result = { documentId: row.documentId, findings: numbered.length, citations: 0 };
+            // Stored by an earlier attempt: its event says what it counted.
+            const [stored] = await tx.select({ payload: events.payload }).from(events).where(eq(events.idempotencyKey, eventKey('research-completed', req)));
+            const counts = (stored?.payload ?? {}) as { findings?: number; citations?: number };
+            result = { documentId: row.documentId, findings: counts.findings ?? 0, citations: counts.citations ?? 0 };
           } else {
             const checked = checkCitations(synthesis!.markdown, new Set(numbered.map((f) => f.n)));
             const cited = checked.cited.map((n) => ({ n, quote: numbered[n - 1]!.quote, title: numbered[n - 1]!.title }));
