@@ -393,6 +393,13 @@ try {
   for await (const wf of client.workflow.list({ query: `WorkflowId = "${researchStart.row.workflowId}"` })) researchRuns.push(wf);
   researchRuns.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
   for (const [i, run] of researchRuns.entries()) await save(`research-agent-run-${i + 1}`, run.workflowId, run.runId);
+  // The seed's names for Temporal clients (Decision 35): v2's alias starting research, and the removed name failing at once.
+  await client.workflow.execute('generate_research_artifact_v2', {
+    workflowId: 'record-generate-research-artifact-v2', taskQueue: queues.research, args: [researchCase, 'oven leasing', user.id, randomUUID(), null],
+  });
+  await save('generate-research-artifact-v2', 'record-generate-research-artifact-v2');
+  await client.workflow.execute('extract_document_signals_workflow', { workflowId: 'record-extract-document-signals', taskQueue: queues.research, args: [researchCase] }).catch(() => undefined);
+  await save('extract-document-signals-workflow', 'record-extract-document-signals');
   // The inquiry workflows (Phase 2B): each kind of one inquiry on the research case's corpus,
   // with its processDocument child, to completion.
   const [inquiry] = await database.db.insert(inquiries).values({ caseId: researchCase, userId: user.id, question: 'Should the bakery lease its deck oven?' }).returning();
