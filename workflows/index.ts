@@ -15,3 +15,4 @@ export { consolidateThreadSignals } from './maintenance/consolidate-thread-signa
 export { scheduleSignalConsolidation } from './maintenance/schedule-signal-consolidation.js';
 export { updateSignalTemperatures } from './maintenance/update-signal-temperatures.js';
 export { researchAgent } from './research/research-agent.js';
+export { briefAgent, critiqueAgent } from './research/review-agents.js';
