@@ -90,7 +90,8 @@ export const CRITIQUE_AGENT: AgentDescriptor = {
   workflowType: 'critiqueAgent',
   queue: 'research',
   description: 'Reviews the case for weak or unsupported claims, missing counter-evidence, one-sided sourcing and open contradictions; writes a cited critique and annotates the brief',
-  cues: ['critique', 'weak', 'unsupported', 'counter-evidence', 'one-sided', 'poke holes', 'devil\'s advocate', 'review'],
+  // Phrases, not words: cues match as substrings, and two must match for the 0.75 threshold.
+  cues: ['critique', 'weak claim', 'unsupported', 'counter-evidence', 'one-sided', 'poke holes', 'devil\'s advocate', 'challenge the'],
   aliases: ['generate_critique_artifact'],
   workflowId: agentWorkflowIdTemplate('critique'),
   input: 'agent',
@@ -102,7 +103,7 @@ export const BRIEF_AGENT: AgentDescriptor = {
   workflowType: 'briefAgent',
   queue: 'research',
   description: 'Drafts a full, cited brief of the case: the document a person would send',
-  cues: ['brief', 'write up', 'summary document', 'draft', 'memo', 'report'],
+  cues: ['write up', 'write-up', 'draft a brief', 'full brief', 'briefing', 'memo', 'document to send'],
   aliases: ['generate_brief_artifact'],
   workflowId: agentWorkflowIdTemplate('brief'),
   input: 'agent',
