@@ -8,15 +8,17 @@
  * emits its completion event once; a failing writing phase ends the run failed with its step
  * and AGENT_FAILED.
  */
+import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signalBriefChanged } from '../../activities/briefs/client.js';
 import { agentRuns, artifacts, artifactVersions, briefAnnotations, events, messages, researchSources } from '../../activities/db/schema/index.js';
 import { createLocalLlm, type Llm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { normaliseWhitespace } from '../../activities/research/grounding.js';
 import { call, startApi, type ApiHarness } from '../api/harness.js';
-import { seedContradiction, seedEvidence, seedLink, seedSignal } from '../helpers/briefs.js';
+import { briefVersions, seedContradiction, seedEvidence, seedLink, seedSignal } from '../helpers/briefs.js';
 import { eventually } from '../helpers/chat.js';
 import { seedDocument, TEST_DIMENSIONS } from '../helpers/retrieval.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
@@ -71,7 +73,7 @@ async function reviewedCase() {
   const other = await seedEvidence(db, { caseId, userId: h.alice.id, text: 'A baker said rents near the station doubled last year.', credibility: 0.6 });
   await seedLink(db, { caseId, evidenceId: weak.id, signalId: rentClaim.id, relation: 'supports' });
   await seedContradiction(db, { caseId, left: { kind: 'evidence', id: weak.id }, right: { kind: 'evidence', id: other.id } });
-  return { caseId, rentClaim, ovenClaim };
+  return { caseId, rentClaim, ovenClaim, weak };
 }
 
 async function startAgent(caseId: string, type: string, body: Record<string, unknown>) {
@@ -116,7 +118,7 @@ const eventsOf = (caseId: string, type: 'CRITIQUE_COMPLETED' | 'BRIEF_DRAFTED' |
 describe('critiqueAgent', () => {
   it('writes a grounded critique and annotates the brief; a person resolves one; a re-run resolves what it no longer finds', async () => {
     const db = h.database.db;
-    const { caseId, rentClaim, ovenClaim } = await reviewedCase();
+    const { caseId, rentClaim, ovenClaim, weak } = await reviewedCase();
     const started = await startAgent(caseId, 'critique', { topic: 'bakery rents and oven costs near Leeds station' });
     expect(started.workflowId).toBe(`agent-critique-${caseId}-${started.correlationId}`);
     expect((await ended(started.workflowId)).status).toBe('completed');
@@ -131,7 +133,7 @@ describe('critiqueAgent', () => {
     const key = (n: (typeof notes)[number]) => `${n.kind}:${n.subjectId}`;
     expect(notes.map(key).sort()).toEqual([
       `missing-counter-evidence:${rentClaim.id}`, `one-sided-sourcing:${rentClaim.id}`, `weak-claim:${ovenClaim.id}`, `weak-claim:${rentClaim.id}`,
-      expect.stringMatching(/^open-contradiction:/),
+      `open-contradiction:${weak.id}`,
     ].sort());
     expect(notes.every((n) => n.resolvedBy === null && n.createdInVersion === 0)).toBe(true);
     expect(await eventsOf(caseId, 'CRITIQUE_COMPLETED')).toHaveLength(1);
@@ -140,6 +142,15 @@ describe('critiqueAgent', () => {
     // The brief shows them beside its own.
     const brief = (await call(h.app, h.alice, { method: 'GET', url: `/v1/cases/${caseId}/brief` })).json();
     expect(brief.annotations.filter((a: { source: string }) => a.source === 'critique')).toHaveLength(5);
+    // The brief's own evolution leaves them alone and carries them into its new version.
+    await signalBriefChanged(h.env.client, { caseId, userId: h.alice.id }, { kind: 'evidence-added', id: randomUUID() }, {
+      queues: h.queues, brief: BRIEF, deadline: Date.now() + 10_000,
+    });
+    await eventually(() => briefVersions(db, caseId), (versions) => versions.length === 1, 30_000);
+    expect((await critiqueNotes(caseId)).map((n) => [n.id, n.resolvedBy, n.createdInVersion]).sort()).toEqual(notes.map((n) => [n.id, null, 0]).sort());
+    const evolved = (await call(h.app, h.alice, { method: 'GET', url: `/v1/cases/${caseId}/brief` })).json();
+    expect(evolved.version).toBe(1);
+    expect(evolved.annotations.filter((a: { source: string; status: string }) => a.source === 'critique' && a.status === 'open')).toHaveLength(5);
 
     // A person resolves the oven claim's; then the rent claim gains strong support of a second source.
     const ovenNote = notes.find((n) => n.kind === 'weak-claim' && n.subjectId === ovenClaim.id)!;
@@ -156,11 +167,12 @@ describe('critiqueAgent', () => {
     expect(after.get(`one-sided-sourcing:${rentClaim.id}`)).toMatchObject({ resolvedBy: 'critique' });
     expect(after.get(`weak-claim:${ovenClaim.id}`), 'a person\'s resolution sticks while its cause is unchanged').toMatchObject({ resolvedBy: 'person' });
     expect(after.get(`missing-counter-evidence:${rentClaim.id}`)).toMatchObject({ resolvedBy: null });
+    expect(after.get(`open-contradiction:${weak.id}`)).toMatchObject({ resolvedBy: null });
     expect(after.size).toBe(5);
     // The second run's topic is the case's title; its artifact is its own.
     const second = await artifactOf(again.workflowId);
     expect(second.versions[0]!.markdown).toContain('# Critique: A second bakery in Leeds');
-    expect(second.versions[0]!.metadata).toMatchObject({ annotations: { resolved: 2, open: 3 } });
+    expect(second.versions[0]!.metadata).toMatchObject({ annotations: { resolved: 2, open: 2 } });
     expect(await eventsOf(caseId, 'CRITIQUE_COMPLETED')).toHaveLength(2);
   });
 
