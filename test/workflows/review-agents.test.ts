@@ -14,14 +14,21 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signalBriefChanged } from '../../activities/briefs/client.js';
 import { agentRuns, artifacts, artifactVersions, briefAnnotations, events, messages, researchSources } from '../../activities/db/schema/index.js';
+import { startAgentRun } from '../../activities/agents/start.js';
+import { createLlm } from '../../activities/llm/index.js';
 import { createLocalLlm, type Llm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { normaliseWhitespace } from '../../activities/research/grounding.js';
+import { loadConfig } from '../../workers/config.js';
+import { BRIEF_AGENT, CRITIQUE_AGENT } from '../../workflows/agents/catalog.js';
 import { call, startApi, type ApiHarness } from '../api/harness.js';
 import { briefVersions, seedContradiction, seedEvidence, seedLink, seedSignal } from '../helpers/briefs.js';
 import { eventually } from '../helpers/chat.js';
 import { seedDocument, TEST_DIMENSIONS } from '../helpers/retrieval.js';
+import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai.js';
+import { researchModel } from '../helpers/research-model.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
+import { testQueues } from '../helpers/temporal.js';
 
 const BRIEF = { debounceMs: 200, maxWaitMs: 1_000, idleCloseMs: 1_000, staleEvidenceDays: 180 };
 const RESEARCH = { budgetTokens: 200_000, maxIterations: 2, stallRounds: 1, contextTokens: 100_000, resultsPerQuery: 5, searchTimeoutMs: 2_000 };
@@ -37,6 +44,10 @@ const BREAK = 'break the writing';
 
 let h: ApiHarness;
 let workers: RunningWorkers;
+let openAiWorkers: RunningWorkers;
+let fake: FakeOpenAi;
+const model = researchModel();
+const openAiQueues = testQueues('review-openai');
 const local = createLocalLlm();
 const llm: Llm = {
   ...local,
@@ -55,9 +66,17 @@ beforeAll(async () => {
   workers = await startTestWorkers({
     env: h.env, db: h.database.db, queues: h.queues, llm, embedder: createLocalEmbedder(TEST_DIMENSIONS), brief: BRIEF, research: RESEARCH,
   });
+  fake = await startFakeOpenAi();
+  fake.onChat = (body) => model.reply(body);
+  const openAi = createLlm(loadConfig({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseUrl, LLM_TIMEOUT_MS: '5000' }).llm);
+  openAiWorkers = await startTestWorkers({
+    env: h.env, db: h.database.db, queues: openAiQueues, llm: openAi, embedder: createLocalEmbedder(TEST_DIMENSIONS), brief: BRIEF, research: { ...RESEARCH, maxIterations: 1 },
+  });
 });
 
 afterAll(async () => {
+  await openAiWorkers?.stop();
+  await fake?.close();
   await workers?.stop();
   await h?.close();
 });
@@ -216,5 +235,26 @@ describe('briefAgent', () => {
     expect(placeholder).toMatchObject({ status: 'failed', content: expect.stringContaining('step "brief"') });
     expect(await eventsOf(caseId, 'AGENT_FAILED')).toHaveLength(1);
     expect((await artifactOf(started.workflowId)).versions).toEqual([]);
+  });
+});
+
+describe('over the OpenAI-compatible path (the fake server)', () => {
+  it('each writes its report through its purpose: a citation it was not given is removed and counted; the critique still annotates by rule', async () => {
+    const { caseId } = await reviewedCase();
+    for (const [descriptor, schema] of [[CRITIQUE_AGENT, 'critique_report'], [BRIEF_AGENT, 'brief_document']] as const) {
+      const handed = await startAgentRun(
+        { db: h.database.db, temporal: h.env.client, queues: openAiQueues },
+        { descriptor, userId: h.alice.id, caseId, topic: 'bakery rents near Leeds station', correlationId: randomUUID() },
+      );
+      expect((await ended(handed.row.workflowId)).status).toBe('completed');
+      const { artifact, versions } = await artifactOf(handed.row.workflowId);
+      expect(artifact.kind).toBe(descriptor.type);
+      await expectGrounded(handed.row.workflowId, versions[0]!);
+      expect(versions[0]!.citations.map((c) => c.n)).toEqual([1]);
+      expect(versions[0]!.metadata).toMatchObject({ invalidCitations: 1 });
+      expect(versions[0]!.markdown).not.toContain('[99]');
+      expect(model.calls[schema]).toBeGreaterThan(0);
+    }
+    expect((await critiqueNotes(caseId)).length).toBe(5);
   });
 });
