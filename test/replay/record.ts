@@ -400,7 +400,7 @@ try {
   for (const [descriptor, name] of [[CRITIQUE_AGENT, 'critique-agent'], [BRIEF_AGENT, 'brief-agent']] as const) {
     const started = await startAgentRun(
       { db: database.db, temporal: client, queues },
-      { descriptor, userId: user.id, caseId: researchCase, correlationId: randomUUID() },
+      { descriptor, userId: user.id, caseId: researchCase, topic: 'bakery rents and oven leasing near the station', correlationId: randomUUID() },
     );
     await client.workflow.getHandle(started.row.workflowId).result();
     const runs = [];
