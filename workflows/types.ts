@@ -39,7 +39,9 @@ export type ErrorType =
   /** A brief evolution met an error no retry heals (neither the database's nor the model's transient ones). */
   | 'BriefEvolutionFailed'
   /** An agent or case draft the catalog cannot start (unknown type, a thread that has a case already). */
-  | 'AgentNotStartable';
+  | 'AgentNotStartable'
+  /** A seed name that starts nothing any more (`extract_document_signals_workflow`): its failure carries the pointer. */
+  | 'AgentRemoved';
 
 export interface QueueNames {
   chat: string;
@@ -721,3 +723,22 @@ export interface RefreshWorkingViewsReport {
 
 /** The housekeeping jobs' names: the admin route's `:job`, the report event's `job`. */
 export type HousekeepingJob = 'events-cleanup' | 'working-views-refresh';
+
+/** A seed client's start of an agent by its old workflow type (Decision 35), mapped from its positional arguments. */
+export interface LegacyAgentStart {
+  /** The seed's name the client started (a catalog alias). */
+  name: string;
+  caseId: string;
+  topic?: string;
+  userId: string;
+  correlationId: string;
+  /** v2's `placeholder_message_id`: the caller's own assistant message, adopted as the placeholder. */
+  placeholderMessageId?: string;
+}
+
+/** What an alias workflow answers: the v2 run it started (or joined), to follow by its id. */
+export interface LegacyAgentStarted {
+  workflowId: string;
+  agentType: string;
+  placeholderMessageId: string;
+}

@@ -12,6 +12,7 @@ import type { BriefConfig } from '../../workers/config.js';
 import { AGENT_CATALOG, type AgentDescriptor } from '../../workflows/agents/catalog.js';
 import type { QueueNames } from '../../workflows/types.js';
 import { createDraftActivities } from './draft.js';
+import { createLegacyAgentActivities } from './legacy.js';
 import { createAgentRunActivities } from './runs.js';
 import { planSuggestionStart, startPlanned } from './suggested.js';
 
@@ -26,6 +27,7 @@ export function createAgentActivities(deps: AgentDeps) {
   return {
     ...createAgentRunActivities(deps),
     ...createDraftActivities(deps),
+    ...createLegacyAgentActivities({ db, temporal, queues: config.queues }),
 
     /**
      * Chat step 1's start: what the accepted suggestion asks for (./suggested.ts), committed

@@ -13,7 +13,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { agentRuns, messages, threads, type AgentRunRow } from '../db/schema/index.js';
 import { currentRun, emitEvent, type Queryable, type Tx } from '../events.js';
-import { notFound } from '../errors.js';
+import { failure, notFound } from '../errors.js';
 import { buildWorkflowId, STRUCTURE_AGENT_TYPE, type AgentDescriptor } from '../../workflows/agents/catalog.js';
 import { AGENT_PROGRESS_KIND, type AgentRunStatusReport, type BoundedWorkInput } from '../../workflows/types.js';
 
@@ -35,6 +35,8 @@ export interface AgentStart {
   suggestionId?: string;
   /** A case draft's fixture catalog (tests), for the agents it starts later; absent: the static one. */
   agents?: readonly AgentDescriptor[];
+  /** A placeholder the caller made already (a seed client's `placeholder_message_id`): adopted instead of a new one. */
+  placeholderMessageId?: string;
   /** Test-only knobs of the workflow's input (research's stall rounds and context tokens too). */
   overrides?: BoundedWorkInput & { outageHoldMs?: number; stallRounds?: number; contextTokens?: number };
 }
@@ -50,6 +52,20 @@ export async function ensureActivityThread(tx: Queryable, userId: string, caseId
   const [row] = await tx.select({ id: threads.id }).from(threads).where(and(eq(threads.caseId, caseId), eq(threads.kind, 'case-activity')));
   if (!row) throw notFound(`the activity thread of case ${caseId}`);
   return row.id;
+}
+
+/** Makes the caller's own assistant message the run's placeholder, unless another run holds it. */
+async function adoptPlaceholder(tx: Tx, threadId: string, workflowId: string, agentType: string, messageId: string): Promise<string> {
+  const [adopted] = await tx
+    .update(messages)
+    .set({ status: 'pending', content: startingText(agentType), metadata: { kind: AGENT_PROGRESS_KIND, workflowId, agentType } })
+    .where(and(
+      eq(messages.id, messageId), eq(messages.threadId, threadId), eq(messages.role, 'assistant'),
+      sql`coalesce(${messages.metadata}->>'workflowId', ${workflowId}) = ${workflowId}`,
+    ))
+    .returning({ id: messages.id });
+  if (!adopted) throw failure('AgentNotStartable', `message ${messageId} cannot be the placeholder of ${workflowId}: another run holds it, or it is no assistant message of the thread`);
+  return adopted.id;
 }
 
 async function commitPlaceholder(tx: Tx, threadId: string, workflowId: string, agentType: string): Promise<string> {
@@ -75,7 +91,9 @@ async function rowValues(tx: Tx, start: AgentStart) {
   if (!start.caseId) throw new Error(`the ${descriptor.type} agent needs a case`);
   const threadId = start.threadId ?? (await ensureActivityThread(tx, userId, start.caseId));
   const workflowId = buildWorkflowId(descriptor, { caseId: start.caseId, threadId, correlationId });
-  const placeholderMessageId = await commitPlaceholder(tx, threadId, workflowId, descriptor.type);
+  const placeholderMessageId = start.placeholderMessageId
+    ? await adoptPlaceholder(tx, threadId, workflowId, descriptor.type, start.placeholderMessageId)
+    : await commitPlaceholder(tx, threadId, workflowId, descriptor.type);
   const input = {
     caseId: start.caseId, topic: start.topic, threadId, budgetTokens: start.budgetTokens, maxIterations: start.maxIterations,
     recordTrajectory: start.recordTrajectory, userId, correlationId, placeholderMessageId, ...start.overrides,

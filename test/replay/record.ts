@@ -408,6 +408,13 @@ try {
     runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
     for (const [i, run] of runs.entries()) await save(`${name}-run-${i + 1}`, run.workflowId, run.runId);
   }
+  // The seed's names for Temporal clients (Decision 35): v2's alias starting research, and the removed name failing at once.
+  await client.workflow.execute('generate_research_artifact_v2', {
+    workflowId: 'record-generate-research-artifact-v2', taskQueue: queues.research, args: [researchCase, 'oven leasing', user.id, randomUUID(), null],
+  });
+  await save('generate-research-artifact-v2', 'record-generate-research-artifact-v2');
+  await client.workflow.execute('extract_document_signals_workflow', { workflowId: 'record-extract-document-signals', taskQueue: queues.research, args: [researchCase] }).catch(() => undefined);
+  await save('extract-document-signals-workflow', 'record-extract-document-signals');
   // The housekeeping jobs, last (the cleanup ages every row it may take): a cleanup that finds
   // old events, an expired Idempotency-Key answer and closed runs' progress, in batches; and a
   // refresh of the working views.
