@@ -23,7 +23,6 @@ const acts = proxyActivities<Activities>(researchPolicy);
 const book = (summary: string) => ({ ...researchBookkeeping, summary });
 
 type ReviewKind = 'critique' | 'brief';
-const NAMES: Record<ReviewKind, string> = { critique: 'critique', brief: 'brief' };
 
 const emptyCarry = (): ResearchCarry => ({
   questions: [], queries: [], searched: [], iteration: 0, stallRounds: 0, sourceIds: [], findingIds: [], dropped: {}, providers: [], notes: [], handoff: '', runs: 1, phaseCost: {},
@@ -52,9 +51,9 @@ async function reviewAgent(kind: ReviewKind, first: ResearchInput): Promise<Revi
     limit: Math.max(1, deadlineAt - Date.now()),
     work: () => work(kind, run, job, state),
     reasonOf: (err) => failureReason(err, `${run.step} failed`),
-    what: NAMES[kind],
+    what: kind,
     fields: { caseId: first.caseId },
-    cleanup: (reason) => finishFailed(run, run.step, NAMES[kind], reason, `The ${NAMES[kind]} agent failed at step "${run.step}": ${reason}`),
+    cleanup: (reason) => finishFailed(run, run.step, kind, reason, `The ${kind} agent failed at step "${run.step}": ${reason}`),
   });
   if (outcome.kind === 'handoff') {
     log.info(`${kind} continues as new`, { workflowId, iteration: carry.iteration, runs: carry.runs });
