@@ -15,6 +15,7 @@ export { consolidateThreadSignals } from './maintenance/consolidate-thread-signa
 export { scheduleSignalConsolidation } from './maintenance/schedule-signal-consolidation.js';
 export { updateSignalTemperatures } from './maintenance/update-signal-temperatures.js';
 export { researchAgent } from './research/research-agent.js';
+export { briefAgent, critiqueAgent } from './research/review-agents.js';
 export {
   generate_research_artifact_v2, generate_research_artifact, generate_critique_artifact, generate_brief_artifact, extract_document_signals_workflow,
 } from './agents/legacy-names.js';

@@ -248,6 +248,17 @@ export interface InquiryResult {
   citations: number;
 }
 
+/** What critiqueAgent and briefAgent answer (issue 20; they take `ResearchInput`: the agent input and research's loop carry). */
+export interface ReviewResult {
+  artifactId: string;
+  version: number;
+  stopReason: string;
+  findings: number;
+  /** The critique's issues (0 for a brief). */
+  issues: number;
+  citations: number;
+}
+
 /**
  * draftCaseWorkflow (queue `chat`, id `draft-case-<threadId>`): drafts a case from a thread
  * with no case, then starts every agent accepted in that thread meanwhile (Decision 23).
@@ -666,6 +677,9 @@ export const EVENT_TYPES = [
   'SIGNALS_EXTRACTED',
   'CASE_DRAFTED',
   'MAINTENANCE_REPORT',
+  // the critique and brief agents' completions (issue 20), keyed by workflow id and version
+  'CRITIQUE_COMPLETED',
+  'BRIEF_DRAFTED',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -16,7 +16,7 @@ import type { SynthesisForm } from '../llm/purposes/research-synthesize.js';
 import { storable } from '../parse/text.js';
 import { contentHash } from '../documents/store.js';
 import { runPhase, type PhaseReport, type PhaseRequest } from '../research/phase.js';
-import { checkCitations, numberedFindings, shownFindings } from '../research/synthesize.js';
+import { checkCitations, numberedFindings } from '../research/artifact.js';
 
 /** The version a run writes, and what its phases need. */
 export interface InquiryVersion {
@@ -97,7 +97,7 @@ export function createInquiryActivities({ db, llm }: { db: Db; llm: Pick<Llm, 's
           if (row?.documentId) return { stored: row.documentId, numbered: [], synthesis: undefined };
           const numbered = await numberedFindings(db, scope);
           const synthesis = await meter.call((call) => llm.synthesizeResearch({
-            topic: req.question, questions: [req.question], notes: req.notes, findings: shownFindings(numbered), form: FORMS[req.kind],
+            topic: req.question, questions: [req.question], notes: req.notes, findings: numbered.map(({ n, claim, quote, sourceTitle, relevance }) => ({ n, claim, quote, sourceTitle, relevance })), form: FORMS[req.kind],
           }, call));
           return { stored: undefined, numbered, synthesis };
         },
@@ -112,7 +112,7 @@ export function createInquiryActivities({ db, llm }: { db: Db; llm: Pick<Llm, 's
             result = { documentId: row.documentId, findings: counts.findings ?? 0, citations: counts.citations ?? 0 };
           } else {
             const checked = checkCitations(synthesis!.markdown, new Set(numbered.map((f) => f.n)));
-            const cited = checked.cited.map((n) => ({ n, quote: numbered[n - 1]!.quote, title: numbered[n - 1]!.title }));
+            const cited = checked.cited.map((n) => ({ n, quote: numbered[n - 1]!.quote, title: numbered[n - 1]!.sourceTitle }));
             const content = storable(withCitedPassages(checked.markdown, cited));
             const title = storable(`${TITLES[req.kind]} v${req.version}: ${synthesis!.title}`.slice(0, TITLE_MAX_CHARS));
             const [doc] = await tx.insert(documents).values({

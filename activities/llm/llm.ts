@@ -17,6 +17,7 @@ import { localResearchPlanner, openAiResearchPlanner, planOutput, type ResearchP
 import { extractOutput, localFindingExtractor, openAiFindingExtractor, type FindingExtractor } from './purposes/research-extract.js';
 import { evaluateOutput, localResearchEvaluator, openAiResearchEvaluator, type ResearchEvaluator } from './purposes/research-evaluate.js';
 import { localResearchSynthesizer, openAiResearchSynthesizer, synthesisOutput, type ResearchSynthesizer } from './purposes/research-synthesize.js';
+import { briefDraftOutput, critiqueOutput, localBriefDrafter, localCritiqueWriter, openAiBriefDrafter, openAiCritiqueWriter, type AgentReportWriter } from './purposes/agent-report.js';
 import type { LlmClient } from './types.js';
 
 export type { BriefDraft, BriefProse, BriefWriter } from './purposes/brief.js';
@@ -30,6 +31,7 @@ export type { ResearchPlan, ResearchPlanInput, ResearchPlanner, ResearchSkill } 
 export type { ExtractedFinding, FindingExtractor, ResearchExtractInput } from './purposes/research-extract.js';
 export type { ResearchEvaluateInput, ResearchEvaluation, ResearchEvaluator } from './purposes/research-evaluate.js';
 export type { ResearchSynthesis, ResearchSynthesisInput, ResearchSynthesizer, SynthesisFinding } from './purposes/research-synthesize.js';
+export type { AgentReportInput, AgentReportWriter, CritiqueIssue, ReportSection } from './purposes/agent-report.js';
 export type { ContradictionCandidate, ContradictionDetector, ContradictionFinding, ContradictionInput } from './purposes/contradiction.js';
 
 /**
@@ -38,7 +40,7 @@ export type { ContradictionCandidate, ContradictionDetector, ContradictionFindin
  */
 export const STRUCTURED_OUTPUTS = [
   signalsOutput, titleOutput, inflectionOutput, scoresOutput, linksOutput, contradictionsOutput, briefOutput,
-  planOutput, extractOutput, evaluateOutput, synthesisOutput,
+  planOutput, extractOutput, evaluateOutput, synthesisOutput, critiqueOutput, briefDraftOutput,
 ] as const;
 
 export interface Llm {
@@ -56,6 +58,8 @@ export interface Llm {
   extractFindings: FindingExtractor;
   evaluateResearch: ResearchEvaluator;
   synthesizeResearch: ResearchSynthesizer;
+  writeCritique: AgentReportWriter;
+  draftBrief: AgentReportWriter;
 }
 
 export function createLocalLlm(): Llm {
@@ -73,6 +77,8 @@ export function createLocalLlm(): Llm {
     extractFindings: localFindingExtractor,
     evaluateResearch: localResearchEvaluator,
     synthesizeResearch: localResearchSynthesizer,
+    writeCritique: localCritiqueWriter,
+    draftBrief: localBriefDrafter,
   };
 }
 
@@ -91,5 +97,7 @@ export function createOpenAiLlm(client: LlmClient): Llm {
     extractFindings: openAiFindingExtractor(client),
     evaluateResearch: openAiResearchEvaluator(client),
     synthesizeResearch: openAiResearchSynthesizer(client),
+    writeCritique: openAiCritiqueWriter(client),
+    draftBrief: openAiBriefDrafter(client),
   };
 }

@@ -21,7 +21,9 @@ export type LlmPurpose =
   | 'research-plan'
   | 'research-extract'
   | 'research-evaluate'
-  | 'research-synthesize';
+  | 'research-synthesize'
+  | 'critique'
+  | 'brief-draft';
 
 export interface LlmUsage {
   purpose: LlmPurpose;

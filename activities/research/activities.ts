@@ -18,6 +18,7 @@ import { createFeedbackActivity } from './feedback.js';
 import { createPlanActivity } from './plan.js';
 import { corpusAvailable, corpusProvider, webProvider, type SearchProvider } from './providers.js';
 import { createSearchActivity } from './search.js';
+import { createReviewActivities } from './review.js';
 import { createSynthesizeActivity } from './synthesize.js';
 
 export interface ResearchDeps {
@@ -57,6 +58,7 @@ export function createResearchActivities(deps: ResearchDeps) {
     ...createEvaluateActivity(deps),
     ...createFeedbackActivity(deps),
     ...createSynthesizeActivity(deps),
+    ...createReviewActivities(deps),
 
     /** The defaults a request did not override (config, read by the worker, never by the workflow). */
     async researchSettings(): Promise<ResearchSettings> {

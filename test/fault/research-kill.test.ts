@@ -5,6 +5,8 @@
  * phase that had completed before the kill ran once, counted at the fake OpenAI server (which
  * sees every call, a killed attempt's too); the repeated extraction stores nothing twice, and
  * the run ends with one artifact version, one RESEARCH_COMPLETED, each finding's evidence once.
+ * Then the same for the critique agent (issue 20), killed after its writing phase committed the
+ * artifact and its annotations: the retried phase finds its version, one CRITIQUE_COMPLETED.
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -13,9 +15,10 @@ import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startAgentRun } from '../../activities/agents/start.js';
-import { agentRuns, artifacts, artifactVersions, events, evidence, researchFindings } from '../../activities/db/schema/index.js';
-import { RESEARCH_AGENT } from '../../workflows/agents/catalog.js';
-import type { ResearchResult } from '../../workflows/types.js';
+import { agentRuns, artifacts, artifactVersions, briefAnnotations, events, evidence, researchFindings } from '../../activities/db/schema/index.js';
+import { CRITIQUE_AGENT, RESEARCH_AGENT } from '../../workflows/agents/catalog.js';
+import type { ResearchResult, ReviewResult } from '../../workflows/types.js';
+import { seedEvidence, seedLink, seedSignal } from '../helpers/briefs.js';
 import { eventually } from '../helpers/chat.js';
 import { killChild, startNode, stopChild, waitFor, type Child } from '../helpers/child-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -123,5 +126,40 @@ describe('worker SIGKILL in the middle of a research run', () => {
     const [row] = await stack.db.select().from(agentRuns).where(eq(agentRuns.workflowId, workflowId));
     expect(row).toMatchObject({ status: 'completed' });
     expect(second.alive()).toBe(true);
+  }, 240_000);
+
+  it('the critique agent killed after its writing phase committed: the retry writes nothing twice', async () => {
+    // The research run's worker would take the critique's phases too, unheld: stop it first.
+    for (const child of children) if (child.alive()) await stopChild(child, 5_000);
+    const first = await startWorker('critiqueWrite:15000');
+    const caseId = await seedCase(stack.db, stack.userId);
+    await seedDocument(stack.db, { caseId, userId: stack.userId, title: 'Station notes' }, [
+      'Bakery rents near the station averaged 3500 pounds a month in March 2025.',
+    ]);
+    const claim = await seedSignal(stack.db, { caseId, type: 'assumption', text: 'Bakery rents near the station are affordable' });
+    const item = await seedEvidence(stack.db, { caseId, userId: stack.userId, text: 'A letting agent called station rents fair.', credibility: 0.3 });
+    await seedLink(stack.db, { caseId, evidenceId: item.id, signalId: claim.id, relation: 'supports' });
+    const handed = await startAgentRun(
+      { db: stack.db, temporal: stack.client, queues: stack.queues },
+      { descriptor: CRITIQUE_AGENT, userId: stack.userId, caseId, topic: 'bakery rents near the station', correlationId: randomUUID() },
+    );
+    const workflowId = handed.row.workflowId;
+    await waitFor('the critique to commit', async () => (first.output().includes('fault: critiqueWrite committed') ? true : undefined), 90_000, first);
+    expect(model.calls.critique_report).toBe(1);
+    await killChild(first);
+    await startWorker(undefined);
+
+    const result: ReviewResult = await stack.client.workflow.getHandle(workflowId).result();
+    // The killed attempt and its retry each asked for the report; the second found its version.
+    expect(model.calls.critique_report).toBe(2);
+    expect(result).toMatchObject({ version: 1, issues: 3 });
+    const [artifact] = await stack.db.select().from(artifacts).where(eq(artifacts.workflowId, workflowId));
+    expect(await stack.db.select().from(artifactVersions).where(eq(artifactVersions.artifactId, artifact!.id))).toHaveLength(1);
+    expect(await stack.db.select().from(events).where(and(eq(events.type, 'CRITIQUE_COMPLETED'), eq(events.caseId, caseId)))).toHaveLength(1);
+    const notes = await stack.db.select().from(briefAnnotations).where(eq(briefAnnotations.caseId, caseId));
+    expect(notes.map((n) => n.kind).sort()).toEqual(['missing-counter-evidence', 'one-sided-sourcing', 'weak-claim']);
+    expect(notes.every((n) => n.source === 'critique' && n.resolvedBy === null)).toBe(true);
+    const [row] = await stack.db.select().from(agentRuns).where(eq(agentRuns.workflowId, workflowId));
+    expect(row).toMatchObject({ status: 'completed' });
   }, 240_000);
 });

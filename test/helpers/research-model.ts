@@ -1,6 +1,6 @@
 /**
  * A scripted research model for the fake OpenAI server (test/helpers/fake-openai.ts): answers
- * each research purpose by its response format's schema name, and counts the calls per
+ * each research purpose (and the critique's and brief's reports) by its response format's schema name, and counts the calls per
  * purpose at the server, which sees every call (a killed attempt's too). Its findings quote
  * the first words of each source it was shown, so they pass the grounding gate; `inject`
  * adds the findings a prompt-injected page would ask for.
@@ -37,6 +37,10 @@ export function researchModel(options: { nextQuery?: string; invent?: boolean } 
           return { json: { novel: [0], goOn: !prompt.includes(nextQuery), nextQueries: [nextQuery] } };
         case 'research_report':
           return { json: { title: 'Bakery costs', markdown: '# Bakery costs\n- Rents are known [1].\n- An invented claim [99].' } };
+        case 'critique_report':
+          return { json: { title: 'Critique of the case', markdown: '# Critique\n- The rent claim rests on one item [1].\n- An invented claim [99].' } };
+        case 'brief_document':
+          return { json: { title: 'The bakery brief', markdown: '# Brief\n## Summary\nRents are known [1].\n- An invented claim [99].' } };
         default:
           return { content: 'ok' };
       }

@@ -42,7 +42,7 @@ import { agentSuggestions, documents, idempotencyKeys, inquiries, INQUIRY_KINDS,
 import { startInquiry } from '../../activities/inquiries/start.js';
 import { commitAgentRun } from '../../activities/agents/runs.js';
 import { extractionWorkflowId, startExtractSignals } from '../../activities/signal-extraction.js';
-import { CASE_DRAFT, RESEARCH_AGENT } from '../../workflows/agents/catalog.js';
+import { BRIEF_AGENT, CASE_DRAFT, CRITIQUE_AGENT, RESEARCH_AGENT } from '../../workflows/agents/catalog.js';
 import type { ExtractSignalsInput, SignalSource } from '../../workflows/types.js';
 import { startProcessDocument } from '../../activities/documents/start.js';
 import { withActivityFaults } from '../helpers/activity-faults.js';
@@ -393,6 +393,22 @@ try {
   for await (const wf of client.workflow.list({ query: `WorkflowId = "${researchStart.row.workflowId}"` })) researchRuns.push(wf);
   researchRuns.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
   for (const [i, run] of researchRuns.entries()) await save(`research-agent-run-${i + 1}`, run.workflowId, run.runId);
+  // critiqueAgent and briefAgent (issue 20) on the same corpus, with a claim resting on one
+  // item (the critique's annotations); the small context hands each over after its first round too.
+  const reviewedClaim = await seedSignal(database.db, { caseId: researchCase, type: 'assumption', text: 'Bakery rents near the station are affordable' });
+  const item = await seedEvidence(database.db, { caseId: researchCase, userId: user.id, text: 'A letting agent called station rents fair.', credibility: 0.3 });
+  await seedLink(database.db, { caseId: researchCase, evidenceId: item.id, signalId: reviewedClaim.id, relation: 'supports' });
+  for (const [descriptor, name] of [[CRITIQUE_AGENT, 'critique-agent'], [BRIEF_AGENT, 'brief-agent']] as const) {
+    const started = await startAgentRun(
+      { db: database.db, temporal: client, queues },
+      { descriptor, userId: user.id, caseId: researchCase, topic: 'bakery rents and oven leasing near the station', correlationId: randomUUID() },
+    );
+    await client.workflow.getHandle(started.row.workflowId).result();
+    const runs = [];
+    for await (const wf of client.workflow.list({ query: `WorkflowId = "${started.row.workflowId}"` })) runs.push(wf);
+    runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+    for (const [i, run] of runs.entries()) await save(`${name}-run-${i + 1}`, run.workflowId, run.runId);
+  }
   // The seed's names for Temporal clients (Decision 35): v2's alias starting research, and the removed name failing at once.
   await client.workflow.execute('generate_research_artifact_v2', {
     workflowId: 'record-generate-research-artifact-v2', taskQueue: queues.research, args: [researchCase, 'oven leasing', user.id, randomUUID(), null],

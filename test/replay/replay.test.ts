@@ -78,6 +78,8 @@ describe('replay of recorded histories against the production bundle', () => {
       'research-agent-run-1', 'research-agent-run-2',
       // The Phase 2B inquiry workflows, each with its processDocument child.
       'inquiry-research', 'inquiry-debate', 'inquiry-critique',
+      // The critique and brief agents (issue 20): research's loop handing over, then their own writing phase.
+      'critique-agent-run-1', 'critique-agent-run-2', 'brief-agent-run-1', 'brief-agent-run-2',
     ];
     for (const name of expected) expect(names).toContain(name);
     const conversations = histories.filter((h) => h.name.includes('conversation-run-'));
@@ -99,6 +101,13 @@ describe('replay of recorded histories against the production bundle', () => {
       expect(researchRun).toContain(phase);
     }
     expect(researchRuns.flatMap((h) => eventTypes(h.history))).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    // The critique and brief agents: research's loop, then their own writing phase.
+    for (const [agent, writes] of [['critique-agent', 'critiqueWrite'], ['brief-agent', 'briefWrite']] as const) {
+      const runs = histories.filter((h) => h.name.startsWith(`${agent}-run-`));
+      const decoded = runs.map((h) => decodedPayloads(h.history)).join('\n');
+      for (const phase of ['agentTopic', 'researchPlan', 'researchSearch', 'researchHandoff', writes, 'finishAgentRun']) expect(decoded, agent).toContain(phase);
+      expect(runs.flatMap((h) => eventTypes(h.history))).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    }
     expect(recorded).toContain('startAcceptedSuggestion');
     const extraction = histories.find((h) => h.name === 'extract-signals-workflow-run-1')!;
     expect(eventTypes(extraction.history)).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');

@@ -7,6 +7,7 @@ import { classifySentence, extractSignalsLocally } from '../../activities/llm/pu
 import { titleLocally } from '../../activities/llm/purposes/title.js';
 import { cosineSimilarity, hashEmbedding } from '../../activities/llm/local-embedder.js';
 import { signalTextHash } from '../../activities/signals.js';
+import { suggestableAgents } from '../../workflows/agents/catalog.js';
 import { inflectionCheckpoint } from '../../workflows/chat/assistant-response.js';
 
 const fact = (id: string, type: string, text = `${type} ${id}`): SignalFact => ({ id, type, text });
@@ -99,6 +100,15 @@ describe('local heuristics', () => {
     const agents = [{ type: 'research', description: '', cues: ['research', 'sources'] }];
     expect(detectInflectionLocally(['please research the sources'], agents)).toMatchObject({ agentType: 'research', confidence: 0.8 });
     expect(detectInflectionLocally(['hello'], agents)).toBeNull();
+  });
+
+  it('suggests the catalog\'s critique and brief agents by two of their cues each, and research still by its own', () => {
+    const catalog = suggestableAgents().map((a) => ({ type: a.type, description: a.description, cues: a.cues }));
+    expect(detectInflectionLocally(['Could you critique this? The sourcing feels one-sided.'], catalog)).toMatchObject({ agentType: 'critique', confidence: 0.8 });
+    expect(detectInflectionLocally(['Please write up a memo I can send to the bank.'], catalog)).toMatchObject({ agentType: 'brief', confidence: 0.8 });
+    expect(detectInflectionLocally(['Could you research the sources on bakery rents?'], catalog)).toMatchObject({ agentType: 'research', confidence: 0.8 });
+    // One passing word is no suggestion (below the 0.75 threshold).
+    expect(detectInflectionLocally(['We reviewed the brief yesterday.'], catalog)).toBeNull();
   });
 
   it('embeds by feature hashing: deterministic, unit length, similar text closer', () => {

@@ -1,7 +1,7 @@
 /**
  * The seed's agent names for Temporal clients (Decision 35, issue 20): a client that starts
  * `generate_research_artifact_v2` (or v1) by workflow type with the seed's positional arguments
- * gets the v2 research run, started through the catalog's one start (its `agent_runs` row, its
+ * gets the v2 research run (critique and brief: theirs), started through the catalog's one start (its `agent_runs` row, its
  * placeholder: the caller's own message for v2, the case's activity thread otherwise); a case
  * that is not the user's fails the alias at once and starts nothing; the removed
  * `extract_document_signals_workflow` fails at once, not retried, with its pointer.
@@ -90,6 +90,18 @@ describe('the seed\'s agent names, started by workflow type', () => {
     const again = await runByOldName('generate_research_artifact', [caseId, 'bakery rents', h.alice.id, correlationId]);
     expect(again).toEqual(started);
     expect(await h.database.db.select().from(agentRuns).where(eq(agentRuns.correlationId, correlationId))).toHaveLength(1);
+  });
+
+  it('generate_critique_artifact and generate_brief_artifact with (case_id, topic_or_focus, user_id, correlation_id) run critiqueAgent and briefAgent', async () => {
+    const caseId = await caseWithCorpus();
+    for (const [name, type] of [['generate_critique_artifact', 'critique'], ['generate_brief_artifact', 'brief']] as const) {
+      const correlationId = randomUUID();
+      const started = await runByOldName(name, [caseId, 'bakery rents', h.alice.id, correlationId]);
+      expect(started).toMatchObject({ workflowId: `agent-${type}-${caseId}-${correlationId}`, agentType: type });
+      const row = await ended(started.workflowId);
+      expect(row, name).toMatchObject({ status: 'completed', type, workflowType: `${type}Agent` });
+      expect(row.input).toMatchObject({ topic: 'bakery rents', caseId });
+    }
   });
 
   it('fails at once, starting nothing, when the case is not the user\'s', async () => {

@@ -84,7 +84,32 @@ export const RESEARCH_AGENT: AgentDescriptor = {
   input: 'agent',
 };
 
-export const AGENT_CATALOG: readonly AgentDescriptor[] = [CASE_DRAFT, RESEARCH_AGENT];
+/** The critique agent (issue 20): reviews the case's brief, evidence and signals; a cited critique and annotations on the brief. */
+export const CRITIQUE_AGENT: AgentDescriptor = {
+  type: 'critique',
+  workflowType: 'critiqueAgent',
+  queue: 'research',
+  description: 'Reviews the case for weak or unsupported claims, missing counter-evidence, one-sided sourcing and open contradictions; writes a cited critique and annotates the brief',
+  // Phrases, not words: cues match as substrings, and two must match for the 0.75 threshold.
+  cues: ['critique', 'weak claim', 'unsupported', 'counter-evidence', 'one-sided', 'poke holes', 'devil\'s advocate', 'challenge the'],
+  aliases: ['generate_critique_artifact'],
+  workflowId: agentWorkflowIdTemplate('critique'),
+  input: 'agent',
+};
+
+/** The brief agent (issue 20): a full cited brief of the case, the document a person would send. */
+export const BRIEF_AGENT: AgentDescriptor = {
+  type: 'brief',
+  workflowType: 'briefAgent',
+  queue: 'research',
+  description: 'Drafts a full, cited brief of the case: the document a person would send',
+  cues: ['write up', 'write-up', 'draft a brief', 'full brief', 'briefing', 'memo', 'document to send'],
+  aliases: ['generate_brief_artifact'],
+  workflowId: agentWorkflowIdTemplate('brief'),
+  input: 'agent',
+};
+
+export const AGENT_CATALOG: readonly AgentDescriptor[] = [CASE_DRAFT, RESEARCH_AGENT, CRITIQUE_AGENT, BRIEF_AGENT];
 
 export const REMOVED_AGENT_NAMES: readonly RemovedAgentName[] = [
   {

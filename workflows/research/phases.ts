@@ -5,7 +5,12 @@
  * database outage (Decision 28); the step in progress named, so a failure says which step
  * failed; progress rows numbered by the run (a retried phase rewrites its own row).
  */
+import { CancellationScope, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities/index.js';
 import { holdThroughOutage, newHold, type OutageHold } from '../outage-hold.js';
+import { researchBookkeeping } from '../policies.js';
+
+const acts = proxyActivities<Activities>(researchBookkeeping);
 
 export interface AgentRun {
   workflowId: string;
@@ -42,4 +47,18 @@ export async function phase<T>(run: AgentRun, step: string, fn: () => Promise<T>
 export function percentOf(iteration: number, maxIterations: number, within: number): number {
   const share = 80 / Math.max(1, maxIterations);
   return Math.min(90, Math.round(10 + share * (iteration - 1) + share * within));
+}
+
+/**
+ * The end of every way out but success: the row and placeholder `failed` with the step that
+ * failed (AGENT_FAILED, once per run; the step is the caller's: a partial artifact may have run since), not cancellable so a cancelled run still says so.
+ */
+export async function finishFailed(run: AgentRun, failedStep: string, what: string, reason: string, content: string): Promise<void> {
+  await CancellationScope.nonCancellable(() =>
+    phase(run, failedStep, () =>
+      acts.finishAgentRun.executeWithOptions({ ...researchBookkeeping, summary: `Mark the ${what} failed: ${reason}` }, [
+        { workflowId: run.workflowId, outcome: 'failed', content, error: `${failedStep}: ${reason}` },
+      ]),
+    ),
+  );
 }

@@ -9,7 +9,7 @@
  * placeholder `failed` with the step that failed and emits AGENT_FAILED; a cancellation first
  * writes a partial artifact from the findings so far, marked `cancelled`.
  */
-import { CancellationScope, continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import type { StopReason } from '../../activities/research/synthesize.js';
 import { startEvidenceIngestion } from '../evidence/start-ingestion.js';
@@ -18,7 +18,7 @@ import { researchProgressQuery } from '../messages.js';
 import { research as researchPolicy, researchBookkeeping, TASK_TIME_LIMIT_MS } from '../policies.js';
 import type { ResearchCarry, ResearchInput, ResearchResult } from '../types.js';
 import { handoff, plan, rounds, stopNote, type LoopState } from './loop.js';
-import { newAgentRun, phase, phaseRequest, type AgentRun } from './phases.js';
+import { finishFailed, newAgentRun, phase, phaseRequest, type AgentRun } from './phases.js';
 
 const acts = proxyActivities<Activities>(researchPolicy);
 const book = (summary: string) => ({ ...researchBookkeeping, summary });
@@ -111,11 +111,5 @@ async function fail(run: AgentRun, input: ResearchInput, state: LoopState, reaso
       content = 'The research was cancelled';
     }
   }
-  await CancellationScope.nonCancellable(() =>
-    phase(run, failedStep, () =>
-      acts.finishAgentRun.executeWithOptions(book(`Mark the research failed: ${reason}`), [
-        { workflowId: run.workflowId, outcome: 'failed', content, error: `${failedStep}: ${reason}` },
-      ]),
-    ),
-  );
+  await finishFailed(run, failedStep, 'research', reason, content);
 }
