@@ -168,9 +168,6 @@ export const research: ActivityOptions = {
 /** Research's bookkeeping (its row, its placeholder, its handoff): one short transaction each. */
 export const researchBookkeeping: ActivityOptions = { ...research, startToCloseTimeout: '2 minutes' };
 
-/** The same bookkeeping as local activities (workflows/research/patches.ts `fewerRoundTrips`): no workflow-task round trip of its own. */
-export const researchLocalBookkeeping: LocalActivityOptions = { startToCloseTimeout: '2 minutes', retry: research.retry };
-
 /** Conversations close after this long idle; the next message starts a new run. */
 export const CONVERSATION_IDLE_TIMEOUT_MS = 60 * 60 * 1000;
 /** Continue-as-new at least this often, to keep each run's history small. */

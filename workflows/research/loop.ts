@@ -10,8 +10,7 @@ import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import type { ResearchSettings } from '../../activities/research/activities.js';
 import type { StopReason } from '../../activities/research/synthesize.js';
-import { research as researchPolicy } from '../policies.js';
-import { bookkeeping } from './bookkeeping.js';
+import { research as researchPolicy, researchBookkeeping } from '../policies.js';
 import type { ResearchCarry, ResearchInput } from '../types.js';
 import { callBudget, fits, refusedByBudget, ROUND_PHASES } from './budget.js';
 import { percentOf, phase, phaseRequest, type AgentRun } from './phases.js';
@@ -145,6 +144,8 @@ export async function rounds(run: AgentRun, input: ResearchInput, state: LoopSta
 
 /** The summary a continued run starts from (the handoff), read from the findings. */
 export async function handoff(run: AgentRun, state: LoopState): Promise<void> {
-  const { summary } = await phase(run, 'handoff', () => bookkeeping(run, 'researchHandoff', 'Hand off to a new run', [{ workflowId: run.workflowId }]));
+  const { summary } = await phase(run, 'handoff', () =>
+    acts.researchHandoff.executeWithOptions({ ...researchBookkeeping, summary: 'Hand off to a new run' }, [{ workflowId: run.workflowId }]),
+  );
   state.carry.handoff = summary;
 }

@@ -17,8 +17,6 @@ export interface AgentRun {
   seq: number;
   /** The phase running now (or last run): what a failure names. */
   step: string;
-  /** Bookkeeping runs as local activities (decided once per run, behind a patch: ./bookkeeping.ts). */
-  localBookkeeping?: boolean;
 }
 
 export function newAgentRun(workflowId: string, input: { caseId: string; userId: string; recordTrajectory?: boolean; outageHoldMs?: number }): AgentRun {

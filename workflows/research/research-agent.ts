@@ -15,13 +15,13 @@ import type { StopReason } from '../../activities/research/synthesize.js';
 import { startEvidenceIngestion } from '../evidence/start-ingestion.js';
 import { failureReason, runBounded } from '../failures.js';
 import { researchProgressQuery } from '../messages.js';
-import { research as researchPolicy, TASK_TIME_LIMIT_MS } from '../policies.js';
+import { research as researchPolicy, researchBookkeeping, TASK_TIME_LIMIT_MS } from '../policies.js';
 import type { ResearchCarry, ResearchInput, ResearchResult } from '../types.js';
 import { budgetFor, handoff, plan, rounds, stopNote, type LoopState } from './loop.js';
-import { bookkeeping, decideBookkeeping } from './bookkeeping.js';
 import { newAgentRun, phase, phaseRequest, type AgentRun } from './phases.js';
 
 const acts = proxyActivities<Activities>(researchPolicy);
+const book = (summary: string) => ({ ...researchBookkeeping, summary });
 
 const emptyCarry = (): ResearchCarry => ({
   questions: [], queries: [], searched: [], iteration: 0, stallRounds: 0, sourceIds: [], findingIds: [], dropped: {}, providers: [], notes: [], handoff: '', runs: 1, phaseCost: {},
@@ -54,10 +54,9 @@ export async function researchAgent(input: ResearchInput): Promise<ResearchResul
 type WorkOutcome = { kind: 'handoff' } | { kind: 'done'; result: ResearchResult };
 
 async function work(run: AgentRun, input: ResearchInput, state: LoopState): Promise<WorkOutcome> {
-  decideBookkeeping(run);
-  state.settings = await phase(run, 'settings', () => bookkeeping(run, 'researchSettings', 'Read the research defaults', []));
+  state.settings = await phase(run, 'settings', () => acts.researchSettings.executeWithOptions(book('Read the research defaults'), []));
   if (!input.carry) {
-    await phase(run, 'claim', () => bookkeeping(run, 'claimAgentRun', 'Take the research run', [{ workflowId: run.workflowId }]));
+    await phase(run, 'claim', () => acts.claimAgentRun.executeWithOptions(book('Take the research run'), [{ workflowId: run.workflowId }]));
     if (!(await plan(run, input, state))) return { kind: 'done', result: await conclude(run, input, state, 'budget_exhausted') };
   }
   const looped = await rounds(run, input, state);
@@ -72,17 +71,15 @@ async function work(run: AgentRun, input: ResearchInput, state: LoopState): Prom
 async function conclude(run: AgentRun, input: ResearchInput, state: LoopState, stopReason: StopReason): Promise<ResearchResult> {
   const { carry } = state;
   state.phase = 'evidence';
-  const fed = await phase(run, 'evidence', () => bookkeeping(run, 'researchEvidence', 'Findings of relevance ≥ 0.6 become evidence', [phaseRequest(run, carry.iteration, 92)]));
+  const fed = await phase(run, 'evidence', () => acts.researchEvidence.executeWithOptions(book('Findings of relevance ≥ 0.6 become evidence'), [phaseRequest(run, carry.iteration, 92)]));
   const waiting = fed.items.filter((item) => item.start);
-  const handing = Promise.allSettled(waiting.map((item) => startEvidenceIngestion(input, item, `Ingest evidence ${item.evidenceId} from research ${run.workflowId}`)));
-  // Since the patch, the synthesis is scheduled in the same workflow task as the children's starts.
-  const writing = run.localBookkeeping ? synthesize(run, input, state, stopReason, fed.items.length) : undefined;
-  const unstarted = (await handing).filter((s) => s.status === 'rejected').length;
+  const starts = await Promise.allSettled(waiting.map((item) => startEvidenceIngestion(input, item, `Ingest evidence ${item.evidenceId} from research ${run.workflowId}`)));
+  const unstarted = starts.filter((s) => s.status === 'rejected').length;
   if (unstarted > 0) log.warn('some research evidence was not handed over: the sweep starts it', { workflowId: run.workflowId, unstarted });
-  const artifact = await (writing ?? synthesize(run, input, state, stopReason, fed.items.length));
+  const artifact = await synthesize(run, input, state, stopReason, fed.items.length);
   state.phase = 'done';
   await phase(run, 'finish', () =>
-    bookkeeping(run, 'finishAgentRun', 'Research complete', [{
+    acts.finishAgentRun.executeWithOptions(book('Research complete'), [{
       workflowId: run.workflowId, outcome: 'completed', content: `Research complete: /v1/artifacts/${artifact.artifactId} (${carry.findingIds.length} finding(s), ${stopReason})`,
     }]),
   );
@@ -116,7 +113,7 @@ async function fail(run: AgentRun, input: ResearchInput, state: LoopState, reaso
   }
   await CancellationScope.nonCancellable(() =>
     phase(run, failedStep, () =>
-      bookkeeping(run, 'finishAgentRun', `Mark the research failed: ${reason}`, [
+      acts.finishAgentRun.executeWithOptions(book(`Mark the research failed: ${reason}`), [
         { workflowId: run.workflowId, outcome: 'failed', content, error: `${failedStep}: ${reason}` },
       ]),
     ),
