@@ -8,6 +8,7 @@
  * spent whether or not their work was stored.
  */
 import { Context } from '@temporalio/activity';
+import { reserveCall, settleCalls, type CallBudget } from './budget.js';
 import type { Db } from './db/client.js';
 import { tokenLedger } from './db/schema/index.js';
 import { activitySignal, type Queryable, type Tx } from './events.js';
@@ -59,26 +60,56 @@ export interface AttemptMeter {
   writeAlone(): Promise<void>;
 }
 
+/** A phase's budget (./budget.ts): its calls are reserved before they run and settled with their ledger rows. */
+export interface MeteredBudget {
+  /** The phase's seq in its run: with the run and the call's index, the reservation's key. */
+  seq: number;
+  budget: CallBudget;
+}
+
 /**
  * `userId` is whose work the calls were (the thread's user), null when nobody's. Outside an
- * activity there is no key and nothing is written, unless a test passes one.
+ * activity there is no key and nothing is written, unless a test passes one. With `budgeted`,
+ * each call first holds a reservation (the phase's estimate for the first call, what the
+ * attempt's calls cost on average for the next ones) or is refused, before any token is spent.
  */
-export function meterAttempt(db: Db, userId: string | null, key: AttemptKey | null = currentAttempt()): AttemptMeter {
+export function meterAttempt(db: Db, userId: string | null, key: AttemptKey | null = currentAttempt(), budgeted?: MeteredBudget): AttemptMeter {
   const calls: LlmUsage[] = [];
   const usage = { record: (entry: LlmUsage) => void calls.push(entry) };
+  const held = key && budgeted ? { key: { workflowId: key.workflowId, runId: key.runId, seq: budgeted.seq }, budget: budgeted.budget } : null;
+  let invocations = 0;
   const write = async (target: Queryable) => {
-    if (!key || calls.length === 0) return;
-    await target
-      .insert(tokenLedger)
-      .values(calls.map((entry, call) => ({ ...key, call, userId, ...entry })))
-      .onConflictDoNothing();
+    if (!key) return;
+    if (calls.length > 0) {
+      await target
+        .insert(tokenLedger)
+        .values(calls.map((entry, call) => ({ ...key, call, userId, ...entry })))
+        .onConflictDoNothing();
+    }
+    if (held) await settleCalls(target, held.key);
   };
   // Best effort: the failure that made the work fail is what the caller must see.
   const writeAlone = () => write(db).catch(() => undefined);
+  const expected = (index: number) => {
+    if (index === 0 || calls.length === 0) return held!.budget.estimate;
+    return Math.ceil(calls.reduce((n, c) => n + c.promptTokens + c.completionTokens, 0) / calls.length);
+  };
+  const reserve = async () => {
+    if (!held) return;
+    const index = invocations++;
+    try {
+      await reserveCall(db, held.key, index, expected(index), held.budget);
+    } catch (err) {
+      // Refused (or unreserved): what the attempt's earlier calls cost is still spent.
+      await writeAlone();
+      throw err;
+    }
+  };
   return {
     calls,
     writeAlone,
     async call(fn) {
+      await reserve();
       const before = calls.length;
       try {
         return await fn({ signal: activitySignal(), usage });

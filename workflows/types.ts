@@ -38,6 +38,8 @@ export type ErrorType =
   | 'BodyTooLarge'
   /** A brief evolution met an error no retry heals (neither the database's nor the model's transient ones). */
   | 'BriefEvolutionFailed'
+  /** A model call refused before it ran: it would pass the workflow's token budget (activities/budget.ts). */
+  | 'BudgetExhausted'
   /** An agent or case draft the catalog cannot start (unknown type, a thread that has a case already). */
   | 'AgentNotStartable'
   /** A seed name that starts nothing any more (`extract_document_signals_workflow`): its failure carries the pointer. */

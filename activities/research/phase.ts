@@ -7,6 +7,7 @@
  * read back from the ledger, which is what the workflow's budget is settled against.
  */
 import { and, eq, sql } from 'drizzle-orm';
+import type { CallBudget } from '../budget.js';
 import type { Db } from '../db/client.js';
 import { agentRuns, messages, researchSteps, tokenLedger } from '../db/schema/index.js';
 import type { Queryable, Tx } from '../events.js';
@@ -31,6 +32,8 @@ export interface PhaseRequest {
    * inquiry's run scopes them to the version it writes, so a new version reads afresh.
    */
   scope?: string;
+  /** The workflow's token budget as this phase holds it per call (../budget.ts); none: unmetered against a budget. */
+  budget?: CallBudget;
 }
 
 /** The key a phase's sources and findings are stored under. */
@@ -82,7 +85,7 @@ export async function runPhase<W, R>(
   work: (meter: AttemptMeter) => Promise<W>,
   store: (tx: Tx, worked: W) => Promise<{ result: R; record: PhaseRecord }>,
 ): Promise<R & PhaseReport> {
-  const meter = meterAttempt(db, req.userId);
+  const meter = meterAttempt(db, req.userId, undefined, req.budget ? { seq: req.seq, budget: req.budget } : undefined);
   const startedAt = performance.now();
   const worked = await keepAlive(() => work(meter));
   const result = await meter.inTransaction(async (tx) => {

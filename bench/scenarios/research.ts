@@ -7,6 +7,7 @@
  * completed intervals; goal ≤ 5 %), and the history's bytes; from the ledger: tokens per artifact.
  */
 import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { eq, sql } from 'drizzle-orm';
@@ -44,6 +45,71 @@ function slowLlm(): Llm {
 
 const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 
+/** Each local activity's time (the worker's clock), summed per workflow run into `into`. */
+function timingLocal(acts: Activities, into: Map<string, number>): Activities {
+  const timed: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(acts) as [string, (...args: unknown[]) => Promise<unknown>][]) {
+    timed[name] = async (...args: unknown[]) => {
+      const { isLocal, workflowExecution } = Context.current().info;
+      const startedAt = performance.now();
+      try {
+        return await fn(...args);
+      } finally {
+        const runId = workflowExecution?.runId;
+        if (isLocal && runId) into.set(runId, (into.get(runId) ?? 0) + performance.now() - startedAt);
+      }
+    };
+  }
+  return timed as unknown as Activities;
+}
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+
+/**
+ * A run's time inside activities (started → completed or failed; a local activity's as the worker
+ * timed it: its marker holds no usable start time), and the time outside by where it went:
+ * the first workflow task (start → its completion), workflow tasks waiting for a worker
+ * (scheduled → started) and being worked (started → completed), activities waiting for a
+ * worker (scheduled → started), and the rest (an activity's completion reaching the server,
+ * child starts).
+ */
+function timeOf(events: HistoryEvent[], localMs: number): { inside: number; parts: Record<string, number> } {
+  const at = new Map<string, number>();
+  const parts = { 'first workflow task': 0, 'workflow task queued': 0, 'workflow task worked': 0, 'activity queued': 0, rest: 0 };
+  let inside = 0;
+  let firstDone = false;
+  for (const e of events) {
+    const t = ms(e.eventTime);
+    const id = String(e.eventId);
+    if (e.workflowTaskScheduledEventAttributes || e.activityTaskScheduledEventAttributes) at.set(id, t);
+    if (e.workflowTaskStartedEventAttributes) {
+      at.set(id, t);
+      if (firstDone) parts['workflow task queued'] += t - (at.get(String(e.workflowTaskStartedEventAttributes.scheduledEventId)) ?? t);
+    }
+    if (e.workflowTaskCompletedEventAttributes) {
+      const bucket = firstDone ? 'workflow task worked' : 'first workflow task';
+      parts[bucket] += t - (firstDone ? (at.get(String(e.workflowTaskCompletedEventAttributes.startedEventId)) ?? t) : ms(events[0]?.eventTime));
+      firstDone = true;
+    }
+    if (e.activityTaskStartedEventAttributes) {
+      const scheduled = String(e.activityTaskStartedEventAttributes.scheduledEventId);
+      parts['activity queued'] += t - (at.get(scheduled) ?? t);
+      at.set(`started:${scheduled}`, t);
+    }
+    const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
+    if (done) inside += t - (at.get(`started:${String(done.scheduledEventId)}`) ?? t);
+  }
+  // Local activities ran inside the workflow tasks that asked for them (their first included).
+  inside += localMs;
+  const fromLater = Math.min(localMs, parts['workflow task worked']);
+  parts['workflow task worked'] -= fromLater;
+  parts['first workflow task'] = Math.max(0, parts['first workflow task'] - (localMs - fromLater));
+  const total = ms(events.at(-1)?.eventTime) - ms(events[0]?.eventTime);
+  const named = Object.values(parts).reduce((a, b) => a + b, 0);
+  parts.rest = Math.max(0, total - inside - named);
+  return { inside, parts };
+}
+
 export const research: Scenario = {
   name: 'research',
   description: 'researchAgent runs with 50 ms model and search fakes: time outside activities, tokens per artifact, history bytes per run',
@@ -58,8 +124,9 @@ export const research: Scenario = {
       config: { queues, chat: { redeliveryAfterMs: 30_000 }, research: { ...RESEARCH_DEFAULTS, maxIterations: 3 } },
     });
     const researchSearch: Activities['researchSearch'] = async (req) => (await wait(), acts.researchSearch(req));
+    const localMs = new Map<string, number>();
     const workers = await createWorkers({
-      connection, namespace: 'default', queues, kinds: QUEUE_KINDS, activities: { ...acts, researchSearch }, workflowBundle: harness.bundle, shutdownGraceMs: 1000,
+      connection, namespace: 'default', queues, kinds: QUEUE_KINDS, activities: timingLocal({ ...acts, researchSearch }, localMs), workflowBundle: harness.bundle, shutdownGraceMs: 1000,
     });
     const running = workers.map((w) => w.run());
     const result = emptyResult();
@@ -69,6 +136,9 @@ export const research: Scenario = {
       const shares: number[] = [];
       const bytes: number[] = [];
       const tokens: number[] = [];
+      /** Where the time outside activities went, summed shares of each run (divided by the runs at the end). */
+      const outside: Record<string, number> = {};
+      let counted = 0;
       for (let i = 0; i < runs; i++) {
         const [row] = await db.insert(cases).values({ userId: user!.id, title: `bench case ${i}` }).returning();
         const text = PASSAGES.join('\n\n');
@@ -86,13 +156,9 @@ export const research: Scenario = {
           const history = await client.workflow.getHandle(workflowId, wf.runId).fetchHistory();
           const events = history.events ?? [];
           const total = ms(events.at(-1)?.eventTime) - ms(events[0]?.eventTime);
-          const started = new Map<string, number>();
-          let inside = 0;
-          for (const e of events) {
-            if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), ms(e.eventTime));
-            const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes;
-            if (done) inside += ms(e.eventTime) - (started.get(String(done.scheduledEventId)) ?? ms(e.eventTime));
-          }
+          const { inside, parts } = timeOf(events, localMs.get(wf.runId) ?? 0);
+          for (const [k, v] of Object.entries(parts)) outside[k] = (outside[k] ?? 0) + v / Math.max(1, total);
+          counted += 1;
           shares.push(total > 0 ? (total - inside) / total : 0);
           bytes.push(JSON.stringify(history).length);
         }
@@ -108,6 +174,10 @@ export const research: Scenario = {
         { label: 'research: time outside activities, min / max share', value: `${(Math.min(...shares) * 100).toFixed(1)} % / ${(Math.max(...shares) * 100).toFixed(1)} %` },
         { label: 'research: tokens per artifact (ledger, mean)', value: String(Math.round(mean(tokens))) },
         { label: 'research: history bytes per run (JSON, mean / max)', value: `${Math.round(mean(bytes))} / ${Math.max(...bytes)}` },
+        {
+          label: 'research: time outside activities by where it went (mean share of the run)',
+          value: Object.entries(outside).map(([k, v]) => `${k} ${((v / Math.max(1, counted)) * 100).toFixed(1)} %`).join('; '),
+        },
       );
     } finally {
       for (const w of workers) w.shutdown();

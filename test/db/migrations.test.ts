@@ -498,6 +498,7 @@ function seedRows(sql: postgres.Sql): Record<string, Record<string, unknown>[]> 
         created_in_version: 1,
       },
     ],
+    budget_reservations: [{ workflow_id: researchWorkflow, run_id: 'run-1', seq: 2, call: 0, tokens: 4000 }],
     // A case of its own: the triggers write the seeded case's rows as its chunks, items and signals go in.
     retrieval_versions: [{ case_id: '00000000-0000-4000-8000-0000000000f1', kind: 'evidence', version: 3, rewrites: 1 }],
   };

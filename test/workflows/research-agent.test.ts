@@ -12,7 +12,7 @@ import { llmFailure } from '../../activities/llm/errors.js';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  agentRuns, artifacts, artifactVersions, events, evidence, messages, researchFindings, researchSources, researchSteps, runProgress,
+  agentRuns, artifacts, artifactVersions, budgetReservations, events, evidence, messages, researchFindings, researchSources, researchSteps, runProgress, tokenLedger,
 } from '../../activities/db/schema/index.js';
 import { createLocalLlm, type Llm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
@@ -151,6 +151,8 @@ describe('researchAgent', () => {
     expect(steps).toEqual(expect.arrayContaining(['plan', 'search', 'extract', 'evaluate', 'evidence', 'synthesize']));
     // The trajectory is opt-in.
     expect(await h.database.db.select().from(researchSteps).where(eq(researchSteps.workflowId, started.workflowId))).toEqual([]);
+    // Every call's reservation was settled with its ledger row.
+    expect(await h.database.db.select().from(budgetReservations).where(eq(budgetReservations.workflowId, started.workflowId))).toEqual([]);
   });
 
   it('says plainly that nothing could be searched when the case has no corpus and no search service is set', async () => {
@@ -182,6 +184,18 @@ describe('researchAgent', () => {
     const { versions } = await artifactOf(started.workflowId);
     expect(versions[0]!.metadata).toMatchObject({ stopReason: 'budget_exhausted', iterations: 0 });
     expect(versions[0]!.markdown).toContain('budget_exhausted');
+  });
+
+  it('a call the budget refuses (its reservation would pass it) is the same wrap-up: budget_exhausted, no reservation left open', async () => {
+    const caseId = await caseWithCorpus();
+    // The plan's 1 000 plus the synthesis's 3 000 kept: more than 3 500, so the plan's call is refused before it runs.
+    const started = await research(caseId, { topic: 'bakery rents near Leeds station', budgetTokens: 3_500 });
+    expect((await ended(started.workflowId)).status).toBe('completed');
+    const { versions } = await artifactOf(started.workflowId);
+    expect(versions[0]!.metadata).toMatchObject({ stopReason: 'budget_exhausted', iterations: 0 });
+    const ledger = await h.database.db.select({ purpose: tokenLedger.purpose }).from(tokenLedger).where(eq(tokenLedger.workflowId, started.workflowId));
+    expect(ledger.map((r) => r.purpose)).toEqual(['research-synthesize']);
+    expect(await h.database.db.select().from(budgetReservations).where(eq(budgetReservations.workflowId, started.workflowId))).toEqual([]);
   });
 
   it('ends early when a round finds nothing new (stalled)', async () => {

@@ -12,7 +12,7 @@ import type { ResearchSettings } from '../../activities/research/activities.js';
 import type { StopReason } from '../../activities/research/synthesize.js';
 import { research as researchPolicy, researchBookkeeping } from '../policies.js';
 import type { ResearchCarry, ResearchInput } from '../types.js';
-import { fits, ROUND_PHASES } from './budget.js';
+import { callBudget, fits, refusedByBudget, ROUND_PHASES } from './budget.js';
 import { percentOf, phase, phaseRequest, type AgentRun } from './phases.js';
 
 const acts = proxyActivities<Activities>(researchPolicy);
@@ -43,16 +43,34 @@ const STOP_NOTES: Record<StopReason, string> = {
 
 export const stopNote = (reason: StopReason) => STOP_NOTES[reason];
 
-/** Plan: the first run's first phase. */
-export async function plan(run: AgentRun, input: ResearchInput, state: LoopState): Promise<void> {
+/** The workflow id's token budget: the request's, or the config's. */
+export const budgetOf = (input: ResearchInput, state: LoopState) => input.budgetTokens ?? state.settings.budgetTokens;
+
+/** What phase `step` holds per model call against the budget. */
+export const budgetFor = (input: ResearchInput, state: LoopState, step: string) => callBudget(budgetOf(input, state), state.carry.phaseCost, step);
+
+/** A phase whose call the budget refused: undefined, and the loop wraps up (budget_exhausted). */
+async function budgeted<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (refusedByBudget(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Plan: the first run's first phase; false when the budget refused it (straight to the synthesis). */
+export async function plan(run: AgentRun, input: ResearchInput, state: LoopState): Promise<boolean> {
   const topic = input.topic ?? 'the case';
-  const planned = await phase(run, 'plan', () =>
-    acts.researchPlan.executeWithOptions(withSummary(`Plan research on "${topic.slice(0, 80)}"`), [{ ...phaseRequest(run, 0, 5), topic }]),
-  );
+  const planned = await budgeted(() => phase(run, 'plan', () =>
+    acts.researchPlan.executeWithOptions(withSummary(`Plan research on "${topic.slice(0, 80)}"`), [{ ...phaseRequest(run, 0, 5), topic, budget: budgetFor(input, state, 'plan') }]),
+  ));
+  if (!planned) return false;
   state.tokensSpent = planned.tokensSpent;
   state.carry.phaseCost.plan = planned.tokens;
   state.carry.questions = planned.questions;
   state.carry.queries = planned.queries;
+  return true;
 }
 
 function remember(carry: ResearchCarry, queries: string[]): void {
@@ -65,18 +83,19 @@ export async function rounds(run: AgentRun, input: ResearchInput, state: LoopSta
   const topic = input.topic ?? 'the case';
   const max = input.maxIterations ?? settings.maxIterations;
   const stallLimit = input.stallRounds ?? settings.stallRounds;
-  const budget = input.budgetTokens ?? settings.budgetTokens;
+  const budget = budgetOf(input, state);
   while (carry.iteration < max) {
     const over = (next: readonly string[]) => !fits(state.tokensSpent, budget, carry.phaseCost, next);
     if (over(ROUND_PHASES)) return { kind: 'done', stopReason: 'budget_exhausted' };
     if (state.contextTokens > (input.contextTokens ?? settings.contextTokens) || workflowInfo().continueAsNewSuggested) return { kind: 'handoff' };
     const i = carry.iteration + 1;
     state.phase = 'search';
-    const found = await phase(run, 'search', () =>
+    const found = await budgeted(() => phase(run, 'search', () =>
       acts.researchSearch.executeWithOptions(withSummary(`Round ${i}: search ${carry.queries.length} quer(ies)`), [
-        { ...phaseRequest(run, i, percentOf(i, max, 0)), queries: carry.queries },
+        { ...phaseRequest(run, i, percentOf(i, max, 0)), queries: carry.queries, budget: budgetFor(input, state, 'search') },
       ]),
-    );
+    ));
+    if (!found) return { kind: 'done', stopReason: 'budget_exhausted' };
     carry.iteration = i;
     state.tokensSpent = found.tokensSpent;
     carry.phaseCost.search = found.tokens;
@@ -94,11 +113,12 @@ export async function rounds(run: AgentRun, input: ResearchInput, state: LoopSta
     }
     if (over(['extract'])) return { kind: 'done', stopReason: 'budget_exhausted' };
     state.phase = 'extract';
-    const extracted = await phase(run, 'extract', () =>
+    const extracted = await budgeted(() => phase(run, 'extract', () =>
       acts.researchExtract.executeWithOptions(withSummary(`Round ${i}: extract findings from ${found.sourceIds.length} source(s)`), [
-        { ...phaseRequest(run, i, percentOf(i, max, 0.4)), topic, questions: carry.questions, sourceIds: found.sourceIds },
+        { ...phaseRequest(run, i, percentOf(i, max, 0.4)), topic, questions: carry.questions, sourceIds: found.sourceIds, budget: budgetFor(input, state, 'extract') },
       ]),
-    );
+    ));
+    if (!extracted) return { kind: 'done', stopReason: 'budget_exhausted' };
     state.tokensSpent = extracted.tokensSpent;
     carry.phaseCost.extract = extracted.tokens;
     carry.findingIds.push(...extracted.findingIds);
@@ -106,11 +126,12 @@ export async function rounds(run: AgentRun, input: ResearchInput, state: LoopSta
     state.contextTokens += extracted.contextTokens;
     if (over(['evaluate'])) return { kind: 'done', stopReason: 'budget_exhausted' };
     state.phase = 'evaluate';
-    const evaluated = await phase(run, 'evaluate', () =>
+    const evaluated = await budgeted(() => phase(run, 'evaluate', () =>
       acts.researchEvaluate.executeWithOptions(withSummary(`Round ${i}: evaluate ${extracted.findingIds.length} finding(s)`), [
-        { ...phaseRequest(run, i, percentOf(i, max, 0.8)), topic, questions: carry.questions, findingIds: extracted.findingIds, searched: carry.searched },
+        { ...phaseRequest(run, i, percentOf(i, max, 0.8)), topic, questions: carry.questions, findingIds: extracted.findingIds, searched: carry.searched, budget: budgetFor(input, state, 'evaluate') },
       ]),
-    );
+    ));
+    if (!evaluated) return { kind: 'done', stopReason: 'budget_exhausted' };
     state.tokensSpent = evaluated.tokensSpent;
     carry.phaseCost.evaluate = evaluated.tokens;
     carry.stallRounds = evaluated.novel === 0 ? carry.stallRounds + 1 : 0;

@@ -17,7 +17,7 @@ import { failureReason, runBounded } from '../failures.js';
 import { researchProgressQuery } from '../messages.js';
 import { research as researchPolicy, researchBookkeeping, TASK_TIME_LIMIT_MS } from '../policies.js';
 import type { ResearchCarry, ResearchInput, ResearchResult } from '../types.js';
-import { handoff, plan, rounds, stopNote, type LoopState } from './loop.js';
+import { budgetFor, handoff, plan, rounds, stopNote, type LoopState } from './loop.js';
 import { finishFailed, newAgentRun, phase, phaseRequest, type AgentRun } from './phases.js';
 
 const acts = proxyActivities<Activities>(researchPolicy);
@@ -57,7 +57,7 @@ async function work(run: AgentRun, input: ResearchInput, state: LoopState): Prom
   state.settings = await phase(run, 'settings', () => acts.researchSettings.executeWithOptions(book('Read the research defaults'), []));
   if (!input.carry) {
     await phase(run, 'claim', () => acts.claimAgentRun.executeWithOptions(book('Take the research run'), [{ workflowId: run.workflowId }]));
-    await plan(run, input, state);
+    if (!(await plan(run, input, state))) return { kind: 'done', result: await conclude(run, input, state, 'budget_exhausted') };
   }
   const looped = await rounds(run, input, state);
   if (looped.kind === 'handoff') {
@@ -93,7 +93,7 @@ async function synthesize(run: AgentRun, input: ResearchInput, state: LoopState,
   const facts = { iterations: carry.iteration, runs: carry.runs, providers: carry.providers, sources: carry.sourceIds.length, dropped: carry.dropped, evidence, tokensSpent: state.tokensSpent };
   return phase(run, 'synthesize', () =>
     acts.researchSynthesize.executeWithOptions({ ...researchPolicy, summary: `Write the report (${stopReason})` }, [{
-      ...phaseRequest(run, carry.iteration + 1, 95), topic: input.topic ?? 'the case', questions: carry.questions, stopReason, notes, facts,
+      ...phaseRequest(run, carry.iteration + 1, 95), topic: input.topic ?? 'the case', questions: carry.questions, stopReason, notes, facts, budget: budgetFor(input, state, 'synthesize'),
     }]),
   );
 }

@@ -16,7 +16,7 @@ import { failureReason, runBounded } from '../failures.js';
 import { researchProgressQuery } from '../messages.js';
 import { research as researchPolicy, researchBookkeeping, TASK_TIME_LIMIT_MS } from '../policies.js';
 import type { ResearchCarry, ResearchInput, ReviewResult } from '../types.js';
-import { handoff, plan, rounds, stopNote, type LoopState } from './loop.js';
+import { budgetFor, handoff, plan, rounds, stopNote, type LoopState } from './loop.js';
 import { finishFailed, newAgentRun, phase, phaseRequest, type AgentRun } from './phases.js';
 
 const acts = proxyActivities<Activities>(researchPolicy);
@@ -87,7 +87,7 @@ async function conclude(kind: ReviewKind, run: AgentRun, input: ResearchInput, s
   const { carry } = state;
   state.phase = kind;
   const facts = { iterations: carry.iteration, runs: carry.runs, providers: carry.providers, sources: carry.sourceIds.length, dropped: carry.dropped, tokensSpent: state.tokensSpent };
-  const request = { ...phaseRequest(run, carry.iteration + 1, 95), topic: input.topic ?? 'the case', stopReason, notes: [stopNote(stopReason), ...carry.notes], facts };
+  const request = { ...phaseRequest(run, carry.iteration + 1, 95), topic: input.topic ?? 'the case', stopReason, notes: [stopNote(stopReason), ...carry.notes], facts, budget: budgetFor(input, state, 'synthesize') };
   const written = await phase(run, kind, () =>
     kind === 'critique'
       ? acts.critiqueWrite.executeWithOptions({ ...researchPolicy, summary: 'Write the critique and its annotations' }, [request])

@@ -74,6 +74,26 @@ export const tokenLedger = pgTable(
   ],
 );
 
+/**
+ * Tokens held for a model call before it runs (activities/budget.ts), one row per call keyed
+ * by (workflow id, run id, phase seq, call index): a retried attempt rewrites its own row, so
+ * a crash between reserve and settle leaves one reservation, never two. The row is deleted in
+ * the transaction that writes the call's ledger row (settled); the budget counts the ledger
+ * plus the rows still open.
+ */
+export const budgetReservations = pgTable(
+  'budget_reservations',
+  {
+    workflowId: text('workflow_id').notNull(),
+    runId: text('run_id').notNull(),
+    seq: integer('seq').notNull(),
+    call: integer('call').notNull(),
+    tokens: integer('tokens').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.workflowId, t.runId, t.seq, t.call] })],
+);
+
 /** Answers to `Idempotency-Key` requests, per caller and route, kept 24 h. */
 export const idempotencyKeys = pgTable(
   'idempotency_keys',
