@@ -18,5 +18,6 @@ export { researchAgent } from './research/research-agent.js';
 export { briefAgent, critiqueAgent } from './research/review-agents.js';
 export {
   generate_research_artifact_v2, generate_research_artifact, generate_critique_artifact, generate_brief_artifact, extract_document_signals_workflow,
+  generate_research_workflow, generate_debate_workflow, generate_critique_workflow,
 } from './agents/legacy-names.js';
 export { inquiryResearch, inquiryDebate, inquiryCritique } from './inquiries/inquiry.js';

@@ -3,12 +3,18 @@
  * `inquiryCritique`, id `inquiry-<kind>-<inquiryId>`, queue `research`. A start while that id
  * runs answers the running workflow (USE_EXISTING); after it closed, a new run starts, which
  * writes the kind's next version (ALLOW_DUPLICATE). The gateway's routes and
- * `startInquiryWorkflow` (an activity, for the seed's alias workflows) are its callers.
+ * `startLegacyInquiry` (an activity, for the seed's alias workflows) are its callers.
  */
+import { randomUUID } from 'node:crypto';
+import { log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import { and, eq } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { inquiries } from '../db/schema/index.js';
+import { failure } from '../errors.js';
 import { INQUIRY_EXECUTION_TIMEOUT } from '../../workflows/policies.js';
 import { searchAttributes } from '../../workflows/search-attributes.js';
-import { INQUIRY_WORKFLOW_TYPES, workflowIds, type InquiryInput } from '../../workflows/types.js';
+import { INQUIRY_WORKFLOW_TYPES, workflowIds, type InquiryInput, type InquiryKindName, type QueueNames } from '../../workflows/types.js';
 
 /** Starts the kind's run, or finds it running; its workflow id and the run that answers. */
 export async function startInquiry(temporal: Client, input: InquiryInput, options: { deadline: number }): Promise<{ workflowId: string; runId: string }> {
@@ -31,10 +37,23 @@ export async function startInquiry(temporal: Client, input: InquiryInput, option
 /** How long the activity's start waits for the workflow service. */
 const START_DEADLINE_MS = 10_000;
 
-export function createInquiryStartActivities({ temporal }: { temporal: Client }) {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function createInquiryStartActivities({ db, temporal, config }: { db: Db; temporal: Client; config: { queues: QueueNames } }) {
   return {
-    /** Starts (or joins) an inquiry's kind from a workflow (the seed's alias workflows): its workflow id. */
-    async startInquiryWorkflow(input: InquiryInput): Promise<{ workflowId: string }> {
+    /**
+     * The seed's inquiry names (`generate_research_workflow`, ...: workflows/agents/legacy-names.ts)
+     * start or join the kind here: the inquiry checked against the user (a refusal is final),
+     * then the same start as the route's. Answers the kind's workflow id.
+     */
+    async startLegacyInquiry(req: { name: string; kind: InquiryKindName; inquiryId: string; userId: string; correlationId?: string }): Promise<{ workflowId: string }> {
+      if (!UUID.test(String(req.inquiryId)) || !UUID.test(String(req.userId))) throw failure('ValidationError', 'inquiry_id and user_id must be UUIDs');
+      const [inquiry] = await db.select().from(inquiries).where(and(eq(inquiries.id, req.inquiryId), eq(inquiries.userId, req.userId)));
+      if (!inquiry) throw failure('NotFound', `inquiry ${req.inquiryId} not found for user ${req.userId}`);
+      log.warn(`workflow type "${req.name}" is deprecated: use ${INQUIRY_WORKFLOW_TYPES[req.kind]} (POST /v1/inquiries/:inquiryId/${req.kind})`, { inquiryId: inquiry.id });
+      const input: InquiryInput = {
+        inquiryId: inquiry.id, kind: req.kind, caseId: inquiry.caseId, userId: req.userId, correlationId: req.correlationId || randomUUID(), queues: config.queues,
+      };
       const { workflowId } = await startInquiry(temporal, input, { deadline: Date.now() + START_DEADLINE_MS });
       return { workflowId };
     },

@@ -409,13 +409,6 @@ try {
     runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
     for (const [i, run] of runs.entries()) await save(`${name}-run-${i + 1}`, run.workflowId, run.runId);
   }
-  // The seed's names for Temporal clients (Decision 35): v2's alias starting research, and the removed name failing at once.
-  await client.workflow.execute('generate_research_artifact_v2', {
-    workflowId: 'record-generate-research-artifact-v2', taskQueue: queues.research, args: [researchCase, 'oven leasing', user.id, randomUUID(), null],
-  });
-  await save('generate-research-artifact-v2', 'record-generate-research-artifact-v2');
-  await client.workflow.execute('extract_document_signals_workflow', { workflowId: 'record-extract-document-signals', taskQueue: queues.research, args: [researchCase] }).catch(() => undefined);
-  await save('extract-document-signals-workflow', 'record-extract-document-signals');
   // The inquiry workflows (Phase 2B): each kind of one inquiry on the research case's corpus,
   // with its processDocument child, to completion.
   const [inquiry] = await database.db.insert(inquiries).values({ caseId: researchCase, userId: user.id, question: 'Should the bakery lease its deck oven?' }).returning();
@@ -424,6 +417,25 @@ try {
     await client.workflow.getHandle(started.workflowId).result();
     await save(`inquiry-${kind}`, started.workflowId);
   }
+  // The seed's names for Temporal clients (Decision 35): each alias starting its v2 workflow
+  // (the inquiry's aliases a second version of each kind), and the removed name failing at once.
+  const legacy: [string, unknown[]][] = [
+    ['generate_research_artifact_v2', [researchCase, 'oven leasing', user.id, randomUUID(), null]],
+    ['generate_research_artifact', [researchCase, 'oven leasing', user.id, randomUUID()]],
+    ['generate_critique_artifact', [researchCase, 'oven leasing', user.id, randomUUID()]],
+    ['generate_brief_artifact', [researchCase, 'oven leasing', user.id, randomUUID()]],
+    ['generate_research_workflow', [inquiry!.id, user.id]],
+    ['generate_debate_workflow', [inquiry!.id, user.id]],
+    ['generate_critique_workflow', [inquiry!.id, user.id]],
+  ];
+  for (const [workflowType, args] of legacy) {
+    const workflowId = `record-${workflowType.replaceAll('_', '-')}`;
+    const { workflowId: started } = await client.workflow.execute<(...a: unknown[]) => Promise<{ workflowId: string }>>(workflowType, { workflowId, taskQueue: queues.research, args });
+    await save(workflowId.replace('record-', ''), workflowId);
+    await client.workflow.getHandle(started).result();
+  }
+  await client.workflow.execute('extract_document_signals_workflow', { workflowId: 'record-extract-document-signals', taskQueue: queues.research, args: [researchCase] }).catch(() => undefined);
+  await save('extract-document-signals-workflow', 'record-extract-document-signals');
   // The housekeeping jobs, last (the cleanup ages every row it may take): a cleanup that finds
   // old events, an expired Idempotency-Key answer and closed runs' progress, in batches; and a
   // refresh of the working views.

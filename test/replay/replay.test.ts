@@ -80,6 +80,9 @@ describe('replay of recorded histories against the production bundle', () => {
       'inquiry-research', 'inquiry-debate', 'inquiry-critique',
       // The critique and brief agents (issue 20): research's loop handing over, then their own writing phase.
       'critique-agent-run-1', 'critique-agent-run-2', 'brief-agent-run-1', 'brief-agent-run-2',
+      // The seed's names for Temporal clients (Decision 35): each thin alias, and the removed one failing at once.
+      'generate-research-artifact-v2', 'generate-research-artifact', 'generate-critique-artifact', 'generate-brief-artifact',
+      'generate-research-workflow', 'generate-debate-workflow', 'generate-critique-workflow', 'extract-document-signals-workflow',
     ];
     for (const name of expected) expect(names).toContain(name);
     const conversations = histories.filter((h) => h.name.includes('conversation-run-'));

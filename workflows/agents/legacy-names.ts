@@ -9,6 +9,11 @@
  * v2 run's workflow id to follow. They run on the `research` queue; the deprecation names the
  * new workflow in the worker's log.
  *
+ * The seed's inquiry names (`generate_research_workflow`, `generate_debate_workflow`,
+ * `generate_critique_workflow`; ours `(inquiry_id, user_id, correlation_id?)`, the seed gave
+ * none) start or join that kind of the inquiry (`inquiry-<kind>-<inquiryId>`), the inquiry
+ * checked against the user.
+ *
  * `extract_document_signals_workflow` was removed (Decision 6): it fails at once, not retried,
  * with the pointer the agents route's 410 gives.
  */
@@ -17,7 +22,7 @@ import type { Activities } from '../../activities/index.js';
 import { REMOVED_AGENT_NAMES } from './catalog.js';
 import { holdThroughOutage, newHold } from '../outage-hold.js';
 import { researchBookkeeping } from '../policies.js';
-import type { LegacyAgentStart, LegacyAgentStarted } from '../types.js';
+import type { InquiryKindName, LegacyAgentStart, LegacyAgentStarted } from '../types.js';
 
 const acts = proxyActivities<Activities>(researchBookkeeping);
 
@@ -50,6 +55,31 @@ export async function generate_critique_artifact(case_id: string, topic_or_focus
 /** `generate_brief_artifact(case_id, topic_or_focus, user_id, correlation_id)` → briefAgent. */
 export async function generate_brief_artifact(case_id: string, topic_or_focus: string, user_id: string, correlation_id: string): Promise<LegacyAgentStarted> {
   return startByOldName({ name: 'generate_brief_artifact', caseId: case_id, topic: topic_or_focus, userId: user_id, correlationId: correlation_id });
+}
+
+/** The seed's inquiry names: `(inquiry_id, user_id, correlation_id?)` (ours: the seed gave none), each starting or joining its kind. */
+async function startInquiryByOldName(name: string, kind: InquiryKindName, inquiryId: string, userId: string, correlationId?: string): Promise<{ workflowId: string }> {
+  log.warn(`workflow type "${name}" is deprecated: it starts the inquiry's ${kind}`, { aliasWorkflowId: workflowInfo().workflowId });
+  return holdThroughOutage(newHold(), 'start', () =>
+    acts.startLegacyInquiry.executeWithOptions({ ...researchBookkeeping, summary: `Start the inquiry's ${kind} behind ${name}` }, [
+      { name, kind, inquiryId, userId, correlationId: correlationId ?? undefined },
+    ]),
+  );
+}
+
+/** `generate_research_workflow(inquiry_id, user_id, correlation_id?)` → inquiryResearch. */
+export async function generate_research_workflow(inquiry_id: string, user_id: string, correlation_id?: string): Promise<{ workflowId: string }> {
+  return startInquiryByOldName('generate_research_workflow', 'research', inquiry_id, user_id, correlation_id);
+}
+
+/** `generate_debate_workflow(inquiry_id, user_id, correlation_id?)` → inquiryDebate. */
+export async function generate_debate_workflow(inquiry_id: string, user_id: string, correlation_id?: string): Promise<{ workflowId: string }> {
+  return startInquiryByOldName('generate_debate_workflow', 'debate', inquiry_id, user_id, correlation_id);
+}
+
+/** `generate_critique_workflow(inquiry_id, user_id, correlation_id?)` → inquiryCritique. */
+export async function generate_critique_workflow(inquiry_id: string, user_id: string, correlation_id?: string): Promise<{ workflowId: string }> {
+  return startInquiryByOldName('generate_critique_workflow', 'critique', inquiry_id, user_id, correlation_id);
 }
 
 /** Removed (Decision 6): fails at once, not retried, with the pointer. Whatever it is given, it starts nothing. */
