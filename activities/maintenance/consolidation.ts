@@ -5,6 +5,11 @@
  * attempt (or a second run for the same date) re-reads, finds what is done, and changes nothing:
  * a merged signal is no longer active, and decay from the stored base to the same date gives
  * the same value.
+ *
+ * Cost (the bench's consolidation scenario): the scope is read once; a merge batch is one
+ * transaction of three statements (lock, write, links) that also decays its survivors; what
+ * is left is decayed by one statement a batch, and only rows whose stored value changes are
+ * written. A scope with nothing due is one read.
  */
 import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
@@ -28,22 +33,57 @@ export interface ConsolidateScopeRequest {
 
 export type ConsolidateScopeResult = ScopeConsolidation | { unembedded: string[] };
 
+type Policy = MathsPolicy & { batchSize: number };
+
 export const scopeFilter = (scope: SignalScope) =>
   scope.kind === 'thread' ? eq(signals.threadId, scope.id) : and(eq(signals.caseId, scope.id), isNull(signals.threadId));
 
 const activeIn = (scope: SignalScope) => and(scopeFilter(scope), eq(signals.status, 'active'));
 
+/** What decay and archiving decide for one signal on the run's date. */
+interface Decay {
+  confidence: number;
+  archive: boolean;
+  /** Its confidence changes (else it is written for its base or its archiving alone). */
+  decays: boolean;
+}
+
+function decayOf(stored: number, base: number, lastSeenMs: number, nominalMs: number, policy: Policy): Decay {
+  const confidence = decayedConfidence(base, lastSeenMs, nominalMs, policy.halfLifeDays);
+  return { confidence, archive: shouldArchive(confidence, policy.archiveBelow), decays: changesReal(stored, confidence) };
+}
+
+/** What a batch of merges did: the signals it wrote (left out of the decay pass) and its survivors' decay. */
+interface MergeOutcome {
+  merged: number;
+  handled: string[];
+  decays: Decay[];
+}
 
 const ms = (d: Date | null) => (d === null ? null : d.getTime());
 
 /**
- * Merges one batch of groups in one transaction, from the rows as they are now (locked): a
- * handful of statements for the whole batch (the survivors, the members, the re-pointing, the
- * links), not a handful per group.
+ * Merges one batch of groups in one transaction, from the rows as they are now (locked): the
+ * survivors (decayed to the run's date on the way: the decay pass leaves them alone), the
+ * members and the re-pointing in one statement, the links in one more.
  */
-async function applyMerges(tx: Tx, groups: readonly MergeGroup[]): Promise<number> {
+async function applyMerges(tx: Tx, groups: readonly MergeGroup[], nominalMs: number, policy: Policy): Promise<MergeOutcome> {
   const ids = groups.flatMap((g) => [g.survivorId, ...g.mergedIds]).sort();
-  const rows = await tx.select().from(signals).where(inArray(signals.id, ids)).orderBy(signals.id).for('update');
+  const rows = await tx
+    .select({
+      id: signals.id,
+      status: signals.status,
+      confidence: signals.confidence,
+      baseConfidence: signals.baseConfidence,
+      firstSeenAt: signals.firstSeenAt,
+      lastSeenAt: signals.lastSeenAt,
+      lastReferencedAt: signals.lastReferencedAt,
+      referenceCount: signals.referenceCount,
+    })
+    .from(signals)
+    .where(inArray(signals.id, ids))
+    .orderBy(signals.id)
+    .for('update');
   const byId = new Map(rows.map((r) => [r.id, r]));
   const fields = (r: (typeof rows)[number]) => ({
     confidence: r.confidence,
@@ -56,6 +96,7 @@ async function applyMerges(tx: Tx, groups: readonly MergeGroup[]): Promise<numbe
   const survivors: SQL[] = [];
   const moves: SQL[] = [];
   const linkMoves: { survivorId: string; memberIds: string[] }[] = [];
+  const decays: Decay[] = [];
   for (const group of groups) {
     const survivor = byId.get(group.survivorId);
     const members = group.mergedIds.flatMap((id) => {
@@ -64,29 +105,38 @@ async function applyMerges(tx: Tx, groups: readonly MergeGroup[]): Promise<numbe
     });
     if (survivor?.status !== 'active' || members.length === 0) continue;
     const kept = combineSurvivor(fields(survivor), members.map(fields));
+    const decay = decayOf(kept.confidence, kept.baseConfidence, kept.lastSeenAt, nominalMs, policy);
+    decays.push(decay);
     const lastReferenced = kept.lastReferencedAt === null ? null : new Date(kept.lastReferencedAt).toISOString();
-    survivors.push(sql`(${survivor.id}::uuid, ${kept.confidence}::real, ${kept.baseConfidence}::real,
+    survivors.push(sql`(${survivor.id}::uuid, ${decay.confidence}::real, ${kept.baseConfidence}::real,
       ${new Date(kept.firstSeenAt).toISOString()}::timestamptz, ${new Date(kept.lastSeenAt).toISOString()}::timestamptz,
-      ${lastReferenced}::timestamptz, ${kept.referenceCount}::int)`);
+      ${lastReferenced}::timestamptz, ${kept.referenceCount}::int, ${decay.archive})`);
     for (const m of members) moves.push(sql`(${m.id}::uuid, ${survivor.id}::uuid)`);
     linkMoves.push({ survivorId: survivor.id, memberIds: members.map((m) => m.id) });
   }
-  if (linkMoves.length === 0) return 0;
-  await tx.execute(sql`
-    update signals set confidence = v.confidence, base_confidence = v.base, first_seen_at = v.first_seen,
-      last_seen_at = v.last_seen, last_referenced_at = v.last_referenced, reference_count = v.refs
-    from (values ${sql.join(survivors, sql`, `)}) as v(id, confidence, base, first_seen, last_seen, last_referenced, refs)
-    where signals.id = v.id`);
+  if (linkMoves.length === 0) return { merged: 0, handled: [], decays };
   const memberToSurvivor = sql.join(moves, sql`, `);
+  // Three sets of rows, never one row twice: the survivors and members are active (locked
+  // above), the re-pointed ones (merged into a member earlier: one hop, always) are merged.
   await tx.execute(sql`
-    update signals set status = 'merged', merged_into = v.survivor
-    from (values ${memberToSurvivor}) as v(member, survivor) where signals.id = v.member`);
-  // Signals merged into these earlier now point at the survivor: one hop, always.
-  await tx.execute(sql`
+    with kept as (
+      update signals set confidence = v.confidence, base_confidence = v.base, first_seen_at = v.first_seen,
+        last_seen_at = v.last_seen, last_referenced_at = v.last_referenced, reference_count = v.refs,
+        status = case when v.archive then 'archived' else signals.status end
+      from (values ${sql.join(survivors, sql`, `)}) as v(id, confidence, base, first_seen, last_seen, last_referenced, refs, archive)
+      where signals.id = v.id returning 1
+    ), members as (
+      update signals set status = 'merged', merged_into = v.survivor
+      from (values ${memberToSurvivor}) as v(member, survivor) where signals.id = v.member returning 1
+    )
     update signals set merged_into = v.survivor
     from (values ${memberToSurvivor}) as v(member, survivor) where signals.merged_into = v.member`);
   await moveLinks(tx, linkMoves);
-  return linkMoves.reduce((n, g) => n + g.memberIds.length, 0);
+  return {
+    merged: linkMoves.reduce((n, g) => n + g.memberIds.length, 0),
+    handled: linkMoves.flatMap((g) => [g.survivorId, ...g.memberIds]),
+    decays,
+  };
 }
 
 /** Cut into batches of about `size` merged signals (a group is never split). */
@@ -107,15 +157,11 @@ function batches(groups: readonly MergeGroup[], size: number): MergeGroup[][] {
   return out;
 }
 
-interface DecayRow {
+interface DecayRow extends Decay {
   id: string;
-  confidence: number;
   base: number;
   /** As PostgreSQL renders it (to the microsecond): the write is guarded by it. */
   seen: string;
-  archive: boolean;
-  /** Its confidence changes (else it is written for its base or its archiving alone). */
-  decays: boolean;
 }
 
 /**
@@ -135,53 +181,69 @@ async function applyDecay(db: Db, rows: readonly DecayRow[]): Promise<void> {
     where signals.id = v.id and signals.status = 'active' and signals.last_seen_at = v.seen`);
 }
 
-export async function consolidateScope(db: Db, policy: MathsPolicy & { batchSize: number }, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult> {
-  if (!req.skipEmbedding && !req.dryRun) {
-    const missing = await db.select({ id: signals.id }).from(signals).where(and(activeIn(req.scope), isNull(signals.embedding))).limit(EMBED_ROUND);
-    if (missing.length > 0) return { unembedded: missing.map((m) => m.id) };
-  }
-  const loaded = await db
-    .select({ id: signals.id, confidence: signals.confidence, firstSeenAt: signals.firstSeenAt, embedding: signals.embedding })
-    .from(signals)
-    .where(activeIn(req.scope));
-  const groups = dedupGroups(
-    loaded.map((r) => ({ ...r, firstSeenAt: r.firstSeenAt.getTime() })),
-    policy.mergeSimilarity,
-  );
-  let merged = 0;
-  if (req.dryRun) merged = groups.reduce((n, g) => n + g.mergedIds.length, 0);
-  else {
-    for (const batch of batches(groups, policy.batchSize)) {
-      merged += await db.transaction((tx) => applyMerges(tx, batch));
-      beat({ phase: 'merge', merged });
-    }
-  }
-  const dryMerged = new Set(req.dryRun ? groups.flatMap((g) => g.mergedIds) : []);
-  const active = await db
+/** The scope's active signals, read once: what the dedup compares and what the decay starts from. */
+function readScope(db: Db, scope: SignalScope) {
+  return db
     .select({
       id: signals.id,
       confidence: signals.confidence,
       base: signals.baseConfidence,
+      firstSeenAt: signals.firstSeenAt,
       lastSeenAt: signals.lastSeenAt,
       seen: sql<string>`${signals.lastSeenAt}::text`,
+      embedding: signals.embedding,
     })
     .from(signals)
-    .where(activeIn(req.scope));
-  const changed: DecayRow[] = [];
-  for (const row of active) {
-    if (dryMerged.has(row.id)) continue;
-    const base = row.base ?? row.confidence;
-    const confidence = decayedConfidence(base, row.lastSeenAt.getTime(), req.nominalMs, policy.halfLifeDays);
-    const archive = shouldArchive(confidence, policy.archiveBelow);
-    const decays = changesReal(row.confidence, confidence);
-    if (archive || decays || row.base === null) changed.push({ id: row.id, confidence, base, seen: row.seen, archive, decays });
+    .where(activeIn(scope));
+}
+
+async function mergeAll(db: Db, groups: readonly MergeGroup[], req: ConsolidateScopeRequest, policy: Policy): Promise<MergeOutcome> {
+  const total: MergeOutcome = { merged: 0, handled: [], decays: [] };
+  for (const batch of batches(groups, policy.batchSize)) {
+    const done = await db.transaction((tx) => applyMerges(tx, batch, req.nominalMs, policy));
+    total.merged += done.merged;
+    total.handled.push(...done.handled);
+    total.decays.push(...done.decays);
+    beat({ phase: 'merge', merged: total.merged });
   }
-  const decayed = changed.filter((r) => r.decays).length;
+  return total;
+}
+
+export async function consolidateScope(db: Db, policy: Policy, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult> {
+  const loaded = await readScope(db, req.scope);
+  if (!req.skipEmbedding && !req.dryRun) {
+    const missing = loaded.filter((r) => r.embedding === null).slice(0, EMBED_ROUND);
+    if (missing.length > 0) return { unembedded: missing.map((m) => m.id) };
+  }
+  const groups = dedupGroups(
+    loaded.map((r) => ({ ...r, firstSeenAt: r.firstSeenAt.getTime() })),
+    policy.mergeSimilarity,
+  );
+  // A dry run merges nothing: its survivors decay as they are, its members not at all.
+  const merges: MergeOutcome = req.dryRun
+    ? { merged: groups.reduce((n, g) => n + g.mergedIds.length, 0), handled: groups.flatMap((g) => g.mergedIds), decays: [] }
+    : await mergeAll(db, groups, req, policy);
+  const handled = new Set(merges.handled);
+  const decays: Decay[] = [...merges.decays];
+  const changed: DecayRow[] = [];
+  for (const row of loaded) {
+    if (handled.has(row.id)) continue;
+    const base = row.base ?? row.confidence;
+    const decay = decayOf(row.confidence, base, row.lastSeenAt.getTime(), req.nominalMs, policy);
+    decays.push(decay);
+    if (decay.archive || decay.decays || row.base === null) changed.push({ id: row.id, base, seen: row.seen, ...decay });
+  }
   if (!req.dryRun) {
     for (let i = 0; i < changed.length; i += policy.batchSize) {
       await applyDecay(db, changed.slice(i, i + policy.batchSize));
       beat({ phase: 'decay', done: Math.min(i + policy.batchSize, changed.length) });
     }
   }
-  return { examined: loaded.length, merged, decayed, archived: changed.filter((r) => r.archive).length, embedded: 0 };
+  return {
+    examined: loaded.length,
+    merged: merges.merged,
+    decayed: decays.filter((d) => d.decays).length,
+    archived: decays.filter((d) => d.archive).length,
+    embedded: 0,
+  };
 }
