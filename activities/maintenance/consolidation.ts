@@ -11,7 +11,8 @@
  * is left is decayed by one statement a batch, and only rows whose stored value changes are
  * written. A scope with nothing due is one read.
  */
-import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { arrayParam } from '../db/array-param.js';
 import type { Db } from '../db/client.js';
 import { beat } from '../heartbeat.js';
 import { signals } from '../db/schema/index.js';
@@ -93,10 +94,8 @@ async function applyMerges(tx: Tx, groups: readonly MergeGroup[], nominalMs: num
     lastReferencedAt: ms(r.lastReferencedAt),
     referenceCount: r.referenceCount,
   });
-  const survivors: SQL[] = [];
-  const moves: SQL[] = [];
+  const kept: { id: string; fields: ReturnType<typeof combineSurvivor>; decay: Decay }[] = [];
   const linkMoves: { survivorId: string; memberIds: string[] }[] = [];
-  const decays: Decay[] = [];
   for (const group of groups) {
     const survivor = byId.get(group.survivorId);
     const members = group.mergedIds.flatMap((id) => {
@@ -104,18 +103,15 @@ async function applyMerges(tx: Tx, groups: readonly MergeGroup[], nominalMs: num
       return row?.status === 'active' ? [row] : [];
     });
     if (survivor?.status !== 'active' || members.length === 0) continue;
-    const kept = combineSurvivor(fields(survivor), members.map(fields));
-    const decay = decayOf(kept.confidence, kept.baseConfidence, kept.lastSeenAt, nominalMs, policy);
-    decays.push(decay);
-    const lastReferenced = kept.lastReferencedAt === null ? null : new Date(kept.lastReferencedAt).toISOString();
-    survivors.push(sql`(${survivor.id}::uuid, ${decay.confidence}::real, ${kept.baseConfidence}::real,
-      ${new Date(kept.firstSeenAt).toISOString()}::timestamptz, ${new Date(kept.lastSeenAt).toISOString()}::timestamptz,
-      ${lastReferenced}::timestamptz, ${kept.referenceCount}::int, ${decay.archive})`);
-    for (const m of members) moves.push(sql`(${m.id}::uuid, ${survivor.id}::uuid)`);
+    const fieldsKept = combineSurvivor(fields(survivor), members.map(fields));
+    kept.push({ id: survivor.id, fields: fieldsKept, decay: decayOf(fieldsKept.confidence, fieldsKept.baseConfidence, fieldsKept.lastSeenAt, nominalMs, policy) });
     linkMoves.push({ survivorId: survivor.id, memberIds: members.map((m) => m.id) });
   }
+  const decays = kept.map((k) => k.decay);
   if (linkMoves.length === 0) return { merged: 0, handled: [], decays };
-  const memberToSurvivor = sql.join(moves, sql`, `);
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  const members = arrayParam(linkMoves.flatMap((g) => g.memberIds));
+  const survivorOfMember = arrayParam(linkMoves.flatMap((g) => g.memberIds.map(() => g.survivorId)));
   // Three sets of rows, never one row twice: the survivors and members are active (locked
   // above), the re-pointed ones (merged into a member earlier: one hop, always) are merged.
   await tx.execute(sql`
@@ -123,14 +119,18 @@ async function applyMerges(tx: Tx, groups: readonly MergeGroup[], nominalMs: num
       update signals set confidence = v.confidence, base_confidence = v.base, first_seen_at = v.first_seen,
         last_seen_at = v.last_seen, last_referenced_at = v.last_referenced, reference_count = v.refs,
         status = case when v.archive then 'archived' else signals.status end
-      from (values ${sql.join(survivors, sql`, `)}) as v(id, confidence, base, first_seen, last_seen, last_referenced, refs, archive)
+      from unnest(${arrayParam(kept.map((k) => k.id))}::uuid[], ${arrayParam(kept.map((k) => k.decay.confidence))}::real[],
+        ${arrayParam(kept.map((k) => k.fields.baseConfidence))}::real[], ${arrayParam(kept.map((k) => iso(k.fields.firstSeenAt)))}::timestamptz[],
+        ${arrayParam(kept.map((k) => iso(k.fields.lastSeenAt)))}::timestamptz[], ${arrayParam(kept.map((k) => iso(k.fields.lastReferencedAt)))}::timestamptz[],
+        ${arrayParam(kept.map((k) => k.fields.referenceCount))}::int[], ${arrayParam(kept.map((k) => k.decay.archive))}::boolean[])
+        as v(id, confidence, base, first_seen, last_seen, last_referenced, refs, archive)
       where signals.id = v.id returning 1
     ), members as (
       update signals set status = 'merged', merged_into = v.survivor
-      from (values ${memberToSurvivor}) as v(member, survivor) where signals.id = v.member returning 1
+      from unnest(${members}::uuid[], ${survivorOfMember}::uuid[]) as v(member, survivor) where signals.id = v.member returning 1
     )
     update signals set merged_into = v.survivor
-    from (values ${memberToSurvivor}) as v(member, survivor) where signals.merged_into = v.member`);
+    from unnest(${members}::uuid[], ${survivorOfMember}::uuid[]) as v(member, survivor) where signals.merged_into = v.member`);
   await moveLinks(tx, linkMoves);
   return {
     merged: linkMoves.reduce((n, g) => n + g.memberIds.length, 0),
@@ -170,14 +170,12 @@ interface DecayRow extends Decay {
  */
 async function applyDecay(db: Db, rows: readonly DecayRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const values = sql.join(
-    rows.map((r) => sql`(${r.id}::uuid, ${r.confidence}::real, ${r.base}::real, ${r.seen}::timestamptz, ${r.archive})`),
-    sql`, `,
-  );
   await db.execute(sql`
     update signals set confidence = v.confidence, base_confidence = v.base,
       status = case when v.archive then 'archived' else signals.status end
-    from (values ${values}) as v(id, confidence, base, seen, archive)
+    from unnest(${arrayParam(rows.map((r) => r.id))}::uuid[], ${arrayParam(rows.map((r) => r.confidence))}::real[],
+      ${arrayParam(rows.map((r) => r.base))}::real[], ${arrayParam(rows.map((r) => r.seen))}::timestamptz[],
+      ${arrayParam(rows.map((r) => r.archive))}::boolean[]) as v(id, confidence, base, seen, archive)
     where signals.id = v.id and signals.status = 'active' and signals.last_seen_at = v.seen`);
 }
 

@@ -5,6 +5,7 @@
  * linked to a member of the group is linked to the survivor after.
  */
 import { sql } from 'drizzle-orm';
+import { arrayParam } from '../db/array-param.js';
 import type { Tx } from '../events.js';
 
 /**
@@ -13,12 +14,13 @@ import type { Tx } from '../events.js';
  * stronger. Set-based, so a batch with no links costs one round trip and moves nothing.
  */
 export async function moveLinks(tx: Tx, groups: readonly { survivorId: string; memberIds: readonly string[] }[]): Promise<void> {
-  const pairs = groups.flatMap((g) => g.memberIds.map((id) => sql`(${id}::uuid, ${g.survivorId}::uuid)`));
-  if (pairs.length === 0) return;
+  const members = groups.flatMap((g) => g.memberIds);
+  if (members.length === 0) return;
+  const survivors = groups.flatMap((g) => g.memberIds.map(() => g.survivorId));
   // The deleted rows are members' links, the upserted ones the survivors': never the same row.
   await tx.execute(sql`
     with moved as (
-      delete from evidence_signal_links l using (values ${sql.join(pairs, sql`, `)}) as v(member, survivor)
+      delete from evidence_signal_links l using unnest(${arrayParam(members)}::uuid[], ${arrayParam(survivors)}::uuid[]) as v(member, survivor)
       where l.signal_id = v.member
       returning l.evidence_id, v.survivor, l.case_id, l.relation, l.reasoning, l.score, l.created_at
     ), strongest as (
