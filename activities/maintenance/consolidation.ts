@@ -11,13 +11,12 @@
  * is left is decayed by one statement a batch, and only rows whose stored value changes are
  * written. A scope with nothing due is one read.
  */
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { arrayParam } from '../db/array-param.js';
 import type { Db } from '../db/client.js';
 import { beat } from '../heartbeat.js';
 import { signals } from '../db/schema/index.js';
-import type { Tx } from '../events.js';
-import { moveLinks } from './links.js';
+import { moveLinksCtes } from './links.js';
 import { changesReal, combineSurvivor, decayedConfidence, dedupGroups, shouldArchive, type MathsPolicy, type MergeGroup } from './signal-maths.js';
 import type { ScopeConsolidation, SignalScope } from '../../workflows/types.js';
 
@@ -54,89 +53,102 @@ function decayOf(stored: number, base: number, lastSeenMs: number, nominalMs: nu
   return { confidence, archive: shouldArchive(confidence, policy.archiveBelow), decays: changesReal(stored, confidence) };
 }
 
-/** What a batch of merges did: the signals it wrote (left out of the decay pass) and its survivors' decay. */
-interface MergeOutcome {
-  merged: number;
-  handled: string[];
-  decays: Decay[];
+/** A scope's active signal as read once (timestamps also as PostgreSQL renders them: the writes are guarded by them). */
+interface ScopeRow {
+  id: string;
+  confidence: number;
+  base: number | null;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  seen: string;
+  lastReferencedAt: Date | null;
+  referenced: string | null;
+  referenceCount: number;
+  embedding: number[] | null;
 }
 
-const ms = (d: Date | null) => (d === null ? null : d.getTime());
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+const fields = (r: ScopeRow) => ({
+  confidence: r.confidence,
+  baseConfidence: r.base ?? r.confidence,
+  firstSeenAt: r.firstSeenAt.getTime(),
+  lastSeenAt: r.lastSeenAt.getTime(),
+  lastReferencedAt: r.lastReferencedAt === null ? null : r.lastReferencedAt.getTime(),
+  referenceCount: r.referenceCount,
+});
+
+interface DecayRow extends Decay {
+  id: string;
+  base: number;
+  seen: string;
+}
+
+/** One write: a batch of merges (all or none) and a batch of decays, either possibly empty. */
+interface WriteBatch {
+  groups: readonly MergeGroup[];
+  decays: readonly DecayRow[];
+}
 
 /**
- * Merges one batch of groups in one transaction, from the rows as they are now (locked): the
- * survivors (decayed to the run's date on the way: the decay pass leaves them alone), the
- * members and the re-pointing in one statement, the links in one more.
+ * One statement (so one transaction: a kill leaves all of it or none), the same text whatever
+ * the sizes (arrays, `unnest`): the merges of a batch of groups from the rows as read, each
+ * row locked and still as read (active, not seen, mentioned or linked since), or none of them
+ * (`ok` false: the caller reads again); the survivors decayed to the run's date on the way, the
+ * members merged, what was merged into them re-pointed (one hop, always), their links moved
+ * (./links.ts); and the decay of rows outside any group, each guarded by its `last_seen_at` as
+ * read (a signal re-mentioned meanwhile, seen now, is left to the next run). Never one row
+ * twice: survivors, members and decayed rows are distinct active rows, re-pointed ones merged.
  */
-async function applyMerges(tx: Tx, groups: readonly MergeGroup[], nominalMs: number, policy: Policy): Promise<MergeOutcome> {
-  const ids = groups.flatMap((g) => [g.survivorId, ...g.mergedIds]).sort();
-  const rows = await tx
-    .select({
-      id: signals.id,
-      status: signals.status,
-      confidence: signals.confidence,
-      baseConfidence: signals.baseConfidence,
-      firstSeenAt: signals.firstSeenAt,
-      lastSeenAt: signals.lastSeenAt,
-      lastReferencedAt: signals.lastReferencedAt,
-      referenceCount: signals.referenceCount,
-    })
-    .from(signals)
-    .where(inArray(signals.id, ids))
-    .orderBy(signals.id)
-    .for('update');
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  const fields = (r: (typeof rows)[number]) => ({
-    confidence: r.confidence,
-    baseConfidence: r.baseConfidence ?? r.confidence,
-    firstSeenAt: r.firstSeenAt.getTime(),
-    lastSeenAt: r.lastSeenAt.getTime(),
-    lastReferencedAt: ms(r.lastReferencedAt),
-    referenceCount: r.referenceCount,
+async function write(db: Db, batch: WriteBatch, byId: ReadonlyMap<string, ScopeRow>, nominalMs: number, policy: Policy): Promise<{ ok: boolean; kept: Decay[] }> {
+  const guarded = batch.groups.flatMap((g) => [g.survivorId, ...g.mergedIds]).sort().map((id) => byId.get(id)!);
+  const kept = batch.groups.map((g) => {
+    const f = combineSurvivor(fields(byId.get(g.survivorId)!), g.mergedIds.map((id) => fields(byId.get(id)!)));
+    return { id: g.survivorId, f, decay: decayOf(f.confidence, f.baseConfidence, f.lastSeenAt, nominalMs, policy) };
   });
-  const kept: { id: string; fields: ReturnType<typeof combineSurvivor>; decay: Decay }[] = [];
-  const linkMoves: { survivorId: string; memberIds: string[] }[] = [];
-  for (const group of groups) {
-    const survivor = byId.get(group.survivorId);
-    const members = group.mergedIds.flatMap((id) => {
-      const row = byId.get(id);
-      return row?.status === 'active' ? [row] : [];
-    });
-    if (survivor?.status !== 'active' || members.length === 0) continue;
-    const fieldsKept = combineSurvivor(fields(survivor), members.map(fields));
-    kept.push({ id: survivor.id, fields: fieldsKept, decay: decayOf(fieldsKept.confidence, fieldsKept.baseConfidence, fieldsKept.lastSeenAt, nominalMs, policy) });
-    linkMoves.push({ survivorId: survivor.id, memberIds: members.map((m) => m.id) });
-  }
-  const decays = kept.map((k) => k.decay);
-  if (linkMoves.length === 0) return { merged: 0, handled: [], decays };
-  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-  const members = arrayParam(linkMoves.flatMap((g) => g.memberIds));
-  const survivorOfMember = arrayParam(linkMoves.flatMap((g) => g.memberIds.map(() => g.survivorId)));
-  // Three sets of rows, never one row twice: the survivors and members are active (locked
-  // above), the re-pointed ones (merged into a member earlier: one hop, always) are merged.
-  await tx.execute(sql`
-    with kept as (
+  const members = arrayParam(batch.groups.flatMap((g) => g.mergedIds));
+  const survivorOf = arrayParam(batch.groups.flatMap((g) => g.mergedIds.map(() => g.survivorId)));
+  const d = batch.decays;
+  const [row] = await db.execute<{ ok: boolean }>(sql`
+    with guard as (
+      select * from unnest(${arrayParam(guarded.map((r) => r.id))}::uuid[], ${arrayParam(guarded.map((r) => r.seen))}::timestamptz[],
+        ${arrayParam(guarded.map((r) => r.referenced))}::timestamptz[], ${arrayParam(guarded.map((r) => r.referenceCount))}::int[])
+        as g(id, seen, referenced, refs)
+    ), locked as (
+      select s.id from signals s join guard g on s.id = g.id
+      where s.status = 'active' and s.last_seen_at = g.seen and s.last_referenced_at is not distinct from g.referenced
+        and s.reference_count = g.refs
+      order by s.id for update of s
+    ), ok as (
+      select count(*) = (select count(*) from guard) as ok from locked
+    ), kept as (
       update signals set confidence = v.confidence, base_confidence = v.base, first_seen_at = v.first_seen,
         last_seen_at = v.last_seen, last_referenced_at = v.last_referenced, reference_count = v.refs,
         status = case when v.archive then 'archived' else signals.status end
-      from unnest(${arrayParam(kept.map((k) => k.id))}::uuid[], ${arrayParam(kept.map((k) => k.decay.confidence))}::real[],
-        ${arrayParam(kept.map((k) => k.fields.baseConfidence))}::real[], ${arrayParam(kept.map((k) => iso(k.fields.firstSeenAt)))}::timestamptz[],
-        ${arrayParam(kept.map((k) => iso(k.fields.lastSeenAt)))}::timestamptz[], ${arrayParam(kept.map((k) => iso(k.fields.lastReferencedAt)))}::timestamptz[],
-        ${arrayParam(kept.map((k) => k.fields.referenceCount))}::int[], ${arrayParam(kept.map((k) => k.decay.archive))}::boolean[])
+      from ok, unnest(${arrayParam(kept.map((k) => k.id))}::uuid[], ${arrayParam(kept.map((k) => k.decay.confidence))}::real[],
+        ${arrayParam(kept.map((k) => k.f.baseConfidence))}::real[], ${arrayParam(kept.map((k) => iso(k.f.firstSeenAt)))}::timestamptz[],
+        ${arrayParam(kept.map((k) => iso(k.f.lastSeenAt)))}::timestamptz[], ${arrayParam(kept.map((k) => iso(k.f.lastReferencedAt)))}::timestamptz[],
+        ${arrayParam(kept.map((k) => k.f.referenceCount))}::int[], ${arrayParam(kept.map((k) => k.decay.archive))}::boolean[])
         as v(id, confidence, base, first_seen, last_seen, last_referenced, refs, archive)
-      where signals.id = v.id returning 1
-    ), members as (
+      where ok.ok and signals.id = v.id returning 1
+    ), merged as (
       update signals set status = 'merged', merged_into = v.survivor
-      from unnest(${members}::uuid[], ${survivorOfMember}::uuid[]) as v(member, survivor) where signals.id = v.member returning 1
+      from ok, unnest(${members}::uuid[], ${survivorOf}::uuid[]) as v(member, survivor)
+      where ok.ok and signals.id = v.member returning 1
+    ), repointed as (
+      update signals set merged_into = v.survivor
+      from ok, unnest(${members}::uuid[], ${survivorOf}::uuid[]) as v(member, survivor)
+      where ok.ok and signals.merged_into = v.member returning 1
+    ), ${moveLinksCtes(members, survivorOf)}, decayed as (
+      update signals set confidence = v.confidence, base_confidence = v.base,
+        status = case when v.archive then 'archived' else signals.status end
+      from unnest(${arrayParam(d.map((r) => r.id))}::uuid[], ${arrayParam(d.map((r) => r.confidence))}::real[],
+        ${arrayParam(d.map((r) => r.base))}::real[], ${arrayParam(d.map((r) => r.seen))}::timestamptz[],
+        ${arrayParam(d.map((r) => r.archive))}::boolean[]) as v(id, confidence, base, seen, archive)
+      where signals.id = v.id and signals.status = 'active' and signals.last_seen_at = v.seen returning 1
     )
-    update signals set merged_into = v.survivor
-    from unnest(${members}::uuid[], ${survivorOfMember}::uuid[]) as v(member, survivor) where signals.merged_into = v.member`);
-  await moveLinks(tx, linkMoves);
-  return {
-    merged: linkMoves.reduce((n, g) => n + g.memberIds.length, 0),
-    handled: linkMoves.flatMap((g) => [g.survivorId, ...g.memberIds]),
-    decays,
-  };
+    select ok.ok from ok`);
+  return { ok: row!.ok, kept: kept.map((k) => k.decay) };
 }
 
 /** Cut into batches of about `size` merged signals (a group is never split). */
@@ -157,30 +169,8 @@ function batches(groups: readonly MergeGroup[], size: number): MergeGroup[][] {
   return out;
 }
 
-interface DecayRow extends Decay {
-  id: string;
-  base: number;
-  /** As PostgreSQL renders it (to the microsecond): the write is guarded by it. */
-  seen: string;
-}
-
-/**
- * Decay and archive, guarded by `last_seen_at` as read: a signal re-mentioned meanwhile (seen
- * now, revived) is left to the next run rather than decayed from its old sighting.
- */
-async function applyDecay(db: Db, rows: readonly DecayRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await db.execute(sql`
-    update signals set confidence = v.confidence, base_confidence = v.base,
-      status = case when v.archive then 'archived' else signals.status end
-    from unnest(${arrayParam(rows.map((r) => r.id))}::uuid[], ${arrayParam(rows.map((r) => r.confidence))}::real[],
-      ${arrayParam(rows.map((r) => r.base))}::real[], ${arrayParam(rows.map((r) => r.seen))}::timestamptz[],
-      ${arrayParam(rows.map((r) => r.archive))}::boolean[]) as v(id, confidence, base, seen, archive)
-    where signals.id = v.id and signals.status = 'active' and signals.last_seen_at = v.seen`);
-}
-
 /** The scope's active signals, read once: what the dedup compares and what the decay starts from. */
-function readScope(db: Db, scope: SignalScope) {
+function readScope(db: Db, scope: SignalScope): Promise<ScopeRow[]> {
   return db
     .select({
       id: signals.id,
@@ -189,25 +179,27 @@ function readScope(db: Db, scope: SignalScope) {
       firstSeenAt: signals.firstSeenAt,
       lastSeenAt: signals.lastSeenAt,
       seen: sql<string>`${signals.lastSeenAt}::text`,
+      lastReferencedAt: signals.lastReferencedAt,
+      referenced: sql<string | null>`${signals.lastReferencedAt}::text`,
+      referenceCount: signals.referenceCount,
       embedding: signals.embedding,
     })
     .from(signals)
     .where(activeIn(scope));
 }
 
-async function mergeAll(db: Db, groups: readonly MergeGroup[], req: ConsolidateScopeRequest, policy: Policy): Promise<MergeOutcome> {
-  const total: MergeOutcome = { merged: 0, handled: [], decays: [] };
-  for (const batch of batches(groups, policy.batchSize)) {
-    const done = await db.transaction((tx) => applyMerges(tx, batch, req.nominalMs, policy));
-    total.merged += done.merged;
-    total.handled.push(...done.handled);
-    total.decays.push(...done.decays);
-    beat({ phase: 'merge', merged: total.merged });
-  }
-  return total;
-}
+/** Reads again when a merge found its rows changed since read (a re-mention, a new link) this often, then fails (retried). */
+const READS = 3;
 
 export async function consolidateScope(db: Db, policy: Policy, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult> {
+  for (let read = 1; ; read++) {
+    const result = await consolidateOnce(db, policy, req);
+    if (result !== 'changed') return result;
+    if (read === READS) throw new Error(`the signals of ${req.scope.kind} ${req.scope.id} kept changing while they were consolidated`);
+  }
+}
+
+async function consolidateOnce(db: Db, policy: Policy, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult | 'changed'> {
   const loaded = await readScope(db, req.scope);
   if (!req.skipEmbedding && !req.dryRun) {
     const missing = loaded.filter((r) => r.embedding === null).slice(0, EMBED_ROUND);
@@ -217,31 +209,37 @@ export async function consolidateScope(db: Db, policy: Policy, req: ConsolidateS
     loaded.map((r) => ({ ...r, firstSeenAt: r.firstSeenAt.getTime() })),
     policy.mergeSimilarity,
   );
-  // A dry run merges nothing: its survivors decay as they are, its members not at all.
-  const merges: MergeOutcome = req.dryRun
-    ? { merged: groups.reduce((n, g) => n + g.mergedIds.length, 0), handled: groups.flatMap((g) => g.mergedIds), decays: [] }
-    : await mergeAll(db, groups, req, policy);
-  const handled = new Set(merges.handled);
-  const decays: Decay[] = [...merges.decays];
+  const merged = groups.reduce((n, g) => n + g.mergedIds.length, 0);
+  // Survivors are decayed in their merge, members not at all; a dry run merges nothing, so
+  // its survivors decay as they are.
+  const inMerge = new Set(groups.flatMap((g) => (req.dryRun ? g.mergedIds : [g.survivorId, ...g.mergedIds])));
+  const decays: DecayRow[] = [];
   const changed: DecayRow[] = [];
   for (const row of loaded) {
-    if (handled.has(row.id)) continue;
+    if (inMerge.has(row.id)) continue;
     const base = row.base ?? row.confidence;
-    const decay = decayOf(row.confidence, base, row.lastSeenAt.getTime(), req.nominalMs, policy);
+    const decay: DecayRow = { id: row.id, base, seen: row.seen, ...decayOf(row.confidence, base, row.lastSeenAt.getTime(), req.nominalMs, policy) };
     decays.push(decay);
-    if (decay.archive || decay.decays || row.base === null) changed.push({ id: row.id, base, seen: row.seen, ...decay });
+    // Only rows whose stored values change are written.
+    if (decay.archive || decay.decays || row.base === null) changed.push(decay);
   }
+  const counted: Decay[] = [...decays];
   if (!req.dryRun) {
-    for (let i = 0; i < changed.length; i += policy.batchSize) {
-      await applyDecay(db, changed.slice(i, i + policy.batchSize));
-      beat({ phase: 'decay', done: Math.min(i + policy.batchSize, changed.length) });
+    const byId = new Map(loaded.map((r) => [r.id, r]));
+    const merges = batches(groups, policy.batchSize);
+    for (let i = 0; i < Math.max(merges.length, Math.ceil(changed.length / policy.batchSize)); i++) {
+      const batch = { groups: merges[i] ?? [], decays: changed.slice(i * policy.batchSize, (i + 1) * policy.batchSize) };
+      const done = await write(db, batch, byId, req.nominalMs, policy);
+      if (!done.ok) return 'changed';
+      counted.push(...done.kept);
+      beat({ phase: 'write', batch: i + 1 });
     }
   }
   return {
     examined: loaded.length,
-    merged: merges.merged,
-    decayed: decays.filter((d) => d.decays).length,
-    archived: decays.filter((d) => d.archive).length,
+    merged,
+    decayed: counted.filter((d) => d.decays).length,
+    archived: counted.filter((d) => d.archive).length,
     embedded: 0,
   };
 }

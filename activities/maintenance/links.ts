@@ -4,31 +4,28 @@
  * stronger score's link is kept (the survivor's own on a tie). No link is lost: every item
  * linked to a member of the group is linked to the survivor after.
  */
-import { sql } from 'drizzle-orm';
-import { arrayParam } from '../db/array-param.js';
-import type { Tx } from '../events.js';
+import { sql, type SQL } from 'drizzle-orm';
 
 /**
- * For a batch of merge groups at once, one statement: the members' links are deleted and the
- * strongest of each (survivor, item) upserted onto the survivor, replacing its own only when
- * stronger. Set-based, so a batch with no links costs one round trip and moves nothing.
+ * The link move of a batch of merges, as common table expressions of the merge's one statement
+ * (activities/maintenance/consolidation.ts), gated by its `ok`: the members' links deleted and
+ * the strongest of each (survivor, item) upserted onto the survivor, replacing its own only when
+ * stronger. `members` and `survivors` are array parameters, pairwise. The deleted rows are
+ * members' links, the upserted ones survivors': never the same row.
  */
-export async function moveLinks(tx: Tx, groups: readonly { survivorId: string; memberIds: readonly string[] }[]): Promise<void> {
-  const members = groups.flatMap((g) => g.memberIds);
-  if (members.length === 0) return;
-  const survivors = groups.flatMap((g) => g.memberIds.map(() => g.survivorId));
-  // The deleted rows are members' links, the upserted ones the survivors': never the same row.
-  await tx.execute(sql`
-    with moved as (
-      delete from evidence_signal_links l using unnest(${arrayParam(members)}::uuid[], ${arrayParam(survivors)}::uuid[]) as v(member, survivor)
-      where l.signal_id = v.member
+export function moveLinksCtes(members: string, survivors: string): SQL {
+  return sql`moved_links as (
+      delete from evidence_signal_links l using ok, unnest(${members}::uuid[], ${survivors}::uuid[]) as v(member, survivor)
+      where ok.ok and l.signal_id = v.member
       returning l.evidence_id, v.survivor, l.case_id, l.relation, l.reasoning, l.score, l.created_at
-    ), strongest as (
-      select distinct on (survivor, evidence_id) * from moved order by survivor, evidence_id, score desc
-    )
-    insert into evidence_signal_links (evidence_id, signal_id, case_id, relation, reasoning, score, created_at)
-    select evidence_id, survivor, case_id, relation, reasoning, score, created_at from strongest
-    on conflict (evidence_id, signal_id) do update
-      set relation = excluded.relation, reasoning = excluded.reasoning, score = excluded.score
-      where excluded.score > evidence_signal_links.score`);
+    ), strongest_links as (
+      select distinct on (survivor, evidence_id) * from moved_links order by survivor, evidence_id, score desc
+    ), linked as (
+      insert into evidence_signal_links (evidence_id, signal_id, case_id, relation, reasoning, score, created_at)
+      select evidence_id, survivor, case_id, relation, reasoning, score, created_at from strongest_links
+      on conflict (evidence_id, signal_id) do update
+        set relation = excluded.relation, reasoning = excluded.reasoning, score = excluded.score
+        where excluded.score > evidence_signal_links.score
+      returning 1
+    )`;
 }
