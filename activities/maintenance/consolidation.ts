@@ -1,15 +1,15 @@
 /**
  * One scope's consolidation (issue 18; Decisions 22, 34): dedup, then decay and archive, as
  * the pure maths (./signal-maths.ts) decide, applied in batches of transactions with a
- * heartbeat after each. Every write is computed from what the rows hold now, so a retried
+ * heartbeat after each. Every write is computed from what the rows hold, so a retried
  * attempt (or a second run for the same date) re-reads, finds what is done, and changes nothing:
  * a merged signal is no longer active, and decay from the stored base to the same date gives
  * the same value.
  *
- * Cost (the bench's consolidation scenario): the scope is read once; a merge batch is one
- * transaction of three statements (lock, write, links) that also decays its survivors; what
- * is left is decayed by one statement a batch, and only rows whose stored value changes are
- * written. A scope with nothing due is one read.
+ * Cost (the bench's consolidation scenario): the scope is read once, then written by one
+ * statement a batch (`write`: merges, links and decay together, guarded by what was read
+ * instead of a transaction holding locks across round trips); only rows whose stored value
+ * changes are written, so a scope with nothing due (a second run for the same date) is one read.
  */
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { arrayParam } from '../db/array-param.js';
@@ -92,13 +92,14 @@ interface WriteBatch {
 
 /**
  * One statement (so one transaction: a kill leaves all of it or none), the same text whatever
- * the sizes (arrays, `unnest`): the merges of a batch of groups from the rows as read, each
- * row locked and still as read (active, not seen, mentioned or linked since), or none of them
- * (`ok` false: the caller reads again); the survivors decayed to the run's date on the way, the
- * members merged, what was merged into them re-pointed (one hop, always), their links moved
- * (./links.ts); and the decay of rows outside any group, each guarded by its `last_seen_at` as
- * read (a signal re-mentioned meanwhile, seen now, is left to the next run). Never one row
- * twice: survivors, members and decayed rows are distinct active rows, re-pointed ones merged.
+ * the sizes (arrays, `unnest`), applied only if every signal of its merges is, locked, still as
+ * read (active, not seen, mentioned or linked since; `ok` false: nothing is written and the
+ * caller reads again, so its report counts what the next read finds): the merges of a batch of
+ * groups, the survivors decayed to the run's date on the way, the members merged, what was
+ * merged into them re-pointed (one hop, always), their links moved (./links.ts); and the decay
+ * of a batch of rows outside any group, each guarded by its `last_seen_at` as read (a signal
+ * re-mentioned meanwhile, seen now, is left to the next run). Never one row twice: survivors,
+ * members and decayed rows are distinct active rows, re-pointed ones merged.
  */
 async function write(db: Db, batch: WriteBatch, byId: ReadonlyMap<string, ScopeRow>, nominalMs: number, policy: Policy): Promise<{ ok: boolean; kept: Decay[] }> {
   const guarded = batch.groups.flatMap((g) => [g.survivorId, ...g.mergedIds]).sort().map((id) => byId.get(id)!);
@@ -142,10 +143,10 @@ async function write(db: Db, batch: WriteBatch, byId: ReadonlyMap<string, ScopeR
     ), ${moveLinksCtes(members, survivorOf)}, decayed as (
       update signals set confidence = v.confidence, base_confidence = v.base,
         status = case when v.archive then 'archived' else signals.status end
-      from unnest(${arrayParam(d.map((r) => r.id))}::uuid[], ${arrayParam(d.map((r) => r.confidence))}::real[],
+      from ok, unnest(${arrayParam(d.map((r) => r.id))}::uuid[], ${arrayParam(d.map((r) => r.confidence))}::real[],
         ${arrayParam(d.map((r) => r.base))}::real[], ${arrayParam(d.map((r) => r.seen))}::timestamptz[],
         ${arrayParam(d.map((r) => r.archive))}::boolean[]) as v(id, confidence, base, seen, archive)
-      where signals.id = v.id and signals.status = 'active' and signals.last_seen_at = v.seen returning 1
+      where ok.ok and signals.id = v.id and signals.status = 'active' and signals.last_seen_at = v.seen returning 1
     )
     select ok.ok from ok`);
   return { ok: row!.ok, kept: kept.map((k) => k.decay) };
@@ -182,10 +183,24 @@ function readScope(db: Db, scope: SignalScope): Promise<ScopeRow[]> {
       lastReferencedAt: signals.lastReferencedAt,
       referenced: sql<string | null>`${signals.lastReferencedAt}::text`,
       referenceCount: signals.referenceCount,
-      embedding: signals.embedding,
+      embedding: sql<number[] | null>`${signals.embedding}::text`.mapWith(vectorFromText),
     })
     .from(signals)
     .where(activeIn(scope));
+}
+
+/**
+ * A `real[]` as PostgreSQL renders it (`{0.1,-2e-05}`), parsed natively: the driver's own array
+ * parser walks every character in JavaScript, the larger part of reading a scope. `NaN` and
+ * `Infinity` are not JSON: such a vector goes through `Number`.
+ */
+export function vectorFromText(text: string): number[] {
+  const inner = text.slice(1, -1);
+  try {
+    return JSON.parse(`[${inner}]`) as number[];
+  } catch {
+    return inner === '' ? [] : inner.split(',').map(Number);
+  }
 }
 
 /** Reads again when a merge found its rows changed since read (a re-mention, a new link) this often, then fails (retried). */
