@@ -194,7 +194,7 @@ function readScope(db: Db, scope: SignalScope): Promise<ScopeRow[]> {
  * parser walks every character in JavaScript, the larger part of reading a scope. `NaN` and
  * `Infinity` are not JSON: such a vector goes through `Number`.
  */
-export function vectorFromText(text: string): number[] {
+function vectorFromText(text: string): number[] {
   const inner = text.slice(1, -1);
   try {
     return JSON.parse(`[${inner}]`) as number[];
