@@ -8,12 +8,14 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events, messages, signals } from '../../activities/db/schema/index.js';
 import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createSignalExtractionActivities } from '../../activities/signal-extraction.js';
+import type { Db } from '../../activities/db/client.js';
 import type { Activities } from '../../activities/index.js';
+import { consolidateScope } from '../../activities/maintenance/consolidation.js';
 import { DAY_MS } from '../../activities/maintenance/signal-maths.js';
 import { creditSurvivors, mentionedAgain, mentionReturning } from '../../activities/signal-mentions.js';
 import { SIGNAL_MAINTENANCE_DEFAULTS } from '../../workers/config.js';
@@ -137,6 +139,36 @@ describe('consolidateThreadSignals', () => {
     const before = await snapshot(db(), [s.threadId]);
     expect(await consolidate(scope)).toEqual({ examined: 4, merged: 0, decayed: 0, archived: 0, embedded: 0 });
     expect(await snapshot(db(), [s.threadId])).toEqual(before);
+  });
+
+  it('a merge whose signals changed after they were read (a re-mention) reads again: nothing of it is lost', async () => {
+    const s = await seedMixedThread();
+    const scope: SignalScope = { kind: 'thread', id: s.threadId };
+    // The merged signal is said again between the activity's read and its write.
+    let mentioned = false;
+    const racing = new Proxy(db(), {
+      get(target, key) {
+        if (key !== 'execute') return Reflect.get(target, key) as unknown;
+        return async (query: Parameters<Db['execute']>[0]) => {
+          if (!mentioned) {
+            mentioned = true;
+            await db().update(signals).set({ referenceCount: sql`${signals.referenceCount} + 1`, lastSeenAt: sql`now()` }).where(eq(signals.id, s.merged));
+          }
+          return target.execute(query);
+        };
+      },
+    });
+    const policy = { ...SIGNAL_MAINTENANCE_DEFAULTS };
+    const result = await consolidateScope(racing, policy, { scope, nominalMs: NOMINAL.nominalMs, skipEmbedding: true });
+    expect(mentioned).toBe(true);
+    expect(result).toMatchObject({ examined: 6, merged: 1 });
+    // 2 + 3, and the re-mention: counted for the survivor.
+    expect(await signalById(db(), s.survivor)).toMatchObject({ status: 'active', referenceCount: 6 });
+    expect(await signalById(db(), s.merged)).toMatchObject({ status: 'merged', mergedInto: s.survivor });
+    const { links } = await snapshot(db(), [s.threadId]);
+    expect(links.map((l) => [l.evidenceId, l.signalId, l.score]).sort()).toEqual(
+      [[s.both, s.survivor, 0.8], [s.onlyMerged, s.survivor, 0.4]].sort(),
+    );
   });
 
   it('holds through a database outage (Decision 28) and then consolidates', async () => {
