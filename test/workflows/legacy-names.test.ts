@@ -115,17 +115,19 @@ describe('the seed\'s agent names, started by workflow type', () => {
     expect(await h.database.db.select().from(agentRuns).where(eq(agentRuns.correlationId, correlationId))).toHaveLength(0);
   });
 
-  it('the seed\'s inquiry names take (inquiry_id, user_id) and start that kind of the inquiry; another user\'s inquiry starts nothing', async () => {
+  it('the seed\'s inquiry names take (inquiry_id, user_id) and each starts its kind of the inquiry; another user\'s inquiry starts nothing', async () => {
     const caseId = await caseWithCorpus();
     const inquiry = (await call(h.app, h.alice, { method: 'POST', url: `/v1/cases/${caseId}/inquiries`, payload: { question: 'What do bakery rents near Leeds station cost?' } })).json();
-    const started = await runByOldName('generate_debate_workflow', [inquiry.id, h.alice.id]);
-    expect(started).toEqual({ workflowId: `inquiry-debate-${inquiry.id}` });
-    expect(await h.env.client.workflow.getHandle(started.workflowId).result()).toMatchObject({ inquiryId: inquiry.id, kind: 'debate', version: 1 });
     const refused = await failureOf(runByOldName('generate_research_workflow', [inquiry.id, h.bob.id]));
     expect(refused.type).toBe('NotFound');
     const runs = [];
     for await (const wf of h.env.client.workflow.list({ query: `WorkflowId = "inquiry-research-${inquiry.id}"` })) runs.push(wf);
     expect(runs).toHaveLength(0);
+    for (const kind of ['research', 'debate', 'critique'] as const) {
+      const started = await runByOldName(`generate_${kind}_workflow`, [inquiry.id, h.alice.id]);
+      expect(started).toEqual({ workflowId: `inquiry-${kind}-${inquiry.id}` });
+      expect(await h.env.client.workflow.getHandle(started.workflowId).result()).toMatchObject({ inquiryId: inquiry.id, kind, version: 1 });
+    }
   });
 
   it('extract_document_signals_workflow fails at once, not retried, with the pointer to processDocument and signals/extract', async () => {
