@@ -7,9 +7,12 @@
  * and its reservation deleted in one transaction (../usage.ts `meterAttempt`), so a call is
  * counted as a reservation or as spent, never both. A reservation is keyed by (workflow id,
  * run id, phase seq, call index), not by attempt: a crash between reserve and settle leaves one
- * row, which the retried attempt rewrites instead of adding a second.
+ * row, which the retried attempt rewrites instead of adding a second. Only one run of a workflow
+ * id is open at a time (continue-as-new closes one before the next starts; a failed run's id is
+ * started again only after it closed), so a reservation of another run is a leftover of a crash
+ * that run never came back from: it is held against nobody, and the next reservation deletes it.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Db } from './db/client.js';
 import { budgetReservations, tokenLedger } from './db/schema/index.js';
 import { failure } from './errors.js';
@@ -39,14 +42,14 @@ const lockOf = (workflowId: string) => sql`select pg_advisory_xact_lock(hashtext
 
 /**
  * Spent plus held, in one statement: one snapshot, so a settle committing between two reads
- * can neither be missed on both sides nor counted on both. The call's own key is left out
- * (a retry replaces it).
+ * can neither be missed on both sides nor counted on both. Held is this run's reservations; the
+ * call's own key is left out (a retry replaces it).
  */
 export async function committedTokens(db: Queryable, key: ReservationKey, call: number): Promise<number> {
   const rows = await db.execute<{ total: string }>(sql`select (
     (select coalesce(sum(${tokenLedger.promptTokens} + ${tokenLedger.completionTokens}), 0) from ${tokenLedger} where ${tokenLedger.workflowId} = ${key.workflowId})
     + (select coalesce(sum(${budgetReservations.tokens}), 0) from ${budgetReservations}
-       where ${budgetReservations.workflowId} = ${key.workflowId}
+       where ${budgetReservations.workflowId} = ${key.workflowId} and ${budgetReservations.runId} = ${key.runId}
          and not (${budgetReservations.runId} = ${key.runId} and ${budgetReservations.seq} = ${key.seq} and ${budgetReservations.call} = ${call}))
   )::bigint as total`);
   const row = rows[0];
@@ -57,6 +60,7 @@ export async function committedTokens(db: Queryable, key: ReservationKey, call: 
 export async function reserveCall(db: Db, key: ReservationKey, call: number, tokens: number, budget: CallBudget): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.execute(lockOf(key.workflowId));
+    await tx.delete(budgetReservations).where(and(eq(budgetReservations.workflowId, key.workflowId), ne(budgetReservations.runId, key.runId)));
     const committed = await committedTokens(tx, key, call);
     const needed = committed + tokens + (budget.mustRun ? 0 : budget.keep);
     if (!budget.mustRun && needed > budget.limit) {

@@ -44,6 +44,18 @@ async function spent(workflowId: string) {
 }
 
 describe('budget reservations', () => {
+  it('a reservation an earlier run of the workflow id left (it crashed, then the run ended) is not held against the next run, and goes', async () => {
+    const workflowId = `research-${randomUUID()}`;
+    const budget: CallBudget = { limit: 1_500, estimate: 1_000, keep: 500 };
+    // Run 1 dies mid-call and never comes back (its run failed or timed out): its reservation stays.
+    const lost = meterAttempt(database.db, null, attempt(workflowId, '3', 1), { seq: 2, budget });
+    await expect(lost.call(async () => { throw new Error('worker killed'); })).rejects.toThrow('worker killed');
+    // Only one run of a workflow id is open at a time: a later run's call is not refused by run 1's leftover.
+    const next = meterAttempt(database.db, null, { workflowId, runId: 'run-2', activityId: '3', attempt: 1 }, { seq: 2, budget });
+    await expect(next.call(paid(900))).resolves.toBe(900);
+    expect((await open(workflowId)).map((r) => r.runId)).toEqual(['run-2']);
+  });
+
   it('a crash after reserve leaves one reservation, which the retry rewrites: counted once', async () => {
     const workflowId = `research-${randomUUID()}`;
     // Room for one call of 1 000 and the synthesis's 500, no more.
