@@ -6,7 +6,8 @@
  * carried into the next prompt is used up, or the server suggests it, the loop hands over:
  * the caller continues as new with the carry (ids, a summary in words).
  */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { researchProgressQuery } from '../messages.js';
 import type { Activities } from '../../activities/index.js';
 import type { ResearchSettings } from '../../activities/research/activities.js';
 import type { StopReason } from '../../activities/research/synthesize.js';
@@ -28,6 +29,21 @@ export interface LoopState {
   /** Tokens of sources and findings this run carries into its next prompt. */
   contextTokens: number;
   phase: string;
+}
+
+/**
+ * A run's loop state: from the carry a continued run was handed (its run count up by one), or
+ * empty for the first; answered by the `researchProgress` query while the run lives.
+ */
+export function openLoopState(carried: ResearchCarry | undefined): LoopState {
+  const carry: ResearchCarry = carried
+    ? { ...carried, runs: carried.runs + 1 }
+    : { questions: [], queries: [], searched: [], iteration: 0, stallRounds: 0, sourceIds: [], findingIds: [], dropped: {}, providers: [], notes: [], handoff: '', runs: 1, phaseCost: {} };
+  const state: LoopState = { carry, settings: { budgetTokens: 0, maxIterations: 0, stallRounds: 0, contextTokens: 0 }, tokensSpent: 0, contextTokens: 0, phase: 'start' };
+  setHandler(researchProgressQuery, () => ({
+    phase: state.phase, iteration: carry.iteration, sources: carry.sourceIds.length, findings: carry.findingIds.length, tokensSpent: state.tokensSpent, runs: carry.runs,
+  }));
+  return state;
 }
 
 export type LoopOutcome = { kind: 'done'; stopReason: StopReason } | { kind: 'handoff' };

@@ -9,33 +9,25 @@
  * placeholder `failed` with the step that failed and emits AGENT_FAILED; a cancellation first
  * writes a partial artifact from the findings so far, marked `cancelled`.
  */
-import { continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import type { StopReason } from '../../activities/research/synthesize.js';
 import { startEvidenceIngestion } from '../evidence/start-ingestion.js';
 import { failureReason, runBounded } from '../failures.js';
-import { researchProgressQuery } from '../messages.js';
 import { research as researchPolicy, researchBookkeeping, TASK_TIME_LIMIT_MS } from '../policies.js';
-import type { ResearchCarry, ResearchInput, ResearchResult } from '../types.js';
-import { budgetFor, handoff, plan, rounds, stopNote, type LoopState } from './loop.js';
+import type { ResearchInput, ResearchResult } from '../types.js';
+import { budgetFor, handoff, openLoopState, plan, rounds, stopNote, type LoopState } from './loop.js';
 import { finishFailed, newAgentRun, phase, phaseRequest, type AgentRun } from './phases.js';
 
 const acts = proxyActivities<Activities>(researchPolicy);
 const book = (summary: string) => ({ ...researchBookkeeping, summary });
 
-const emptyCarry = (): ResearchCarry => ({
-  questions: [], queries: [], searched: [], iteration: 0, stallRounds: 0, sourceIds: [], findingIds: [], dropped: {}, providers: [], notes: [], handoff: '', runs: 1, phaseCost: {},
-});
-
 export async function researchAgent(input: ResearchInput): Promise<ResearchResult> {
   const { workflowId } = workflowInfo();
   const deadlineAt = input.deadlineAt ?? Date.now() + (input.timeLimitMs ?? TASK_TIME_LIMIT_MS);
   const run = newAgentRun(workflowId, input);
-  const carry = input.carry ? { ...input.carry, runs: input.carry.runs + 1 } : emptyCarry();
-  const state: LoopState = { carry, settings: { budgetTokens: 0, maxIterations: 0, stallRounds: 0, contextTokens: 0 }, tokensSpent: 0, contextTokens: 0, phase: 'start' };
-  setHandler(researchProgressQuery, () => ({
-    phase: state.phase, iteration: carry.iteration, sources: carry.sourceIds.length, findings: carry.findingIds.length, tokensSpent: state.tokensSpent, runs: carry.runs,
-  }));
+  const state = openLoopState(input.carry);
+  const { carry } = state;
   const outcome = await runBounded({
     limit: Math.max(1, deadlineAt - Date.now()),
     work: () => work(run, input, state),

@@ -9,24 +9,19 @@
  * The topic defaults to the case's title. Any failure marks the row and placeholder `failed`
  * with the step that failed and emits AGENT_FAILED.
  */
-import { continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import type { StopReason } from '../../activities/research/synthesize.js';
 import { failureReason, runBounded } from '../failures.js';
-import { researchProgressQuery } from '../messages.js';
 import { research as researchPolicy, researchBookkeeping, TASK_TIME_LIMIT_MS } from '../policies.js';
-import type { ResearchCarry, ResearchInput, ReviewResult } from '../types.js';
-import { budgetFor, handoff, plan, rounds, stopNote, type LoopState } from './loop.js';
+import type { ResearchInput, ReviewResult } from '../types.js';
+import { budgetFor, handoff, openLoopState, plan, rounds, stopNote, type LoopState } from './loop.js';
 import { finishFailed, newAgentRun, phase, phaseRequest, type AgentRun } from './phases.js';
 
 const acts = proxyActivities<Activities>(researchPolicy);
 const book = (summary: string) => ({ ...researchBookkeeping, summary });
 
 type ReviewKind = 'critique' | 'brief';
-
-const emptyCarry = (): ResearchCarry => ({
-  questions: [], queries: [], searched: [], iteration: 0, stallRounds: 0, sourceIds: [], findingIds: [], dropped: {}, providers: [], notes: [], handoff: '', runs: 1, phaseCost: {},
-});
 
 export async function critiqueAgent(input: ResearchInput): Promise<ReviewResult> {
   return reviewAgent('critique', input);
@@ -40,13 +35,10 @@ async function reviewAgent(kind: ReviewKind, first: ResearchInput): Promise<Revi
   const { workflowId } = workflowInfo();
   const deadlineAt = first.deadlineAt ?? Date.now() + (first.timeLimitMs ?? TASK_TIME_LIMIT_MS);
   const run = newAgentRun(workflowId, first);
-  const carry = first.carry ? { ...first.carry, runs: first.carry.runs + 1 } : emptyCarry();
-  const state: LoopState = { carry, settings: { budgetTokens: 0, maxIterations: 0, stallRounds: 0, contextTokens: 0 }, tokensSpent: 0, contextTokens: 0, phase: 'start' };
+  const state = openLoopState(first.carry);
+  const { carry } = state;
   // The topic is resolved once (the case's title by default) and carried across continue-as-new.
   const job = { input: first };
-  setHandler(researchProgressQuery, () => ({
-    phase: state.phase, iteration: carry.iteration, sources: carry.sourceIds.length, findings: carry.findingIds.length, tokensSpent: state.tokensSpent, runs: carry.runs,
-  }));
   const outcome = await runBounded({
     limit: Math.max(1, deadlineAt - Date.now()),
     work: () => work(kind, run, job, state),
