@@ -8,9 +8,6 @@
  * holds once, on that case.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -22,12 +19,10 @@ import type { DraftCaseResult, ExtractSignalsResult } from '../../workflows/type
 import { fixtureAgent, FIXTURE_AGENTS } from '../fixtures/agents.js';
 import { seedSignal } from '../helpers/briefs.js';
 import { eventually, seedThread } from '../helpers/chat.js';
-import { killChild, startNode, stopChild, waitFor, type Child } from '../helpers/child-process.js';
+import { killChild, stopChild, waitFor, type Child } from '../helpers/child-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { seedCase } from '../helpers/documents.js';
-import { testBundle } from '../helpers/stack.js';
-import { uniqueId } from '../helpers/temporal.js';
-import { startFaultStack, type FaultStack } from './harness.js';
+import { startAgentsWorker, startFaultStack, writeFaultBundle, type FaultStack } from './harness.js';
 
 const AGENTS = [...FIXTURE_AGENTS, fixtureAgent('critique')];
 const CHUNKS = 12;
@@ -43,10 +38,7 @@ const children: Child[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
   stack = await startFaultStack({ label: 'agents-kill', temporalAddress: inject('temporalAddress'), databaseUrl: database.url });
-  bundlePath = join(tmpdir(), `${uniqueId('casework-agents-bundle')}.js`);
-  const bundle = await testBundle(fileURLToPath(new URL('../fixtures/workflows-with-agents.ts', import.meta.url)));
-  if (!('code' in bundle)) throw new Error('expected a bundle with code');
-  writeFileSync(bundlePath, bundle.code);
+  bundlePath = await writeFaultBundle('agents', fileURLToPath(new URL('../fixtures/workflows-with-agents.ts', import.meta.url)));
 });
 
 afterAll(async () => {
@@ -55,22 +47,12 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function startWorker(holds: string | undefined): Promise<Child> {
-  const prefix = stack.queues.chat.slice(0, -'chat'.length);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: inject('temporalAddress'), DATABASE_URL: database.url, CASEWORK_QUEUE_PREFIX: prefix,
-    CASEWORK_SCHEDULES: 'off', LLM_PROVIDER: 'local', EMBEDDING_PROVIDER: 'local', LOG_LEVEL: 'warn',
-    FAULT_WORKFLOW_BUNDLE: bundlePath, WORKER_SHUTDOWN_GRACE_MS: '1000', SIGNAL_EXTRACTION_MAX_MESSAGES: String(BATCH),
-    BRIEF_DEBOUNCE_MS: '200', BRIEF_MAX_WAIT_MS: '1000', BRIEF_IDLE_CLOSE_MS: '2000',
-    ...(holds ? { FAULT_HOLD_AFTER: holds } : {}),
-  };
-  for (const name of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'TEMPORAL_API_KEY', 'TEMPORAL_PROFILE', 'TEMPORAL_NAMESPACE']) delete env[name];
-  if (!holds) delete env.FAULT_HOLD_AFTER;
-  const child = startNode(`agents worker #${children.length + 1}`, 'test/fault/agents-worker-process.ts', [], env);
-  children.push(child);
-  await waitFor(`${child.name} to be ready`, async () => (child.output().includes('fault-worker ready') ? true : undefined), 150_000, child);
-  return child;
+function startWorker(holds: string | undefined): Promise<Child> {
+  return startAgentsWorker({
+    name: `agents worker #${children.length + 1}`, stack, temporalAddress: inject('temporalAddress'), databaseUrl: database.url, bundlePath, holds, children,
+    env: { LLM_PROVIDER: 'local', EMBEDDING_PROVIDER: 'local', SIGNAL_EXTRACTION_MAX_MESSAGES: String(BATCH) },
+    unset: ['OPENAI_API_KEY', 'OPENAI_BASE_URL'],
+  });
 }
 
 async function chunkedDocument(caseId: string): Promise<{ id: string; contentHash: string }> {

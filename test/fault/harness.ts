@@ -4,7 +4,7 @@
  * process (test/fault/worker-process.ts) that the test kills and restarts. Messages are
  * sent through the real hand-off (test/helpers/chat.ts `sendMessage`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -16,6 +16,7 @@ import type { ConversationInput, QueueNames } from '../../workflows/types.js';
 import { seedThread, seedUser, sendMessage } from '../helpers/chat.js';
 import { killChild, startNode, stopChild, waitFor, type Child } from '../helpers/child-process.js';
 import { createTestDatabase } from '../helpers/database.js';
+import { testBundle } from '../helpers/stack.js';
 import { uniqueId } from '../helpers/temporal.js';
 
 /** The first start bundles the workflows (tens of seconds on two busy cores); later ones reuse it. */
@@ -171,3 +172,51 @@ export async function sendBursts(
 
 /** Lines of the worker children's output that record an injected fault. */
 export const faultLines = (log: string) => log.split('\n').filter((l) => l.startsWith('fault: '));
+
+/** The workflow bundle (production's, or a fixture entry's) written once to a file the fault workers load (FAULT_WORKFLOW_BUNDLE). */
+export async function writeFaultBundle(label: string, workflowsPath?: string): Promise<string> {
+  const path = join(tmpdir(), `${uniqueId(`casework-${label}-bundle`)}.js`);
+  const bundle = await testBundle(workflowsPath);
+  if (!('code' in bundle)) throw new Error('expected a bundle with code');
+  writeFileSync(path, bundle.code);
+  return path;
+}
+
+export interface AgentsWorkerOptions {
+  name: string;
+  stack: FaultStack;
+  temporalAddress: string;
+  databaseUrl: string;
+  bundlePath: string;
+  /** FAULT_HOLD_AFTER: the activities (`name:ms`) after whose commit the worker waits, to be killed there. */
+  holds?: string;
+  /** The pipeline's own settings (the model provider included). */
+  env: Record<string, string>;
+  /** Settings of this machine's environment the worker must not see. */
+  unset?: string[];
+  readyMs?: number;
+  /** The test's started children (stopped in its afterAll): the worker joins them before it is awaited. */
+  children: Child[];
+}
+
+/**
+ * A worker process for the agent pipelines' fault tests (test/fault/agents-worker-process.ts) on
+ * the stack's queues, with no schedules, quiet logs, a short shutdown grace and quick briefs;
+ * resolves once it says it is ready.
+ */
+export async function startAgentsWorker(o: AgentsWorkerOptions): Promise<Child> {
+  const prefix = o.stack.queues.chat.slice(0, -'chat'.length);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: o.temporalAddress, DATABASE_URL: o.databaseUrl, CASEWORK_QUEUE_PREFIX: prefix, CASEWORK_SCHEDULES: 'off',
+    LOG_LEVEL: 'warn', FAULT_WORKFLOW_BUNDLE: o.bundlePath, WORKER_SHUTDOWN_GRACE_MS: '1000',
+    BRIEF_DEBOUNCE_MS: '200', BRIEF_MAX_WAIT_MS: '1000', BRIEF_IDLE_CLOSE_MS: '2000',
+    ...o.env,
+  };
+  for (const name of ['TEMPORAL_API_KEY', 'TEMPORAL_PROFILE', 'TEMPORAL_NAMESPACE', 'FAULT_HOLD_AFTER', ...(o.unset ?? [])]) delete env[name];
+  if (o.holds) env.FAULT_HOLD_AFTER = o.holds;
+  const child = startNode(o.name, 'test/fault/agents-worker-process.ts', [], env);
+  o.children.push(child);
+  await waitFor(`${child.name} to be ready`, async () => (child.output().includes('fault-worker ready') ? true : undefined), o.readyMs ?? 150_000, child);
+  return child;
+}

@@ -8,23 +8,18 @@
  * searchable by its processing, and its three events exactly once under its own workflow id.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { documents, events, inquiries, inquiryDocuments, INQUIRY_KINDS } from '../../activities/db/schema/index.js';
 import { startInquiry } from '../../activities/inquiries/start.js';
 import type { InquiryResult } from '../../workflows/types.js';
-import { killChild, startNode, stopChild, waitFor, type Child } from '../helpers/child-process.js';
+import { killChild, stopChild, waitFor, type Child } from '../helpers/child-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { seedCase } from '../helpers/documents.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai.js';
 import { researchModel } from '../helpers/research-model.js';
 import { seedDocument } from '../helpers/retrieval.js';
-import { testBundle } from '../helpers/stack.js';
-import { uniqueId } from '../helpers/temporal.js';
-import { startFaultStack, type FaultStack } from './harness.js';
+import { startAgentsWorker, startFaultStack, writeFaultBundle, type FaultStack } from './harness.js';
 
 let database: TestDatabase;
 let stack: FaultStack;
@@ -38,10 +33,7 @@ beforeAll(async () => {
   stack = await startFaultStack({ label: 'inquiry-kill', temporalAddress: inject('temporalAddress'), databaseUrl: database.url });
   fake = await startFakeOpenAi();
   fake.onChat = (body) => model.reply(body);
-  bundlePath = join(tmpdir(), `${uniqueId('casework-inquiry-bundle')}.js`);
-  const bundle = await testBundle();
-  if (!('code' in bundle)) throw new Error('expected a bundle with code');
-  writeFileSync(bundlePath, bundle.code);
+  bundlePath = await writeFaultBundle('inquiry');
 });
 
 afterAll(async () => {
@@ -51,22 +43,15 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function startWorker(holds: string | undefined): Promise<Child> {
-  const prefix = stack.queues.chat.slice(0, -'chat'.length);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: inject('temporalAddress'), DATABASE_URL: database.url, CASEWORK_QUEUE_PREFIX: prefix,
-    CASEWORK_SCHEDULES: 'off', LLM_PROVIDER: 'openai', EMBEDDING_PROVIDER: 'local', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseUrl,
-    LLM_MODEL: 'gpt-test', LOG_LEVEL: 'warn', FAULT_WORKFLOW_BUNDLE: bundlePath, WORKER_SHUTDOWN_GRACE_MS: '1000',
-    BRIEF_DEBOUNCE_MS: '200', BRIEF_MAX_WAIT_MS: '1000', BRIEF_IDLE_CLOSE_MS: '2000',
-    ...(holds ? { FAULT_HOLD_AFTER: holds } : {}),
-  };
-  for (const name of ['TEMPORAL_API_KEY', 'TEMPORAL_PROFILE', 'TEMPORAL_NAMESPACE', 'RESEARCH_SEARCH_URL']) delete env[name];
-  if (!holds) delete env.FAULT_HOLD_AFTER;
-  const child = startNode(`inquiry worker #${children.length + 1}`, 'test/fault/agents-worker-process.ts', [], env);
-  children.push(child);
-  await waitFor(`${child.name} to be ready`, async () => (child.output().includes('fault-worker ready') ? true : undefined), 60_000, child);
-  return child;
+function startWorker(holds: string | undefined): Promise<Child> {
+  return startAgentsWorker({
+    name: `inquiry worker #${children.length + 1}`, stack, temporalAddress: inject('temporalAddress'), databaseUrl: database.url, bundlePath, holds, children,
+    env: {
+      LLM_PROVIDER: 'openai', EMBEDDING_PROVIDER: 'local', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseUrl, LLM_MODEL: 'gpt-test',
+    },
+    unset: ['RESEARCH_SEARCH_URL'],
+    readyMs: 60_000,
+  });
 }
 
 const commits = (child: Child) => child.output().split('fault: writeInquiryDocument committed').length - 1;

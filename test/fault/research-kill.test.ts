@@ -5,13 +5,11 @@
  * phase that had completed before the kill ran once, counted at the fake OpenAI server (which
  * sees every call, a killed attempt's too); the repeated extraction stores nothing twice, and
  * the run ends with one artifact version, one RESEARCH_COMPLETED, each finding's evidence once.
- * Then the same for the critique agent (issue 20), killed after its writing phase committed the
+ * Then the same for the critique agent (issue 20; `critiqueAgent`, workflows/research/review-agents.ts, whose
+ * briefAgent shares every step but the writing phase), killed after its writing phase committed the
  * artifact and its annotations: the retried phase finds its version, one CRITIQUE_COMPLETED.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startAgentRun } from '../../activities/agents/start.js';
@@ -20,15 +18,13 @@ import { CRITIQUE_AGENT, RESEARCH_AGENT } from '../../workflows/agents/catalog.j
 import type { ResearchResult, ReviewResult } from '../../workflows/types.js';
 import { seedEvidence, seedLink, seedSignal } from '../helpers/briefs.js';
 import { eventually } from '../helpers/chat.js';
-import { killChild, startNode, stopChild, waitFor, type Child } from '../helpers/child-process.js';
+import { killChild, stopChild, waitFor, type Child } from '../helpers/child-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { seedCase } from '../helpers/documents.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai.js';
 import { researchModel } from '../helpers/research-model.js';
 import { seedDocument } from '../helpers/retrieval.js';
-import { testBundle } from '../helpers/stack.js';
-import { uniqueId } from '../helpers/temporal.js';
-import { startFaultStack, type FaultStack } from './harness.js';
+import { startAgentsWorker, startFaultStack, writeFaultBundle, type FaultStack } from './harness.js';
 
 let database: TestDatabase;
 let stack: FaultStack;
@@ -42,10 +38,7 @@ beforeAll(async () => {
   stack = await startFaultStack({ label: 'research-kill', temporalAddress: inject('temporalAddress'), databaseUrl: database.url });
   fake = await startFakeOpenAi();
   fake.onChat = (body) => model.reply(body);
-  bundlePath = join(tmpdir(), `${uniqueId('casework-research-bundle')}.js`);
-  const bundle = await testBundle();
-  if (!('code' in bundle)) throw new Error('expected a bundle with code');
-  writeFileSync(bundlePath, bundle.code);
+  bundlePath = await writeFaultBundle('research');
 });
 
 afterAll(async () => {
@@ -55,22 +48,15 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function startWorker(holds: string | undefined): Promise<Child> {
-  const prefix = stack.queues.chat.slice(0, -'chat'.length);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: inject('temporalAddress'), DATABASE_URL: database.url, CASEWORK_QUEUE_PREFIX: prefix,
-    CASEWORK_SCHEDULES: 'off', LLM_PROVIDER: 'openai', EMBEDDING_PROVIDER: 'local', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseUrl,
-    LLM_MODEL: 'gpt-test', LOG_LEVEL: 'warn', FAULT_WORKFLOW_BUNDLE: bundlePath, WORKER_SHUTDOWN_GRACE_MS: '1000',
-    RESEARCH_MAX_ITERATIONS: '3', RESEARCH_STALL_ROUNDS: '2', BRIEF_DEBOUNCE_MS: '200', BRIEF_MAX_WAIT_MS: '1000', BRIEF_IDLE_CLOSE_MS: '2000',
-    ...(holds ? { FAULT_HOLD_AFTER: holds } : {}),
-  };
-  for (const name of ['TEMPORAL_API_KEY', 'TEMPORAL_PROFILE', 'TEMPORAL_NAMESPACE', 'RESEARCH_SEARCH_URL']) delete env[name];
-  if (!holds) delete env.FAULT_HOLD_AFTER;
-  const child = startNode(`research worker #${children.length + 1}`, 'test/fault/agents-worker-process.ts', [], env);
-  children.push(child);
-  await waitFor(`${child.name} to be ready`, async () => (child.output().includes('fault-worker ready') ? true : undefined), 150_000, child);
-  return child;
+function startWorker(holds: string | undefined): Promise<Child> {
+  return startAgentsWorker({
+    name: `research worker #${children.length + 1}`, stack, temporalAddress: inject('temporalAddress'), databaseUrl: database.url, bundlePath, holds, children,
+    env: {
+      LLM_PROVIDER: 'openai', EMBEDDING_PROVIDER: 'local', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: fake.baseUrl, LLM_MODEL: 'gpt-test',
+      RESEARCH_MAX_ITERATIONS: '3', RESEARCH_STALL_ROUNDS: '2',
+    },
+    unset: ['RESEARCH_SEARCH_URL'],
+  });
 }
 
 describe('worker SIGKILL in the middle of a research run', () => {
