@@ -5,7 +5,7 @@ import { createBriefActivities } from './briefs/activities.js';
 import { createReplyActivities } from './chat-reply.js';
 import { createInterventionActivities } from './chat-interventions.js';
 import { createSuggestionActivities } from './chat-suggestions.js';
-import type { Db } from './db/client.js';
+import type { PoolDb } from './db/client.js';
 import { createDocumentActivities } from './documents/activities.js';
 import { createDocumentEvidenceActivities } from './documents/evidence.js';
 import { createDocumentStartActivities } from './documents/start.js';
@@ -54,7 +54,7 @@ export interface ActivityConfig {
 }
 
 export interface ActivityDeps {
-  db: Db;
+  db: PoolDb;
   /** One member per purpose (reply, extraction, title, inflection, brief, the evidence ones); every call is metered. */
   llm: Llm;
   embedder: Embedder;

@@ -8,8 +8,12 @@ export function arrayParam(values: readonly (string | number | boolean | null)[]
   return `{${values.map(element).join(',')}}`;
 }
 
+/** Ids, numbers and ISO times, which need no quotes (nor can be read as NULL): most of what is sent. */
+const BARE = /^[0-9A-Za-z][0-9A-Za-z.:+-]*$/;
+
 function element(v: string | number | boolean | null): string {
   if (v === null) return 'NULL';
-  if (typeof v === 'string') return `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-  return String(v);
+  if (typeof v !== 'string') return String(v);
+  if (BARE.test(v) && v.toUpperCase() !== 'NULL') return v;
+  return `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }

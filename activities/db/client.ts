@@ -4,6 +4,9 @@ import * as schema from './schema/index.js';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 
+/** The pool's own database (not a transaction): `$client` is the pool, for what drizzle cannot do (prepared statements: ./prepared.ts). */
+export type PoolDb = Db & { $client: postgres.Sql };
+
 export interface DbOptions {
   poolMax?: number;
   connectTimeoutS?: number;
@@ -11,7 +14,7 @@ export interface DbOptions {
 }
 
 export interface DbHandle {
-  db: Db;
+  db: PoolDb;
   sql: postgres.Sql;
   close(): Promise<void>;
 }

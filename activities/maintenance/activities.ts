@@ -3,7 +3,7 @@
  * scope's consolidation, the temperatures, and the job's `MAINTENANCE_REPORT`.
  */
 import { and, asc, gt, gte, sql } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import type { PoolDb } from '../db/client.js';
 import { cases, signals, threads } from '../db/schema/index.js';
 import { recordMaintenanceReport } from './report.js';
 import { consolidateScope, type ConsolidateScopeRequest, type ConsolidateScopeResult } from './consolidation.js';
@@ -13,7 +13,7 @@ import { SIGNAL_MAINTENANCE_DEFAULTS, type SignalMaintenanceConfig } from '../..
 import type { MaintenanceReport, ScopeCursor, SignalScope } from '../../workflows/types.js';
 
 export interface MaintenanceDeps {
-  db: Db;
+  db: PoolDb;
   config: { signalMaintenance?: SignalMaintenanceConfig };
   clock: () => Date;
 }

@@ -11,11 +11,14 @@
  * instead of a transaction holding locks across round trips); only rows whose stored value
  * changes are written, so a scope with nothing due (a second run for the same date) is one read.
  */
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql, type Placeholder } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { arrayParam } from '../db/array-param.js';
-import type { Db } from '../db/client.js';
+import type { PoolDb } from '../db/client.js';
+import { runPrepared, statement } from '../db/prepared.js';
 import { beat } from '../heartbeat.js';
 import { signals } from '../db/schema/index.js';
+import { decodeRealArray } from '../retrieval/real-array.js';
 import { moveLinksCtes } from './links.js';
 import { changesReal, combineSurvivor, decayedConfidence, dedupGroups, shouldArchive, type MathsPolicy, type MergeGroup } from './signal-maths.js';
 import type { ScopeConsolidation, SignalScope } from '../../workflows/types.js';
@@ -35,10 +38,11 @@ export type ConsolidateScopeResult = ScopeConsolidation | { unembedded: string[]
 
 type Policy = MathsPolicy & { batchSize: number };
 
-export const scopeFilter = (scope: SignalScope) =>
+/** A scope's rows (its id may be a placeholder of a statement built once). */
+export const scopeFilter = (scope: { kind: SignalScope['kind']; id: string | Placeholder }) =>
   scope.kind === 'thread' ? eq(signals.threadId, scope.id) : and(eq(signals.caseId, scope.id), isNull(signals.threadId));
 
-const activeIn = (scope: SignalScope) => and(scopeFilter(scope), eq(signals.status, 'active'));
+const activeIn = (scope: Parameters<typeof scopeFilter>[0]) => and(scopeFilter(scope), eq(signals.status, 'active'));
 
 /** What decay and archiving decide for one signal on the run's date. */
 interface Decay {
@@ -53,16 +57,19 @@ function decayOf(stored: number, base: number, lastSeenMs: number, nominalMs: nu
   return { confidence, archive: shouldArchive(confidence, policy.archiveBelow), decays: changesReal(stored, confidence) };
 }
 
-/** A scope's active signal as read once (timestamps also as PostgreSQL renders them: the writes are guarded by them). */
+/**
+ * A scope's active signal as read once (times as epoch ms), with its row version (`xmin`, the
+ * transaction that wrote it): the writes are guarded by it, so a signal changed in any way
+ * since the read (re-mentioned, linked, embedded) is never written from stale values.
+ */
 interface ScopeRow {
   id: string;
+  version: string;
   confidence: number;
   base: number | null;
-  firstSeenAt: Date;
-  lastSeenAt: Date;
-  seen: string;
-  lastReferencedAt: Date | null;
-  referenced: string | null;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  lastReferencedAt: number | null;
   referenceCount: number;
   embedding: number[] | null;
 }
@@ -72,16 +79,16 @@ const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString()
 const fields = (r: ScopeRow) => ({
   confidence: r.confidence,
   baseConfidence: r.base ?? r.confidence,
-  firstSeenAt: r.firstSeenAt.getTime(),
-  lastSeenAt: r.lastSeenAt.getTime(),
-  lastReferencedAt: r.lastReferencedAt === null ? null : r.lastReferencedAt.getTime(),
+  firstSeenAt: r.firstSeenAt,
+  lastSeenAt: r.lastSeenAt,
+  lastReferencedAt: r.lastReferencedAt,
   referenceCount: r.referenceCount,
 });
 
 interface DecayRow extends Decay {
   id: string;
+  version: string;
   base: number;
-  seen: string;
 }
 
 /** One write: a batch of merges (all or none) and a batch of decays, either possibly empty. */
@@ -93,32 +100,23 @@ interface WriteBatch {
 /**
  * One statement (so one transaction: a kill leaves all of it or none), the same text whatever
  * the sizes (arrays, `unnest`), applied only if every signal of its merges is, locked, still as
- * read (active, not seen, mentioned or linked since; `ok` false: nothing is written and the
+ * read (the same row version; `ok` false: nothing is written and the
  * caller reads again, so its report counts what the next read finds): the merges of a batch of
  * groups, the survivors decayed to the run's date on the way, the members merged, what was
  * merged into them re-pointed (one hop, always), their links moved (./links.ts); and the decay
- * of a batch of rows outside any group, each guarded by its `last_seen_at` as read (a signal
- * re-mentioned meanwhile, seen now, is left to the next run). Never one row twice: survivors,
+ * of a batch of rows outside any group, each guarded by its row version as read (a signal
+ * re-mentioned meanwhile is left to the next run). Never one row twice: survivors,
  * members and decayed rows are distinct active rows, re-pointed ones merged.
  */
-async function write(db: Db, batch: WriteBatch, byId: ReadonlyMap<string, ScopeRow>, nominalMs: number, policy: Policy): Promise<{ ok: boolean; kept: Decay[] }> {
-  const guarded = batch.groups.flatMap((g) => [g.survivorId, ...g.mergedIds]).sort().map((id) => byId.get(id)!);
-  const kept = batch.groups.map((g) => {
-    const f = combineSurvivor(fields(byId.get(g.survivorId)!), g.mergedIds.map((id) => fields(byId.get(id)!)));
-    return { id: g.survivorId, f, decay: decayOf(f.confidence, f.baseConfidence, f.lastSeenAt, nominalMs, policy) };
-  });
-  const members = arrayParam(batch.groups.flatMap((g) => g.mergedIds));
-  const survivorOf = arrayParam(batch.groups.flatMap((g) => g.mergedIds.map(() => g.survivorId)));
-  const d = batch.decays;
-  const [row] = await db.execute<{ ok: boolean }>(sql`
+const p = (name: string) => sql.placeholder(name);
+
+/** The write's text, built once (its arrays are placeholders) and prepared on each connection. */
+const WRITE = statement(sql`
     with guard as (
-      select * from unnest(${arrayParam(guarded.map((r) => r.id))}::uuid[], ${arrayParam(guarded.map((r) => r.seen))}::timestamptz[],
-        ${arrayParam(guarded.map((r) => r.referenced))}::timestamptz[], ${arrayParam(guarded.map((r) => r.referenceCount))}::int[])
-        as g(id, seen, referenced, refs)
+      select * from unnest(${p('guardIds')}::uuid[], ${p('guardVersions')}::xid[]) as g(id, version)
     ), locked as (
       select s.id from signals s join guard g on s.id = g.id
-      where s.status = 'active' and s.last_seen_at = g.seen and s.last_referenced_at is not distinct from g.referenced
-        and s.reference_count = g.refs
+      where s.status = 'active' and s.xmin = g.version
       order by s.id for update of s
     ), ok as (
       select count(*) = (select count(*) from guard) as ok from locked
@@ -126,29 +124,53 @@ async function write(db: Db, batch: WriteBatch, byId: ReadonlyMap<string, ScopeR
       update signals set confidence = v.confidence, base_confidence = v.base, first_seen_at = v.first_seen,
         last_seen_at = v.last_seen, last_referenced_at = v.last_referenced, reference_count = v.refs,
         status = case when v.archive then 'archived' else signals.status end
-      from ok, unnest(${arrayParam(kept.map((k) => k.id))}::uuid[], ${arrayParam(kept.map((k) => k.decay.confidence))}::real[],
-        ${arrayParam(kept.map((k) => k.f.baseConfidence))}::real[], ${arrayParam(kept.map((k) => iso(k.f.firstSeenAt)))}::timestamptz[],
-        ${arrayParam(kept.map((k) => iso(k.f.lastSeenAt)))}::timestamptz[], ${arrayParam(kept.map((k) => iso(k.f.lastReferencedAt)))}::timestamptz[],
-        ${arrayParam(kept.map((k) => k.f.referenceCount))}::int[], ${arrayParam(kept.map((k) => k.decay.archive))}::boolean[])
+      from ok, unnest(${p('keptIds')}::uuid[], ${p('keptConfidence')}::real[], ${p('keptBase')}::real[], ${p('keptFirstSeen')}::timestamptz[],
+        ${p('keptLastSeen')}::timestamptz[], ${p('keptReferenced')}::timestamptz[], ${p('keptRefs')}::int[], ${p('keptArchive')}::boolean[])
         as v(id, confidence, base, first_seen, last_seen, last_referenced, refs, archive)
       where ok.ok and signals.id = v.id returning 1
     ), merged as (
       update signals set status = 'merged', merged_into = v.survivor
-      from ok, unnest(${members}::uuid[], ${survivorOf}::uuid[]) as v(member, survivor)
+      from ok, unnest(${p('members')}::uuid[], ${p('survivors')}::uuid[]) as v(member, survivor)
       where ok.ok and signals.id = v.member returning 1
     ), repointed as (
       update signals set merged_into = v.survivor
-      from ok, unnest(${members}::uuid[], ${survivorOf}::uuid[]) as v(member, survivor)
+      from ok, unnest(${p('members')}::uuid[], ${p('survivors')}::uuid[]) as v(member, survivor)
       where ok.ok and signals.merged_into = v.member returning 1
-    ), ${moveLinksCtes(members, survivorOf)}, decayed as (
+    ), ${moveLinksCtes(p('members'), p('survivors'))}, decayed as (
       update signals set confidence = v.confidence, base_confidence = v.base,
         status = case when v.archive then 'archived' else signals.status end
-      from ok, unnest(${arrayParam(d.map((r) => r.id))}::uuid[], ${arrayParam(d.map((r) => r.confidence))}::real[],
-        ${arrayParam(d.map((r) => r.base))}::real[], ${arrayParam(d.map((r) => r.seen))}::timestamptz[],
-        ${arrayParam(d.map((r) => r.archive))}::boolean[]) as v(id, confidence, base, seen, archive)
-      where ok.ok and signals.id = v.id and signals.status = 'active' and signals.last_seen_at = v.seen returning 1
+      from ok, unnest(${p('decayIds')}::uuid[], ${p('decayConfidence')}::real[], ${p('decayBase')}::real[], ${p('decayVersions')}::xid[],
+        ${p('decayArchive')}::boolean[]) as v(id, confidence, base, version, archive)
+      where ok.ok and signals.id = v.id and signals.status = 'active' and signals.xmin = v.version returning 1
     )
     select ok.ok from ok`);
+
+async function write(db: PoolDb, batch: WriteBatch, byId: ReadonlyMap<string, ScopeRow>, nominalMs: number, policy: Policy): Promise<{ ok: boolean; kept: Decay[] }> {
+  const guarded = batch.groups.flatMap((g) => [g.survivorId, ...g.mergedIds]).sort().map((id) => byId.get(id)!);
+  const kept = batch.groups.map((g) => {
+    const f = combineSurvivor(fields(byId.get(g.survivorId)!), g.mergedIds.map((id) => fields(byId.get(id)!)));
+    return { id: g.survivorId, f, decay: decayOf(f.confidence, f.baseConfidence, f.lastSeenAt, nominalMs, policy) };
+  });
+  const d = batch.decays;
+  const [row] = await runPrepared<{ ok: boolean }>(db, WRITE, {
+    guardIds: arrayParam(guarded.map((r) => r.id)),
+    guardVersions: arrayParam(guarded.map((r) => r.version)),
+    keptIds: arrayParam(kept.map((k) => k.id)),
+    keptConfidence: arrayParam(kept.map((k) => k.decay.confidence)),
+    keptBase: arrayParam(kept.map((k) => k.f.baseConfidence)),
+    keptFirstSeen: arrayParam(kept.map((k) => iso(k.f.firstSeenAt))),
+    keptLastSeen: arrayParam(kept.map((k) => iso(k.f.lastSeenAt))),
+    keptReferenced: arrayParam(kept.map((k) => iso(k.f.lastReferencedAt))),
+    keptRefs: arrayParam(kept.map((k) => k.f.referenceCount)),
+    keptArchive: arrayParam(kept.map((k) => k.decay.archive)),
+    members: arrayParam(batch.groups.flatMap((g) => g.mergedIds)),
+    survivors: arrayParam(batch.groups.flatMap((g) => g.mergedIds.map(() => g.survivorId))),
+    decayIds: arrayParam(d.map((r) => r.id)),
+    decayConfidence: arrayParam(d.map((r) => r.confidence)),
+    decayBase: arrayParam(d.map((r) => r.base)),
+    decayVersions: arrayParam(d.map((r) => r.version)),
+    decayArchive: arrayParam(d.map((r) => r.archive)),
+  });
   return { ok: row!.ok, kept: kept.map((k) => k.decay) };
 }
 
@@ -171,42 +193,35 @@ function batches(groups: readonly MergeGroup[], size: number): MergeGroup[][] {
 }
 
 /** The scope's active signals, read once: what the dedup compares and what the decay starts from. */
-function readScope(db: Db, scope: SignalScope): Promise<ScopeRow[]> {
-  return db
-    .select({
-      id: signals.id,
-      confidence: signals.confidence,
-      base: signals.baseConfidence,
-      firstSeenAt: signals.firstSeenAt,
-      lastSeenAt: signals.lastSeenAt,
-      seen: sql<string>`${signals.lastSeenAt}::text`,
-      lastReferencedAt: signals.lastReferencedAt,
-      referenced: sql<string | null>`${signals.lastReferencedAt}::text`,
-      referenceCount: signals.referenceCount,
-      embedding: sql<number[] | null>`${signals.embedding}::text`.mapWith(vectorFromText),
-    })
-    .from(signals)
-    .where(activeIn(scope));
+async function readScope(db: PoolDb, scope: SignalScope): Promise<ScopeRow[]> {
+  const rows = await runPrepared<{
+    id: string; version: string; confidence: number; base: number | null; first_ms: number; seen_ms: number;
+    referenced_ms: number | null; refs: number; embedding: Uint8Array | null;
+  }>(db, READ[scope.kind], { scopeId: scope.id });
+  return rows.map((r) => ({
+    id: r.id, version: r.version, confidence: r.confidence, base: r.base, firstSeenAt: r.first_ms, lastSeenAt: r.seen_ms,
+    lastReferencedAt: r.referenced_ms, referenceCount: r.refs,
+    // A vector that is not a plain float4 array (NULLs in it) takes no part in the dedup.
+    embedding: r.embedding === null ? null : (decodeRealArray(r.embedding) ?? []),
+  }));
 }
 
-/**
- * A `real[]` as PostgreSQL renders it (`{0.1,-2e-05}`), parsed natively: the driver's own array
- * parser walks every character in JavaScript, the larger part of reading a scope. `NaN` and
- * `Infinity` are not JSON: such a vector goes through `Number`.
- */
-function vectorFromText(text: string): number[] {
-  const inner = text.slice(1, -1);
-  try {
-    return JSON.parse(`[${inner}]`) as number[];
-  } catch {
-    return inner === '' ? [] : inner.split(',').map(Number);
-  }
-}
+/** A timestamp as epoch milliseconds (a float8: the driver parses it as a number, not a Date). */
+const epochMs = (column: AnyPgColumn) => sql`date_part('epoch', ${column}) * 1000`;
+
+const readIn = (kind: SignalScope['kind']) => statement(sql`
+    select id, xmin::text as version, confidence, base_confidence as base, ${epochMs(signals.firstSeenAt)} as first_ms,
+      ${epochMs(signals.lastSeenAt)} as seen_ms, ${epochMs(signals.lastReferencedAt)} as referenced_ms,
+      reference_count as refs, array_send(embedding) as embedding
+    from signals where ${activeIn({ kind, id: p('scopeId') })}`);
+
+/** The read of a thread's and of a case's own signals, built once. */
+const READ = { thread: readIn('thread'), case: readIn('case') };
 
 /** Reads again when a merge found its rows changed since read (a re-mention, a new link) this often, then fails (retried). */
 const READS = 3;
 
-export async function consolidateScope(db: Db, policy: Policy, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult> {
+export async function consolidateScope(db: PoolDb, policy: Policy, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult> {
   for (let read = 1; ; read++) {
     const result = await consolidateOnce(db, policy, req);
     if (result !== 'changed') return result;
@@ -214,16 +229,13 @@ export async function consolidateScope(db: Db, policy: Policy, req: ConsolidateS
   }
 }
 
-async function consolidateOnce(db: Db, policy: Policy, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult | 'changed'> {
+async function consolidateOnce(db: PoolDb, policy: Policy, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult | 'changed'> {
   const loaded = await readScope(db, req.scope);
   if (!req.skipEmbedding && !req.dryRun) {
     const missing = loaded.filter((r) => r.embedding === null).slice(0, EMBED_ROUND);
     if (missing.length > 0) return { unembedded: missing.map((m) => m.id) };
   }
-  const groups = dedupGroups(
-    loaded.map((r) => ({ ...r, firstSeenAt: r.firstSeenAt.getTime() })),
-    policy.mergeSimilarity,
-  );
+  const groups = dedupGroups(loaded, policy.mergeSimilarity);
   const merged = groups.reduce((n, g) => n + g.mergedIds.length, 0);
   // Survivors are decayed in their merge, members not at all; a dry run merges nothing, so
   // its survivors decay as they are.
@@ -233,7 +245,7 @@ async function consolidateOnce(db: Db, policy: Policy, req: ConsolidateScopeRequ
   for (const row of loaded) {
     if (inMerge.has(row.id)) continue;
     const base = row.base ?? row.confidence;
-    const decay: DecayRow = { id: row.id, base, seen: row.seen, ...decayOf(row.confidence, base, row.lastSeenAt.getTime(), req.nominalMs, policy) };
+    const decay: DecayRow = { id: row.id, version: row.version, base, ...decayOf(row.confidence, base, row.lastSeenAt, req.nominalMs, policy) };
     decays.push(decay);
     // Only rows whose stored values change are written.
     if (decay.archive || decay.decays || row.base === null) changed.push(decay);

@@ -4,16 +4,16 @@
  * stronger score's link is kept (the survivor's own on a tie). No link is lost: every item
  * linked to a member of the group is linked to the survivor after.
  */
-import { sql, type SQL } from 'drizzle-orm';
+import { sql, type Placeholder, type SQL } from 'drizzle-orm';
 
 /**
  * The link move of a batch of merges, as common table expressions of the merge's one statement
  * (activities/maintenance/consolidation.ts), gated by its `ok`: the members' links deleted and
  * the strongest of each (survivor, item) upserted onto the survivor, replacing its own only when
- * stronger. `members` and `survivors` are array parameters, pairwise. The deleted rows are
+ * stronger. `members` and `survivors` are the statement's array placeholders, pairwise. The deleted rows are
  * members' links, the upserted ones survivors': never the same row.
  */
-export function moveLinksCtes(members: string, survivors: string): SQL {
+export function moveLinksCtes(members: Placeholder, survivors: Placeholder): SQL {
   return sql`moved_links as (
       delete from evidence_signal_links l using ok, unnest(${members}::uuid[], ${survivors}::uuid[]) as v(member, survivor)
       where ok.ok and l.signal_id = v.member

@@ -68,17 +68,28 @@ function survivorOrder(a: DedupCandidate, b: DedupCandidate): number {
  * taken yet whose similarity to it is above `threshold` (strictly). Pairwise, so O(n²) per
  * scope: scopes are a thread's or a case's own signals (hundreds; the bench shows 5 000).
  * Deterministic, so a retried or repeated run over what is left finds the same groups.
+ *
+ * Most pairs are far apart, and are ruled out on a quarter of their dimensions: the dot over
+ * the head plus the most the rest can add (|tail a| · |tail b|, Cauchy–Schwarz) is below the
+ * threshold. A pair not ruled out is compared whole, as before, so the groups are exactly
+ * those of the full comparison (the bound keeps a margin far above rounding).
  */
 export function dedupGroups(signals: readonly DedupCandidate[], threshold: number): MergeGroup[] {
   const ordered = signals.filter((s) => s.embedding !== null && s.embedding.length > 0).sort(survivorOrder);
   const vectors = ordered.map((s) => unit(s.embedding!));
+  const head = headLength(vectors);
+  const tails = vectors.map((v) => Math.sqrt(dotFrom(v, v, head)));
   const taken = new Uint8Array(ordered.length);
   const groups: MergeGroup[] = [];
   for (let i = 0; i < ordered.length; i++) {
     if (taken[i]) continue;
+    const a = vectors[i]!;
     const mergedIds: string[] = [];
     for (let j = i + 1; j < ordered.length; j++) {
-      if (!taken[j] && dot(vectors[i]!, vectors[j]!) > threshold) {
+      if (taken[j]) continue;
+      const b = vectors[j]!;
+      if (dotUpTo(a, b, head) + tails[i]! * tails[j]! < threshold - BOUND_MARGIN) continue;
+      if (dot(a, b) > threshold) {
         taken[j] = 1;
         mergedIds.push(ordered[j]!.id);
       }
@@ -86,6 +97,29 @@ export function dedupGroups(signals: readonly DedupCandidate[], threshold: numbe
     if (mergedIds.length > 0) groups.push({ survivorId: ordered[i]!.id, mergedIds });
   }
   return groups;
+}
+
+/** Far above the rounding of a dot product of unit vectors (~1e-15), far below any threshold's meaning. */
+const BOUND_MARGIN = 1e-9;
+
+/** The head the bound is taken on: a quarter of the shortest vector's dimensions. */
+function headLength(vectors: readonly Float64Array[]): number {
+  let shortest = Number.POSITIVE_INFINITY;
+  for (const v of vectors) shortest = Math.min(shortest, v.length);
+  return vectors.length === 0 ? 0 : Math.floor(shortest / 4);
+}
+
+function dotUpTo(a: Float64Array, b: Float64Array, end: number): number {
+  let s = 0;
+  for (let k = 0; k < end; k++) s += a[k]! * b[k]!;
+  return s;
+}
+
+/** From `start` to the end of `a` (its tail's squared norm when `b` is `a`). */
+function dotFrom(a: Float64Array, b: Float64Array, start: number): number {
+  let s = 0;
+  for (let k = start; k < a.length; k++) s += a[k]! * b[k]!;
+  return s;
 }
 
 /** Confidence on `nominalMs`: base × 0.5^(age / half-life), age from `lastSeenMs` (never negative). */

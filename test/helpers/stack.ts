@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type Activities, type ActivityConfig } from '../../activities/index.js';
-import type { Db } from '../../activities/db/client.js';
+import type { PoolDb } from '../../activities/db/client.js';
 import type { Llm } from '../../activities/llm/llm.js';
 import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
@@ -32,7 +32,7 @@ export function testBundle(workflowsPath = defaultWorkflowsPath): Promise<Workfl
 
 export interface TestWorkerOptions {
   env: TestWorkflowEnvironment;
-  db: Db;
+  db: PoolDb;
   queues: QueueNames;
   llm?: Llm;
   embedder?: Embedder;

@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { events, messages, signals } from '../../activities/db/schema/index.js';
 import { createLocalLlm } from '../../activities/llm/llm.js';
 import { createSignalExtractionActivities } from '../../activities/signal-extraction.js';
-import type { Db } from '../../activities/db/client.js';
 import type { Activities } from '../../activities/index.js';
 import { consolidateScope } from '../../activities/maintenance/consolidation.js';
 import { DAY_MS } from '../../activities/maintenance/signal-maths.js';
@@ -146,18 +145,20 @@ describe('consolidateThreadSignals', () => {
     const scope: SignalScope = { kind: 'thread', id: s.threadId };
     // The merged signal is said again between the activity's read and its write.
     let mentioned = false;
-    const racing = new Proxy(db(), {
+    const client = db().$client;
+    const racingClient = new Proxy(client, {
       get(target, key) {
-        if (key !== 'execute') return Reflect.get(target, key) as unknown;
-        return async (query: Parameters<Db['execute']>[0]) => {
-          if (!mentioned) {
+        if (key !== 'unsafe') return Reflect.get(target, key) as unknown;
+        return async (text: string, ...rest: unknown[]) => {
+          if (!mentioned && text.includes('for update')) {
             mentioned = true;
             await db().update(signals).set({ referenceCount: sql`${signals.referenceCount} + 1`, lastSeenAt: sql`now()` }).where(eq(signals.id, s.merged));
           }
-          return target.execute(query);
+          return (target.unsafe as (...args: unknown[]) => unknown)(text, ...rest);
         };
       },
     });
+    const racing = new Proxy(db(), { get: (target, key) => (key === '$client' ? racingClient : Reflect.get(target, key)) as unknown });
     const policy = { ...SIGNAL_MAINTENANCE_DEFAULTS };
     const result = await consolidateScope(racing, policy, { scope, nominalMs: NOMINAL.nominalMs, skipEmbedding: true });
     expect(mentioned).toBe(true);
