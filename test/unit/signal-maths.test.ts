@@ -46,6 +46,36 @@ describe('dedup', () => {
     expect(tie).toEqual([{ survivorId: 'earlier', mergedIds: ['later'] }]);
   });
 
+  it('ruling pairs out on part of their dimensions finds exactly the groups of comparing every pair whole', () => {
+    // The greedy grouping, comparing every pair in full: what dedupGroups must equal.
+    const reference = (signals: DedupCandidate[], threshold: number) => {
+      const ordered = [...signals].sort((a, b) => b.confidence - a.confidence || a.firstSeenAt - b.firstSeenAt || (a.id < b.id ? -1 : 1));
+      const taken = new Set<string>();
+      const groups = [];
+      for (const [i, s] of ordered.entries()) {
+        if (taken.has(s.id)) continue;
+        const mergedIds = ordered.slice(i + 1).filter((o) => !taken.has(o.id) && cosine(s.embedding!, o.embedding!) > threshold).map((o) => o.id);
+        for (const id of mergedIds) taken.add(id);
+        if (mergedIds.length > 0) groups.push({ survivorId: s.id, mergedIds });
+      }
+      return groups;
+    };
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+    for (let round = 0; round < 50; round++) {
+      const dims = [4, 16, 64, 100][round % 4]!;
+      let last = Array.from({ length: dims }, random);
+      const signals = Array.from({ length: 60 }, (_, i) => {
+        // Every third a perturbation of the one before, at noise levels straddling the threshold.
+        const embedding = i % 3 === 2 ? last.map((x) => x + random() * [0.05, 0.2, 0.4][round % 3]!) : Array.from({ length: dims }, random);
+        last = embedding;
+        return candidate(`s${i}`, (i * 37) % 11, embedding, i);
+      });
+      const expected = reference(signals, 0.9);
+      expect(dedupGroups(signals, 0.9)).toEqual(expected);
+    }
+  });
+
   it('signals with no embedding take no part', () => {
     expect(dedupGroups([candidate('a', 0.9, AXIS), candidate('b', 0.8, null)], 0.9)).toEqual([]);
   });
