@@ -76,6 +76,9 @@ describe('replay of recorded histories against the production bundle', () => {
       'recorded-before-chat-suggest-research/conversation-run-1',
       // The research agent (issue 19): a first run that hands over (continue-as-new), and the one after it.
       'research-agent-run-1', 'research-agent-run-2',
+      // Before its evidence children were started beside the synthesis (RESEARCH_PATCHES).
+      'recorded-before-research-hand-over-while-synthesizing/research-agent-run-1',
+      'recorded-before-research-hand-over-while-synthesizing/research-agent-run-2',
       // The Phase 2B inquiry workflows, each with its processDocument child.
       'inquiry-research', 'inquiry-debate', 'inquiry-critique',
       // The critique and brief agents (issue 20): research's loop handing over, then their own writing phase.
@@ -104,6 +107,7 @@ describe('replay of recorded histories against the production bundle', () => {
       expect(researchRun).toContain(phase);
     }
     expect(researchRuns.flatMap((h) => eventTypes(h.history))).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+    expect(researchRun).toContain('research-hand-over-while-synthesizing');
     // The critique and brief agents: research's loop, then their own writing phase.
     for (const [agent, writes] of [['critique-agent', 'critiqueWrite'], ['brief-agent', 'briefWrite']] as const) {
       const runs = histories.filter((h) => h.name.startsWith(`${agent}-run-`));

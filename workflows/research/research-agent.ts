@@ -9,7 +9,7 @@
  * placeholder `failed` with the step that failed and emits AGENT_FAILED; a cancellation first
  * writes a partial artifact from the findings so far, marked `cancelled`.
  */
-import { continueAsNew, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import type { StopReason } from '../../activities/research/synthesize.js';
 import { startEvidenceIngestion } from '../evidence/start-ingestion.js';
@@ -17,6 +17,7 @@ import { failureReason, runBounded } from '../failures.js';
 import { research as researchPolicy, researchBookkeeping, TASK_TIME_LIMIT_MS } from '../policies.js';
 import type { ResearchInput, ResearchResult } from '../types.js';
 import { budgetFor, handoff, openLoopState, plan, rounds, stopNote, type LoopState } from './loop.js';
+import { RESEARCH_PATCHES } from './patches.js';
 import { finishFailed, newAgentRun, phase, phaseRequest, type AgentRun } from './phases.js';
 
 const acts = proxyActivities<Activities>(researchPolicy);
@@ -65,10 +66,12 @@ async function conclude(run: AgentRun, input: ResearchInput, state: LoopState, s
   state.phase = 'evidence';
   const fed = await phase(run, 'evidence', () => acts.researchEvidence.executeWithOptions(book('Findings of relevance ≥ 0.6 become evidence'), [phaseRequest(run, carry.iteration, 92)]));
   const waiting = fed.items.filter((item) => item.start);
-  const starts = await Promise.allSettled(waiting.map((item) => startEvidenceIngestion(input, item, `Ingest evidence ${item.evidenceId} from research ${run.workflowId}`)));
-  const unstarted = starts.filter((s) => s.status === 'rejected').length;
-  if (unstarted > 0) log.warn('some research evidence was not handed over: the sweep starts it', { workflowId: run.workflowId, unstarted });
+  const besideSynthesis = patched(RESEARCH_PATCHES.handOverWhileSynthesizing);
+  const handover = Promise.allSettled(waiting.map((item) => startEvidenceIngestion(input, item, `Ingest evidence ${item.evidenceId} from research ${run.workflowId}`)));
+  if (!besideSynthesis) await handover;
   const artifact = await synthesize(run, input, state, stopReason, fed.items.length);
+  const unstarted = (await handover).filter((s) => s.status === 'rejected').length;
+  if (unstarted > 0) log.warn('some research evidence was not handed over: the sweep starts it', { workflowId: run.workflowId, unstarted });
   state.phase = 'done';
   await phase(run, 'finish', () =>
     acts.finishAgentRun.executeWithOptions(book('Research complete'), [{
