@@ -137,10 +137,9 @@ const WRITE = statement(sql`
       from ok, unnest(${p('members')}::uuid[], ${p('survivors')}::uuid[]) as v(member, survivor)
       where ok.ok and signals.merged_into = v.member returning 1
     ), ${moveLinksCtes(p('members'), p('survivors'))}, decayed as (
-      update signals set confidence = v.confidence, base_confidence = v.base,
-        status = case when v.archive then 'archived' else signals.status end
-      from ok, unnest(${p('decayIds')}::uuid[], ${p('decayConfidence')}::real[], ${p('decayBase')}::real[], ${p('decayVersions')}::xid[],
-        ${p('decayArchive')}::boolean[]) as v(id, confidence, base, version, archive)
+      update signals set confidence = v.confidence, base_confidence = coalesce(signals.base_confidence, signals.confidence),
+        status = case when signals.id = any(${p('archivedIds')}::uuid[]) then 'archived' else signals.status end
+      from ok, unnest(${p('decayIds')}::uuid[], ${p('decayConfidence')}::real[], ${p('decayVersions')}::xid[]) as v(id, confidence, version)
       where ok.ok and signals.id = v.id and signals.status = 'active' and signals.xmin = v.version returning 1
     )
     select ok.ok from ok`);
@@ -167,9 +166,8 @@ async function write(db: PoolDb, batch: WriteBatch, byId: ReadonlyMap<string, Sc
     survivors: arrayParam(batch.groups.flatMap((g) => g.mergedIds.map(() => g.survivorId))),
     decayIds: arrayParam(d.map((r) => r.id)),
     decayConfidence: arrayParam(d.map((r) => r.confidence)),
-    decayBase: arrayParam(d.map((r) => r.base)),
     decayVersions: arrayParam(d.map((r) => r.version)),
-    decayArchive: arrayParam(d.map((r) => r.archive)),
+    archivedIds: arrayParam(d.filter((r) => r.archive).map((r) => r.id)),
   });
   return { ok: row!.ok, kept: kept.map((k) => k.decay) };
 }

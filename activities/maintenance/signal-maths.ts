@@ -28,10 +28,9 @@ export interface MergeGroup {
 }
 
 /** The vector scaled to length 1 (a zero vector stays zero: similar to nothing). */
-function unit(v: readonly number[]): Float64Array {
+function unit(v: readonly number[], out = new Float64Array(v.length)): Float64Array {
   let norm = 0;
   for (const x of v) norm += x * x;
-  const out = new Float64Array(v.length);
   if (norm === 0) return out;
   const scale = 1 / Math.sqrt(norm);
   for (let i = 0; i < v.length; i++) out[i] = (v[i] ?? 0) * scale;
@@ -76,7 +75,7 @@ function survivorOrder(a: DedupCandidate, b: DedupCandidate): number {
  */
 export function dedupGroups(signals: readonly DedupCandidate[], threshold: number): MergeGroup[] {
   const ordered = signals.filter((s) => s.embedding !== null && s.embedding.length > 0).sort(survivorOrder);
-  const vectors = ordered.map((s) => unit(s.embedding!));
+  const vectors = unitVectors(ordered.map((s) => s.embedding!));
   const head = headLength(vectors);
   const tails = vectors.map((v) => Math.sqrt(dotFrom(v, v, head)));
   const taken = new Uint8Array(ordered.length);
@@ -97,6 +96,16 @@ export function dedupGroups(signals: readonly DedupCandidate[], threshold: numbe
     if (mergedIds.length > 0) groups.push({ survivorId: ordered[i]!.id, mergedIds });
   }
   return groups;
+}
+
+/** Each vector scaled to length 1, all in one buffer (one allocation, not one per signal). */
+function unitVectors(embeddings: readonly (readonly number[])[]): Float64Array[] {
+  const buffer = new Float64Array(embeddings.reduce((n, e) => n + e.length, 0));
+  let at = 0;
+  return embeddings.map((e) => {
+    const view = buffer.subarray(at, (at += e.length));
+    return unit(e, view);
+  });
 }
 
 /** Far above the rounding of a dot product of unit vectors (~1e-15), far below any threshold's meaning. */
