@@ -110,8 +110,8 @@ interface WriteBatch {
  */
 const p = (name: string) => sql.placeholder(name);
 
-/** The write's text, built once (its arrays are placeholders) and prepared on each connection. */
-const WRITE = statement(sql`
+/** The write's text for a thread's or a case's own signals, built once (its arrays are placeholders) and prepared on each connection. */
+const writeIn = (kind: SignalScope['kind']) => statement(sql`
     with guard as (
       select * from unnest(${p('guardIds')}::uuid[], ${p('guardVersions')}::xid[]) as g(id, version)
     ), locked as (
@@ -135,7 +135,7 @@ const WRITE = statement(sql`
     ), repointed as (
       update signals set merged_into = v.survivor
       from ok, unnest(${p('members')}::uuid[], ${p('survivors')}::uuid[]) as v(member, survivor)
-      where ok.ok and signals.merged_into = v.member returning 1
+      where ok.ok and ${scopeFilter({ kind, id: p('scopeId') })} and signals.merged_into = v.member returning 1
     ), ${moveLinksCtes(p('members'), p('survivors'))}, decayed as (
       update signals set confidence = v.confidence, base_confidence = coalesce(signals.base_confidence, signals.confidence),
         status = case when signals.id = any(${p('archivedIds')}::uuid[]) then 'archived' else signals.status end
@@ -144,14 +144,17 @@ const WRITE = statement(sql`
     )
     select ok.ok from ok`);
 
-async function write(db: PoolDb, batch: WriteBatch, byId: ReadonlyMap<string, ScopeRow>, nominalMs: number, policy: Policy): Promise<{ ok: boolean; kept: Decay[] }> {
+const WRITE = { thread: writeIn('thread'), case: writeIn('case') };
+
+async function write(db: PoolDb, scope: SignalScope, batch: WriteBatch, byId: ReadonlyMap<string, ScopeRow>, nominalMs: number, policy: Policy): Promise<{ ok: boolean; kept: Decay[] }> {
   const guarded = batch.groups.flatMap((g) => [g.survivorId, ...g.mergedIds]).sort().map((id) => byId.get(id)!);
   const kept = batch.groups.map((g) => {
     const f = combineSurvivor(fields(byId.get(g.survivorId)!), g.mergedIds.map((id) => fields(byId.get(id)!)));
     return { id: g.survivorId, f, decay: decayOf(f.confidence, f.baseConfidence, f.lastSeenAt, nominalMs, policy) };
   });
   const d = batch.decays;
-  const [row] = await runPrepared<{ ok: boolean }>(db, WRITE, {
+  const [row] = await runPrepared<{ ok: boolean }>(db, WRITE[scope.kind], {
+    scopeId: scope.id,
     guardIds: arrayParam(guarded.map((r) => r.id)),
     guardVersions: arrayParam(guarded.map((r) => r.version)),
     keptIds: arrayParam(kept.map((k) => k.id)),
@@ -254,7 +257,7 @@ async function consolidateOnce(db: PoolDb, policy: Policy, req: ConsolidateScope
     const merges = batches(groups, policy.batchSize);
     for (let i = 0; i < Math.max(merges.length, Math.ceil(changed.length / policy.batchSize)); i++) {
       const batch = { groups: merges[i] ?? [], decays: changed.slice(i * policy.batchSize, (i + 1) * policy.batchSize) };
-      const done = await write(db, batch, byId, req.nominalMs, policy);
+      const done = await write(db, req.scope, batch, byId, req.nominalMs, policy);
       if (!done.ok) return 'changed';
       counted.push(...done.kept);
       beat({ phase: 'write', batch: i + 1 });

@@ -140,6 +140,28 @@ describe('consolidateThreadSignals', () => {
     expect(await snapshot(db(), [s.threadId])).toEqual(before);
   });
 
+  it('a survivor merged later takes what was merged into it along (one hop), in a thread and in a case', async () => {
+    const user = await seedUser(db());
+    const caseId = await seedCase(db(), user.id);
+    const threadId = await seedScopeThread(db(), user.id, new Date(), caseId);
+    const policy = { ...SIGNAL_MAINTENANCE_DEFAULTS };
+    for (const scope of [{ kind: 'thread', id: threadId }, { kind: 'case', id: caseId }] as const) {
+      const [first, second, later] = await seedSignals(db(), { threadId: scope.kind === 'thread' ? threadId : null, caseId }, NOMINAL.nominalMs, [
+        { confidence: 0.8, embedding: AXIS },
+        { confidence: 0.7, embedding: ABOVE_09 },
+        { confidence: 0.9, embedding: vector(0, 1, 0, 0) },
+      ]);
+      await consolidateScope(database.db, policy, { scope, nominalMs: NOMINAL.nominalMs, skipEmbedding: true });
+      expect(await signalById(db(), second!)).toMatchObject({ status: 'merged', mergedInto: first });
+      // `later` comes to mean what `first` means, and is the more confident: `first` merges into it.
+      await db().update(signals).set({ embedding: vector(1, 0.01, 0, 0) }).where(eq(signals.id, later!));
+      const result = await consolidateScope(database.db, policy, { scope, nominalMs: NOMINAL.nominalMs, skipEmbedding: true });
+      expect(result, scope.kind).toMatchObject({ merged: 1 });
+      expect(await signalById(db(), first!), scope.kind).toMatchObject({ status: 'merged', mergedInto: later });
+      expect(await signalById(db(), second!), scope.kind).toMatchObject({ status: 'merged', mergedInto: later });
+    }
+  });
+
   it('a merge whose signals changed after they were read (a re-mention) reads again: nothing of it is lost', async () => {
     const s = await seedMixedThread();
     const scope: SignalScope = { kind: 'thread', id: s.threadId };

@@ -120,8 +120,6 @@ export const signals = pgTable(
     /** A case's own signal (no thread) said twice is one row. */
     uniqueIndex('signals_case_text_idx').on(t.caseId, t.textHash).where(sql`${t.threadId} is null`),
     index('signals_case_idx').on(t.caseId),
-    /** A survivor's merged signals: a later merge of the survivor repoints them (one hop, always). */
-    index('signals_merged_into_idx').on(t.mergedInto).where(sql`${t.mergedInto} is not null`),
     /** Full-text retrieval over a case's signals. */
     index('signals_tsv_idx').using('gin', t.tsv),
   ],
