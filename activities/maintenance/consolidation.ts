@@ -88,7 +88,6 @@ const fields = (r: ScopeRow) => ({
 interface DecayRow extends Decay {
   id: string;
   version: string;
-  base: number;
 }
 
 /** One write: a batch of merges (all or none) and a batch of decays, either possibly empty. */
@@ -207,8 +206,12 @@ async function readScope(db: PoolDb, scope: SignalScope): Promise<ScopeRow[]> {
   }));
 }
 
-/** A timestamp as epoch milliseconds (a float8: the driver parses it as a number, not a Date). */
-const epochMs = (column: AnyPgColumn) => sql`date_part('epoch', ${column}) * 1000`;
+/**
+ * A timestamp as epoch milliseconds, cut to the millisecond as a `Date` holds it (exact: the
+ * `numeric` epoch, not `date_part`'s float), so what a merge writes back and what the next run
+ * reads agree to the millisecond; a float8, which the driver parses as a number.
+ */
+const epochMs = (column: AnyPgColumn) => sql`floor(extract(epoch from ${column}) * 1000)::float8`;
 
 const readIn = (kind: SignalScope['kind']) => statement(sql`
     select id, xmin::text as version, confidence, base_confidence as base, ${epochMs(signals.firstSeenAt)} as first_ms,
@@ -245,8 +248,7 @@ async function consolidateOnce(db: PoolDb, policy: Policy, req: ConsolidateScope
   const changed: DecayRow[] = [];
   for (const row of loaded) {
     if (inMerge.has(row.id)) continue;
-    const base = row.base ?? row.confidence;
-    const decay: DecayRow = { id: row.id, version: row.version, base, ...decayOf(row.confidence, base, row.lastSeenAt, req.nominalMs, policy) };
+    const decay: DecayRow = { id: row.id, version: row.version, ...decayOf(row.confidence, row.base ?? row.confidence, row.lastSeenAt, req.nominalMs, policy) };
     decays.push(decay);
     // Only rows whose stored values change are written.
     if (decay.archive || decay.decays || row.base === null) changed.push(decay);
