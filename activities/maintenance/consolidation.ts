@@ -38,11 +38,16 @@ export type ConsolidateScopeResult = ScopeConsolidation | { unembedded: string[]
 
 type Policy = MathsPolicy & { batchSize: number };
 
-/** A scope's rows (its id may be a placeholder of a statement built once). */
-export const scopeFilter = (scope: { kind: SignalScope['kind']; id: string | Placeholder }) =>
+/** A scope whose id is a placeholder: the statements below are built once for every scope of a kind. */
+interface ScopeOfStatement {
+  kind: SignalScope['kind'];
+  id: Placeholder;
+}
+
+const scopeFilter = (scope: ScopeOfStatement) =>
   scope.kind === 'thread' ? eq(signals.threadId, scope.id) : and(eq(signals.caseId, scope.id), isNull(signals.threadId));
 
-const activeIn = (scope: Parameters<typeof scopeFilter>[0]) => and(scopeFilter(scope), eq(signals.status, 'active'));
+const activeIn = (scope: ScopeOfStatement) => and(scopeFilter(scope), eq(signals.status, 'active'));
 
 /** What decay and archiving decide for one signal on the run's date. */
 interface Decay {
