@@ -244,7 +244,7 @@ async function consolidateOnce(db: PoolDb, policy: Policy, req: ConsolidateScope
     const missing = loaded.filter((r) => r.embedding === null).slice(0, EMBED_ROUND);
     if (missing.length > 0) return { unembedded: missing.map((m) => m.id) };
   }
-  const groups = dedupGroups(loaded, policy.mergeSimilarity);
+  const groups = await dedupGroups(loaded, policy.mergeSimilarity);
   const merged = groups.reduce((n, g) => n + g.mergedIds.length, 0);
   // Survivors are decayed in their merge, members not at all; a dry run merges nothing, so
   // its survivors decay as they are.

@@ -72,10 +72,31 @@ function survivorOrder(a: DedupCandidate, b: DedupCandidate): number {
  * the head plus the most the rest can add (|tail a| · |tail b|, Cauchy–Schwarz) is below the
  * threshold. A pair not ruled out is compared whole, as before, so the groups are exactly
  * those of the full comparison (the bound keeps a margin far above rounding).
+ *
+ * A big scope is seconds of work (2 000 signals of 1 536 dimensions: ~1 s here), and it runs
+ * on the worker's event loop, which chat turns, heartbeats and shutdown share: the loop gets
+ * a turn every `sliceMs` (by the clock, so it holds whatever the dimensions or the machine).
  */
-export function dedupGroups(signals: readonly DedupCandidate[], threshold: number): MergeGroup[] {
+export async function dedupGroups(signals: readonly DedupCandidate[], threshold: number, sliceMs = SLICE_MS): Promise<MergeGroup[]> {
+  let sliceEnd = performance.now() + sliceMs;
+  const grouping = greedyGroups(signals, threshold, () => performance.now() >= sliceEnd);
+  for (;;) {
+    const step = grouping.next();
+    if (step.done) return step.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    sliceEnd = performance.now() + sliceMs;
+  }
+}
+
+/** The longest the grouping holds the event loop at a time (give or take one signal's row). */
+export const SLICE_MS = 5;
+
+/** Says when the slice of time is used up: the grouping then pauses (a `yield`). */
+type SliceDue = () => boolean;
+
+function* greedyGroups(signals: readonly DedupCandidate[], threshold: number, due: SliceDue): Generator<void, MergeGroup[]> {
   const ordered = signals.filter((s) => s.embedding !== null && s.embedding.length > 0).sort(survivorOrder);
-  const vectors = unitVectors(ordered.map((s) => s.embedding!));
+  const vectors = yield* unitVectors(ordered.map((s) => s.embedding!), due);
   const head = headLength(vectors);
   const tails = vectors.map((v) => Math.sqrt(dotFrom(v, v, head)));
   const taken = new Uint8Array(ordered.length);
@@ -94,18 +115,21 @@ export function dedupGroups(signals: readonly DedupCandidate[], threshold: numbe
       }
     }
     if (mergedIds.length > 0) groups.push({ survivorId: ordered[i]!.id, mergedIds });
+    if (due()) yield;
   }
   return groups;
 }
 
 /** Each vector scaled to length 1, all in one buffer (one allocation, not one per signal). */
-function unitVectors(embeddings: readonly (readonly number[])[]): Float64Array[] {
+function* unitVectors(embeddings: readonly (readonly number[])[], due: SliceDue): Generator<void, Float64Array[]> {
   const buffer = new Float64Array(embeddings.reduce((n, e) => n + e.length, 0));
+  const vectors: Float64Array[] = [];
   let at = 0;
-  return embeddings.map((e) => {
-    const view = buffer.subarray(at, (at += e.length));
-    return unit(e, view);
-  });
+  for (const e of embeddings) {
+    vectors.push(unit(e, buffer.subarray(at, (at += e.length))));
+    if (due()) yield;
+  }
+  return vectors;
 }
 
 /** Far above the rounding of a dot product of unit vectors (~1e-15), far below any threshold's meaning. */

@@ -20,48 +20,53 @@ const ABOVE_09 = [9.001, 3, 3, 1];
 
 const candidate = (id: string, confidence: number, embedding: number[] | null, firstSeenAt = 0): DedupCandidate => ({ id, confidence, embedding, firstSeenAt });
 
-describe('dedup', () => {
-  it('exactly 0.9 does not merge; above 0.9 does', () => {
+/** The greedy grouping, comparing every pair in full: what dedupGroups must equal. */
+function fullGreedy(signals: DedupCandidate[], threshold: number) {
+  const ordered = [...signals].sort((a, b) => b.confidence - a.confidence || a.firstSeenAt - b.firstSeenAt || (a.id < b.id ? -1 : 1));
+  const taken = new Set<string>();
+  const groups = [];
+  for (const [i, s] of ordered.entries()) {
+    if (taken.has(s.id)) continue;
+    const mergedIds = ordered.slice(i + 1).filter((o) => !taken.has(o.id) && cosine(s.embedding!, o.embedding!) > threshold).map((o) => o.id);
+    for (const id of mergedIds) taken.add(id);
+    if (mergedIds.length > 0) groups.push({ survivorId: s.id, mergedIds });
+  }
+  return groups;
+}
+
+/** Numbers in [-1, 1) from a seed (the same every run). */
+function seeded(seed: number): () => number {
+  return () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+}
+
+describe('dedup', async () => {
+  it('exactly 0.9 does not merge; above 0.9 does', async () => {
     expect(cosine(AXIS, AT_09)).toBe(0.9);
-    expect(dedupGroups([candidate('a', 0.8, AXIS), candidate('b', 0.7, AT_09)], POLICY.mergeSimilarity)).toEqual([]);
+    expect(await dedupGroups([candidate('a', 0.8, AXIS), candidate('b', 0.7, AT_09)], POLICY.mergeSimilarity)).toEqual([]);
     expect(cosine(AXIS, ABOVE_09)).toBeGreaterThan(0.9);
-    expect(dedupGroups([candidate('a', 0.8, AXIS), candidate('b', 0.7, ABOVE_09)], POLICY.mergeSimilarity)).toEqual([
+    expect(await dedupGroups([candidate('a', 0.8, AXIS), candidate('b', 0.7, ABOVE_09)], POLICY.mergeSimilarity)).toEqual([
       { survivorId: 'a', mergedIds: ['b'] },
     ]);
   });
 
-  it('groups greedily into the highest-confidence signal, whatever the input order', () => {
+  it('groups greedily into the highest-confidence signal, whatever the input order', async () => {
     const signals = [candidate('low', 0.4, [1, 0.01]), candidate('high', 0.9, [1, 0]), candidate('mid', 0.6, [1, 0.02]), candidate('apart', 0.99, [0, 1])];
-    expect(dedupGroups(signals, 0.9)).toEqual([{ survivorId: 'high', mergedIds: ['mid', 'low'] }]);
-    expect(dedupGroups([...signals].reverse(), 0.9)).toEqual([{ survivorId: 'high', mergedIds: ['mid', 'low'] }]);
+    expect(await dedupGroups(signals, 0.9)).toEqual([{ survivorId: 'high', mergedIds: ['mid', 'low'] }]);
+    expect(await dedupGroups([...signals].reverse(), 0.9)).toEqual([{ survivorId: 'high', mergedIds: ['mid', 'low'] }]);
   });
 
-  it('a signal taken by one group is not taken again; ties go to the earliest first-seen', () => {
+  it('a signal taken by one group is not taken again; ties go to the earliest first-seen', async () => {
     // b is near a and c; a survives first and takes b; c is left alone (not near a).
     const a = candidate('a', 0.9, [1, 0]);
     const b = candidate('b', 0.8, [Math.cos(0.3), Math.sin(0.3)]);
     const c = candidate('c', 0.7, [Math.cos(0.6), Math.sin(0.6)]);
-    expect(dedupGroups([a, b, c], 0.95)).toEqual([{ survivorId: 'a', mergedIds: ['b'] }]);
-    const tie = dedupGroups([candidate('later', 0.5, AXIS, 2), candidate('earlier', 0.5, AXIS, 1)], 0.9);
+    expect(await dedupGroups([a, b, c], 0.95)).toEqual([{ survivorId: 'a', mergedIds: ['b'] }]);
+    const tie = await dedupGroups([candidate('later', 0.5, AXIS, 2), candidate('earlier', 0.5, AXIS, 1)], 0.9);
     expect(tie).toEqual([{ survivorId: 'earlier', mergedIds: ['later'] }]);
   });
 
-  it('ruling pairs out on part of their dimensions finds exactly the groups of comparing every pair whole', () => {
-    // The greedy grouping, comparing every pair in full: what dedupGroups must equal.
-    const reference = (signals: DedupCandidate[], threshold: number) => {
-      const ordered = [...signals].sort((a, b) => b.confidence - a.confidence || a.firstSeenAt - b.firstSeenAt || (a.id < b.id ? -1 : 1));
-      const taken = new Set<string>();
-      const groups = [];
-      for (const [i, s] of ordered.entries()) {
-        if (taken.has(s.id)) continue;
-        const mergedIds = ordered.slice(i + 1).filter((o) => !taken.has(o.id) && cosine(s.embedding!, o.embedding!) > threshold).map((o) => o.id);
-        for (const id of mergedIds) taken.add(id);
-        if (mergedIds.length > 0) groups.push({ survivorId: s.id, mergedIds });
-      }
-      return groups;
-    };
-    let seed = 7;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+  it('ruling pairs out on part of their dimensions finds exactly the groups of comparing every pair whole', async () => {
+    const random = seeded(7);
     for (let round = 0; round < 50; round++) {
       const dims = [4, 16, 64, 100][round % 4]!;
       let last = Array.from({ length: dims }, random);
@@ -71,13 +76,37 @@ describe('dedup', () => {
         last = embedding;
         return candidate(`s${i}`, (i * 37) % 11, embedding, i);
       });
-      const expected = reference(signals, 0.9);
-      expect(dedupGroups(signals, 0.9)).toEqual(expected);
+      const expected = fullGreedy(signals, 0.9);
+      expect(await dedupGroups(signals, 0.9)).toEqual(expected);
     }
   });
 
-  it('signals with no embedding take no part', () => {
-    expect(dedupGroups([candidate('a', 0.9, AXIS), candidate('b', 0.8, null)], 0.9)).toEqual([]);
+  it('gives the event loop turns while it works, and slicing changes no group', async () => {
+    const random = seeded(11);
+    let last = Array.from({ length: 64 }, random);
+    const signals = Array.from({ length: 300 }, (_, i) => {
+      const embedding = i % 10 === 9 ? last.map((x) => x + random() * 0.1) : Array.from({ length: 64 }, random);
+      last = embedding;
+      return candidate(`s${i}`, (i * 37) % 11, embedding, i);
+    });
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns += 1;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    // Slices of no time: a turn after every vector scaled and every row compared.
+    const groups = await dedupGroups(signals, 0.9, 0);
+    ticking = false;
+    expect(turns).toBeGreaterThanOrEqual(300);
+    expect(groups.length).toBeGreaterThan(10);
+    expect(groups).toEqual(fullGreedy(signals, 0.9));
+    expect(await dedupGroups(signals, 0.9)).toEqual(groups);
+  });
+
+  it('signals with no embedding take no part', async () => {
+    expect(await dedupGroups([candidate('a', 0.9, AXIS), candidate('b', 0.8, null)], 0.9)).toEqual([]);
   });
 
   it('the survivor keeps the higher confidence, the earliest first-seen and the summed references', () => {
