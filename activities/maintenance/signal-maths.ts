@@ -5,6 +5,7 @@
  */
 import type { SignalTemperature } from '../db/schema/index.js';
 import type { SignalMaintenanceConfig } from '../../workers/config.js';
+import { timeSlices, type TimeSlices } from '../time-slices.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -73,30 +74,12 @@ function survivorOrder(a: DedupCandidate, b: DedupCandidate): number {
  * threshold. A pair not ruled out is compared whole, as before, so the groups are exactly
  * those of the full comparison (the bound keeps a margin far above rounding).
  *
- * A big scope is seconds of work (2 000 signals of 1 536 dimensions: ~1 s here), and it runs
- * on the worker's event loop, which chat turns, heartbeats and shutdown share: the loop gets
- * a turn every `sliceMs` (by the clock, so it holds whatever the dimensions or the machine).
+ * A big scope is seconds of work (2 000 signals of 1 536 dimensions: ~1 s here), on the
+ * worker's event loop: it runs in time slices (../time-slices.ts).
  */
-export async function dedupGroups(signals: readonly DedupCandidate[], threshold: number, sliceMs = SLICE_MS): Promise<MergeGroup[]> {
-  let sliceEnd = performance.now() + sliceMs;
-  const grouping = greedyGroups(signals, threshold, () => performance.now() >= sliceEnd);
-  for (;;) {
-    const step = grouping.next();
-    if (step.done) return step.value;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    sliceEnd = performance.now() + sliceMs;
-  }
-}
-
-/** The longest the grouping holds the event loop at a time (give or take one signal's row). */
-export const SLICE_MS = 5;
-
-/** Says when the slice of time is used up: the grouping then pauses (a `yield`). */
-type SliceDue = () => boolean;
-
-function* greedyGroups(signals: readonly DedupCandidate[], threshold: number, due: SliceDue): Generator<void, MergeGroup[]> {
+export async function dedupGroups(signals: readonly DedupCandidate[], threshold: number, slices: TimeSlices = timeSlices()): Promise<MergeGroup[]> {
   const ordered = signals.filter((s) => s.embedding !== null && s.embedding.length > 0).sort(survivorOrder);
-  const vectors = yield* unitVectors(ordered.map((s) => s.embedding!), due);
+  const vectors = await unitVectors(ordered.map((s) => s.embedding!), slices);
   const head = headLength(vectors);
   const tails = vectors.map((v) => Math.sqrt(dotFrom(v, v, head)));
   const taken = new Uint8Array(ordered.length);
@@ -115,19 +98,19 @@ function* greedyGroups(signals: readonly DedupCandidate[], threshold: number, du
       }
     }
     if (mergedIds.length > 0) groups.push({ survivorId: ordered[i]!.id, mergedIds });
-    if (due()) yield;
+    if (slices.due()) await slices.pause();
   }
   return groups;
 }
 
 /** Each vector scaled to length 1, all in one buffer (one allocation, not one per signal). */
-function* unitVectors(embeddings: readonly (readonly number[])[], due: SliceDue): Generator<void, Float64Array[]> {
+async function unitVectors(embeddings: readonly (readonly number[])[], slices: TimeSlices): Promise<Float64Array[]> {
   const buffer = new Float64Array(embeddings.reduce((n, e) => n + e.length, 0));
   const vectors: Float64Array[] = [];
   let at = 0;
   for (const e of embeddings) {
     vectors.push(unit(e, buffer.subarray(at, (at += e.length))));
-    if (due()) yield;
+    if (slices.due()) await slices.pause();
   }
   return vectors;
 }

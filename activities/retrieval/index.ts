@@ -108,8 +108,9 @@ async function vectorSide(db: Db, caseId: string, sources: RetrievalSource[], qu
   const stamps = await cache.stamps(db, caseId);
   const bound = vectorRows(settings, dimensions);
   const sets = await Promise.all(sources.map((s) => cache.get(db, s, caseId, dimensions, bound, stamps.get(s.kind) ?? { version: 0, rewrites: 0 })));
+  const scans = await Promise.all(sets.map((set, i) => scanVectors(sources[i]!.kind, set, queryVector, settings.candidates)));
   return {
-    candidates: sets.flatMap((set, i) => scanVectors(sources[i]!.kind, set, queryVector, settings.candidates)),
+    candidates: scans.flat(),
     read: sets.reduce((n, set) => n + set.ids.length, 0),
     limitReached: sets.some((set) => set.limitReached),
   };

@@ -10,6 +10,8 @@ import {
   temperatureOf,
   type DedupCandidate,
 } from '../../activities/maintenance/signal-maths.js';
+import { timeSlices } from '../../activities/time-slices.js';
+import { countLoopTurns, seededRandom } from '../helpers/cpu-passes.js';
 import { nominalDateOf } from '../../workflows/maintenance/nominal-date.js';
 import { SIGNAL_MAINTENANCE_DEFAULTS as POLICY } from '../../workers/config.js';
 
@@ -32,11 +34,6 @@ function fullGreedy(signals: DedupCandidate[], threshold: number) {
     if (mergedIds.length > 0) groups.push({ survivorId: s.id, mergedIds });
   }
   return groups;
-}
-
-/** Numbers in [-1, 1) from a seed (the same every run). */
-function seeded(seed: number): () => number {
-  return () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
 }
 
 describe('dedup', async () => {
@@ -66,7 +63,7 @@ describe('dedup', async () => {
   });
 
   it('ruling pairs out on part of their dimensions finds exactly the groups of comparing every pair whole', async () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     for (let round = 0; round < 50; round++) {
       const dims = [4, 16, 64, 100][round % 4]!;
       let last = Array.from({ length: dims }, random);
@@ -82,24 +79,17 @@ describe('dedup', async () => {
   });
 
   it('gives the event loop turns while it works, and slicing changes no group', async () => {
-    const random = seeded(11);
+    const random = seededRandom(11);
     let last = Array.from({ length: 64 }, random);
     const signals = Array.from({ length: 300 }, (_, i) => {
       const embedding = i % 10 === 9 ? last.map((x) => x + random() * 0.1) : Array.from({ length: 64 }, random);
       last = embedding;
       return candidate(`s${i}`, (i * 37) % 11, embedding, i);
     });
-    let turns = 0;
-    let ticking = true;
-    const tick = () => {
-      turns += 1;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const turns = countLoopTurns();
     // Slices of no time: a turn after every vector scaled and every row compared.
-    const groups = await dedupGroups(signals, 0.9, 0);
-    ticking = false;
-    expect(turns).toBeGreaterThanOrEqual(300);
+    const groups = await dedupGroups(signals, 0.9, timeSlices(0));
+    expect(turns.stop()).toBeGreaterThanOrEqual(300);
     expect(groups.length).toBeGreaterThan(10);
     expect(groups).toEqual(fullGreedy(signals, 0.9));
     expect(await dedupGroups(signals, 0.9)).toEqual(groups);
