@@ -26,19 +26,10 @@
  *
  * It prints `fault-worker ready` once its workers run, and `fault: ...` before each kill.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
-import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
-import { createActivities, type Activities } from '../../activities/index.js';
-import { createDb } from '../../activities/db/client.js';
-import { createEmbedder, createLlm } from '../../activities/llm/index.js';
+import type { Activities } from '../../activities/index.js';
 import type { Llm } from '../../activities/llm/llm.js';
-import { activityConfigOf, databaseUrl, loadConfig } from '../../workers/config.js';
-import { temporalConnectionOptions } from '../../workers/temporal-connection.js';
-import { bundleWorkflows, createWorkers, runWorkers } from '../../workers/worker.js';
+import { runFaultWorker, say } from './fault-worker.js';
 import { seeded } from './random.js';
-
-const say = (line: string) => writeSync(1, `${line}\n`);
 
 function number(name: string): number | undefined {
   const raw = process.env[name];
@@ -157,46 +148,4 @@ function slow(llm: Llm): Llm {
   };
 }
 
-async function workflowBundle(): Promise<WorkflowBundle> {
-  const cache = process.env.FAULT_WORKFLOW_BUNDLE;
-  if (cache && existsSync(cache)) return { code: readFileSync(cache, 'utf8') };
-  const bundle = await bundleWorkflows();
-  if (cache && 'code' in bundle) {
-    writeFileSync(`${cache}.tmp`, bundle.code);
-    renameSync(`${cache}.tmp`, cache);
-  }
-  return bundle;
-}
-
-const config = loadConfig();
-Runtime.install({ logger: new DefaultLogger('WARN') });
-const database = createDb(databaseUrl(config), config.database);
-const { connectionOptions, namespace } = await temporalConnectionOptions(config);
-const connection = await NativeConnection.connect(connectionOptions);
-const temporal = new Client({ connection, namespace });
-const activities = createActivities({
-  db: database.db,
-  llm: dyingModels(slow(createLlm(config.llm))),
-  embedder: createEmbedder(config.llm),
-  temporal,
-  config: activityConfigOf(config),
-  clock: () => new Date(),
-});
-const workers = await createWorkers({
-  connection,
-  namespace,
-  queues: config.queues,
-  kinds: config.workerQueues,
-  activities: withFaults(activities),
-  workflowBundle: await workflowBundle(),
-  shutdownGraceMs: config.workerShutdownGraceMs,
-});
-const running = runWorkers(workers);
-say(`fault-worker ready pid=${process.pid} queues=${config.workerQueues.map((k) => config.queues[k]).join(',')}`);
-try {
-  await running;
-} finally {
-  await connection.close();
-  await database.close();
-  say('fault-worker stopped');
-}
+await runFaultWorker({ llm: (llm) => dyingModels(slow(llm)), activities: withFaults });
