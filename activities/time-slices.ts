@@ -1,8 +1,10 @@
 /**
  * Long CPU passes that must stay on the event loop (their data is there: a scope's vectors, a
  * case's vector cache) run in slices, so chat turns, heartbeats, HTTP requests and shutdown
- * that share the loop are never held longer than a slice. A pass asks `due()` between steps of
- * its loop (cheap: one clock read) and, when it is, awaits `pause()`: one turn of the loop.
+ * that share the loop are never held longer than a slice. A pass is a synchronous step over
+ * items (`inSlices`): it asks `due()` between items (cheap: one clock read) and, when it is,
+ * returns where it stopped; the loop gets a turn, and the next step goes on from there. The
+ * step stays synchronous on purpose: an `await` inside a hot loop made the dedup 30 % slower.
  * Work that can move off the loop goes to a thread instead (the parse pool).
  */
 
@@ -25,4 +27,16 @@ export function timeSlices(sliceMs = SLICE_MS): TimeSlices {
       end = performance.now() + sliceMs;
     },
   };
+}
+
+/**
+ * Runs `step` over items `0 .. end`: each call starts at `from`, stops (returning the next
+ * item) once `due()` says the slice is used up, or returns `end`; the loop gets a turn between
+ * calls.
+ */
+export async function inSlices(end: number, step: (from: number, due: () => boolean) => number, slices: TimeSlices = timeSlices()): Promise<void> {
+  for (let from = 0; from < end; ) {
+    from = step(from, slices.due);
+    if (from < end) await slices.pause();
+  }
 }

@@ -5,7 +5,7 @@
  */
 import type { SignalTemperature } from '../db/schema/index.js';
 import type { SignalMaintenanceConfig } from '../../workers/config.js';
-import { timeSlices, type TimeSlices } from '../time-slices.js';
+import { inSlices, timeSlices, type TimeSlices } from '../time-slices.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -84,22 +84,26 @@ export async function dedupGroups(signals: readonly DedupCandidate[], threshold:
   const tails = vectors.map((v) => Math.sqrt(dotFrom(v, v, head)));
   const taken = new Uint8Array(ordered.length);
   const groups: MergeGroup[] = [];
-  for (let i = 0; i < ordered.length; i++) {
-    if (taken[i]) continue;
-    const a = vectors[i]!;
-    const mergedIds: string[] = [];
-    for (let j = i + 1; j < ordered.length; j++) {
-      if (taken[j]) continue;
-      const b = vectors[j]!;
-      if (dotUpTo(a, b, head) + tails[i]! * tails[j]! < threshold - BOUND_MARGIN) continue;
-      if (dot(a, b) > threshold) {
-        taken[j] = 1;
-        mergedIds.push(ordered[j]!.id);
+  const groupFrom = (from: number, due: () => boolean): number => {
+    for (let i = from; i < ordered.length; i++) {
+      if (taken[i]) continue;
+      const a = vectors[i]!;
+      const mergedIds: string[] = [];
+      for (let j = i + 1; j < ordered.length; j++) {
+        if (taken[j]) continue;
+        const b = vectors[j]!;
+        if (dotUpTo(a, b, head) + tails[i]! * tails[j]! < threshold - BOUND_MARGIN) continue;
+        if (dot(a, b) > threshold) {
+          taken[j] = 1;
+          mergedIds.push(ordered[j]!.id);
+        }
       }
+      if (mergedIds.length > 0) groups.push({ survivorId: ordered[i]!.id, mergedIds });
+      if (due()) return i + 1;
     }
-    if (mergedIds.length > 0) groups.push({ survivorId: ordered[i]!.id, mergedIds });
-    if (slices.due()) await slices.pause();
-  }
+    return ordered.length;
+  };
+  await inSlices(ordered.length, groupFrom, slices);
   return groups;
 }
 
@@ -108,10 +112,14 @@ async function unitVectors(embeddings: readonly (readonly number[])[], slices: T
   const buffer = new Float64Array(embeddings.reduce((n, e) => n + e.length, 0));
   const vectors: Float64Array[] = [];
   let at = 0;
-  for (const e of embeddings) {
-    vectors.push(unit(e, buffer.subarray(at, (at += e.length))));
-    if (slices.due()) await slices.pause();
-  }
+  await inSlices(embeddings.length, (from, due) => {
+    for (let i = from; i < embeddings.length; i++) {
+      const e = embeddings[i]!;
+      vectors.push(unit(e, buffer.subarray(at, (at += e.length))));
+      if (due()) return i + 1;
+    }
+    return embeddings.length;
+  }, slices);
   return vectors;
 }
 

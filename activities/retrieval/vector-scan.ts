@@ -5,7 +5,7 @@
  * precision in the same order as `cosineSimilarity` (the query's norm, each row's squared
  * norm kept beside it), so a score is the very number the per-row path gave.
  */
-import { timeSlices, type TimeSlices } from '../time-slices.js';
+import { inSlices, timeSlices, type TimeSlices } from '../time-slices.js';
 import type { Candidate, PassageKind } from './types.js';
 
 /** float4 */
@@ -88,29 +88,38 @@ export async function scanVectors(kind: PassageKind, set: VectorSet, queryVector
       at = worst;
     }
   };
-  for (let i = 0, base = 0; i < ids.length; i++, base += d) {
-    if (i % ROWS_PER_CLOCK_READ === 0 && slices.due()) await slices.pause();
-    const nb = norms[i]!;
-    if (nb === 0) continue;
-    let dot = 0;
-    for (let j = 0; j < d; j++) dot += q[j]! * data[base + j]!;
-    const cosine = dot / Math.sqrt(na * nb);
-    if (!(cosine > 0)) continue;
-    if (heap.length < limit) {
-      heap.push(i);
-      scores.push(cosine);
-      for (let at = heap.length - 1; at > 0; ) {
-        const parent = (at - 1) >> 1;
-        if (!worse(at, parent)) break;
-        swap(at, parent);
-        at = parent;
+  const scanFrom = (from: number, due: () => boolean): number => {
+    // Locals, not the closure's: read in the inner loop, they made the scan 60 % slower.
+    const query = q;
+    const rows = data;
+    const dimensions = d;
+    for (let i = from; i < ids.length; i++) {
+      if (i % ROWS_PER_CLOCK_READ === 0 && i > from && due()) return i;
+      const nb = norms[i]!;
+      if (nb === 0) continue;
+      const base = i * dimensions;
+      let dot = 0;
+      for (let j = 0; j < dimensions; j++) dot += query[j]! * rows[base + j]!;
+      const cosine = dot / Math.sqrt(na * nb);
+      if (!(cosine > 0)) continue;
+      if (heap.length < limit) {
+        heap.push(i);
+        scores.push(cosine);
+        for (let at = heap.length - 1; at > 0; ) {
+          const parent = (at - 1) >> 1;
+          if (!worse(at, parent)) break;
+          swap(at, parent);
+          at = parent;
+        }
+      } else if (better(cosine, ids[i]!, scores[0]!, ids[heap[0]!]!)) {
+        heap[0] = i;
+        scores[0] = cosine;
+        siftDown(0);
       }
-    } else if (better(cosine, ids[i]!, scores[0]!, ids[heap[0]!]!)) {
-      heap[0] = i;
-      scores[0] = cosine;
-      siftDown(0);
     }
-  }
+    return ids.length;
+  };
+  await inSlices(ids.length, scanFrom, slices);
   return heap
     .map((row, at) => ({ kind, id: ids[row]!, score: scores[at]! }))
     .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
