@@ -104,8 +104,8 @@ interface WriteBatch {
 /**
  * One statement (so one transaction: a kill leaves all of it or none), the same text whatever
  * the sizes (arrays, `unnest`), applied only if every signal of its merges is, locked, still as
- * read (the same row version; `ok` false: nothing is written and the
- * caller reads again, so its report counts what the next read finds): the merges of a batch of
+ * read (the same row version; `ok` false: nothing of it is written, and the caller reads
+ * again and adds what its earlier batches wrote to the next read's report): the merges of a batch of
  * groups, the survivors decayed to the run's date on the way, the members merged, what was
  * merged into them re-pointed (one hop, always), their links moved (./links.ts); and the decay
  * of a batch of rows outside any group, each guarded by its row version as read (a signal
@@ -230,15 +230,25 @@ const READ = { thread: readIn('thread'), case: readIn('case') };
 /** Reads again when a merge found its rows changed since read (a re-mention, a new link) this often, then fails (retried). */
 const READS = 3;
 
+/** What a read's writes changed before one found its rows changed: the next read no longer sees it as due, so it is added to that read's report. */
+type Written = Pick<ScopeConsolidation, 'merged' | 'decayed' | 'archived'>;
+
 export async function consolidateScope(db: PoolDb, policy: Policy, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult> {
+  const before: Written = { merged: 0, decayed: 0, archived: 0 };
   for (let read = 1; ; read++) {
     const result = await consolidateOnce(db, policy, req);
-    if (result !== 'changed') return result;
+    if ('unembedded' in result) return result;
+    if (!('changed' in result)) {
+      return { ...result, merged: result.merged + before.merged, decayed: result.decayed + before.decayed, archived: result.archived + before.archived };
+    }
+    before.merged += result.changed.merged;
+    before.decayed += result.changed.decayed;
+    before.archived += result.changed.archived;
     if (read === READS) throw new Error(`the signals of ${req.scope.kind} ${req.scope.id} kept changing while they were consolidated`);
   }
 }
 
-async function consolidateOnce(db: PoolDb, policy: Policy, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult | 'changed'> {
+async function consolidateOnce(db: PoolDb, policy: Policy, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult | { changed: Written }> {
   const loaded = await readScope(db, req.scope);
   if (!req.skipEmbedding && !req.dryRun) {
     const missing = loaded.filter((r) => r.embedding === null).slice(0, EMBED_ROUND);
@@ -262,11 +272,16 @@ async function consolidateOnce(db: PoolDb, policy: Policy, req: ConsolidateScope
   if (!req.dryRun) {
     const byId = new Map(loaded.map((r) => [r.id, r]));
     const merges = batches(groups, policy.batchSize);
+    const written: Written = { merged: 0, decayed: 0, archived: 0 };
     for (let i = 0; i < Math.max(merges.length, Math.ceil(changed.length / policy.batchSize)); i++) {
       const batch = { groups: merges[i] ?? [], decays: changed.slice(i * policy.batchSize, (i + 1) * policy.batchSize) };
       const done = await write(db, req.scope, batch, byId, req.nominalMs, policy);
-      if (!done.ok) return 'changed';
+      if (!done.ok) return { changed: written };
       counted.push(...done.kept);
+      const decided = [...batch.decays, ...done.kept];
+      written.merged += batch.groups.reduce((n, g) => n + g.mergedIds.length, 0);
+      written.decayed += decided.filter((d) => d.decays).length;
+      written.archived += decided.filter((d) => d.archive).length;
       beat({ phase: 'write', batch: i + 1 });
     }
   }
