@@ -12,12 +12,13 @@ import { llmFailure } from '../../activities/llm/errors.js';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  agentRuns, artifacts, artifactVersions, budgetReservations, events, evidence, messages, researchFindings, researchSources, researchSteps, runProgress, tokenLedger,
+  budgetReservations, events, evidence, messages, researchFindings, researchSources, researchSteps, runProgress, tokenLedger,
 } from '../../activities/db/schema/index.js';
 import { createLocalLlm, type Llm } from '../../activities/llm/llm.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { normaliseWhitespace } from '../../activities/research/grounding.js';
 import { call, startApi, type ApiHarness } from '../api/harness.js';
+import { agentRunEnded, artifactOfRun } from '../helpers/agent-runs.js';
 import { eventually } from '../helpers/chat.js';
 import { seedDocument, seedEvidence, TEST_DIMENSIONS } from '../helpers/retrieval.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
@@ -79,20 +80,8 @@ async function research(caseId: string, body: Record<string, unknown>) {
   return res.json() as { workflowId: string; correlationId: string; placeholderMessageId: string };
 }
 
-async function ended(workflowId: string) {
-  const row = await eventually(
-    async () => (await h.database.db.select().from(agentRuns).where(eq(agentRuns.workflowId, workflowId)))[0],
-    (found) => found?.status === 'completed' || found?.status === 'failed',
-    60_000,
-  );
-  return row!;
-}
-
-async function artifactOf(workflowId: string) {
-  const [artifact] = await h.database.db.select().from(artifacts).where(eq(artifacts.workflowId, workflowId));
-  const versions = artifact ? await h.database.db.select().from(artifactVersions).where(eq(artifactVersions.artifactId, artifact.id)) : [];
-  return { artifact, versions };
-}
+const ended = (workflowId: string) => agentRunEnded(h.database.db, workflowId);
+const artifactOf = (workflowId: string) => artifactOfRun(h.database.db, workflowId);
 
 beforeAll(async () => {
   h = await startApi({ brief: BRIEF });

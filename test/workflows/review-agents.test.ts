@@ -13,7 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signalBriefChanged } from '../../activities/briefs/client.js';
-import { agentRuns, artifacts, artifactVersions, briefAnnotations, events, messages, researchSources } from '../../activities/db/schema/index.js';
+import { briefAnnotations, events, messages, researchSources } from '../../activities/db/schema/index.js';
 import { startAgentRun } from '../../activities/agents/start.js';
 import { createLlm } from '../../activities/llm/index.js';
 import { createLocalLlm, type Llm } from '../../activities/llm/llm.js';
@@ -26,6 +26,7 @@ import { briefVersions, seedContradiction, seedEvidence, seedLink, seedSignal } 
 import { eventually } from '../helpers/chat.js';
 import { seedDocument, TEST_DIMENSIONS } from '../helpers/retrieval.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai.js';
+import { agentRunEnded, artifactOfRun } from '../helpers/agent-runs.js';
 import { researchModel } from '../helpers/research-model.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
 import { testQueues } from '../helpers/temporal.js';
@@ -101,20 +102,8 @@ async function startAgent(caseId: string, type: string, body: Record<string, unk
   return res.json() as { workflowId: string; correlationId: string; placeholderMessageId: string };
 }
 
-async function ended(workflowId: string) {
-  const row = await eventually(
-    async () => (await h.database.db.select().from(agentRuns).where(eq(agentRuns.workflowId, workflowId)))[0],
-    (found) => found?.status === 'completed' || found?.status === 'failed',
-    60_000,
-  );
-  return row!;
-}
-
-async function artifactOf(workflowId: string) {
-  const [artifact] = await h.database.db.select().from(artifacts).where(eq(artifacts.workflowId, workflowId));
-  const versions = artifact ? await h.database.db.select().from(artifactVersions).where(eq(artifactVersions.artifactId, artifact.id)) : [];
-  return { artifact: artifact!, versions };
-}
+const ended = (workflowId: string) => agentRunEnded(h.database.db, workflowId);
+const artifactOf = (workflowId: string) => artifactOfRun(h.database.db, workflowId);
 
 /** Every citation a quote found at its span in a source of this run, and cited in the markdown; at least one. */
 async function expectGrounded(workflowId: string, version: { citations: { n: number; sourceId: string; quote: string; spanStart: number; spanEnd: number }[]; markdown: string }) {
@@ -157,7 +146,7 @@ describe('critiqueAgent', () => {
     expect(notes.every((n) => n.resolvedBy === null && n.createdInVersion === 0)).toBe(true);
     expect(await eventsOf(caseId, 'CRITIQUE_COMPLETED')).toHaveLength(1);
     const [placeholder] = await db.select().from(messages).where(eq(messages.id, started.placeholderMessageId));
-    expect(placeholder).toMatchObject({ status: 'complete', content: expect.stringContaining(`/v1/artifacts/${artifact.id}`) });
+    expect(placeholder).toMatchObject({ status: 'complete', content: expect.stringContaining(`/v1/artifacts/${artifact!.id}`) });
     // The brief shows them beside its own.
     const brief = (await call(h.app, h.alice, { method: 'GET', url: `/v1/cases/${caseId}/brief` })).json();
     expect(brief.annotations.filter((a: { source: string }) => a.source === 'critique')).toHaveLength(5);
@@ -248,7 +237,7 @@ describe('over the OpenAI-compatible path (the fake server)', () => {
       );
       expect((await ended(handed.row.workflowId)).status).toBe('completed');
       const { artifact, versions } = await artifactOf(handed.row.workflowId);
-      expect(artifact.kind).toBe(descriptor.type);
+      expect(artifact!.kind).toBe(descriptor.type);
       await expectGrounded(handed.row.workflowId, versions[0]!);
       expect(versions[0]!.citations.map((c) => c.n)).toEqual([1]);
       expect(versions[0]!.metadata).toMatchObject({ invalidCitations: 1 });
