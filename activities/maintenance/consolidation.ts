@@ -227,24 +227,33 @@ const readIn = (kind: SignalScope['kind']) => statement(sql`
 /** The read of a thread's and of a case's own signals, built once. */
 const READ = { thread: readIn('thread'), case: readIn('case') };
 
-/** Reads again when a merge found its rows changed since read (a re-mention, a new link) this often, then fails (retried). */
-const READS = 3;
+/**
+ * A merge that finds its rows changed since they were read (a re-mention, a new link, the
+ * temperatures job re-tiering them) makes the scope be read again. Each read commits its
+ * batches up to that point, so reading again goes on as long as reads get batches written;
+ * this many reads in a row with none written fail the attempt (retried).
+ */
+const STALLED_READS = 3;
 
-/** What a read's writes changed before one found its rows changed: the next read no longer sees it as due, so it is added to that read's report. */
-type Written = Pick<ScopeConsolidation, 'merged' | 'decayed' | 'archived'>;
+type Counts = Pick<ScopeConsolidation, 'merged' | 'decayed' | 'archived'>;
+
+/** What a read's batches wrote before one found its rows changed: the next read no longer sees it as due, so it is added to that read's report. */
+type Written = Counts & { batches: number };
 
 export async function consolidateScope(db: PoolDb, policy: Policy, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult> {
-  const before: Written = { merged: 0, decayed: 0, archived: 0 };
-  for (let read = 1; ; read++) {
+  const before: Counts = { merged: 0, decayed: 0, archived: 0 };
+  for (let stalled = 0; ; ) {
     const result = await consolidateOnce(db, policy, req);
     if ('unembedded' in result) return result;
     if (!('changed' in result)) {
       return { ...result, merged: result.merged + before.merged, decayed: result.decayed + before.decayed, archived: result.archived + before.archived };
     }
-    before.merged += result.changed.merged;
-    before.decayed += result.changed.decayed;
-    before.archived += result.changed.archived;
-    if (read === READS) throw new Error(`the signals of ${req.scope.kind} ${req.scope.id} kept changing while they were consolidated`);
+    const { changed } = result;
+    before.merged += changed.merged;
+    before.decayed += changed.decayed;
+    before.archived += changed.archived;
+    stalled = changed.batches > 0 ? 0 : stalled + 1;
+    if (stalled === STALLED_READS) throw new Error(`the signals of ${req.scope.kind} ${req.scope.id} kept changing while they were consolidated`);
   }
 }
 
@@ -272,7 +281,7 @@ async function consolidateOnce(db: PoolDb, policy: Policy, req: ConsolidateScope
   if (!req.dryRun) {
     const byId = new Map(loaded.map((r) => [r.id, r]));
     const merges = batches(groups, policy.batchSize);
-    const written: Written = { merged: 0, decayed: 0, archived: 0 };
+    const written: Written = { merged: 0, decayed: 0, archived: 0, batches: 0 };
     for (let i = 0; i < Math.max(merges.length, Math.ceil(changed.length / policy.batchSize)); i++) {
       const batch = { groups: merges[i] ?? [], decays: changed.slice(i * policy.batchSize, (i + 1) * policy.batchSize) };
       const done = await write(db, req.scope, batch, byId, req.nominalMs, policy);
@@ -282,6 +291,7 @@ async function consolidateOnce(db: PoolDb, policy: Policy, req: ConsolidateScope
       written.merged += batch.groups.reduce((n, g) => n + g.mergedIds.length, 0);
       written.decayed += decided.filter((d) => d.decays).length;
       written.archived += decided.filter((d) => d.archive).length;
+      written.batches += 1;
       beat({ phase: 'write', batch: i + 1 });
     }
   }

@@ -194,24 +194,26 @@ describe('consolidateThreadSignals', () => {
     );
   });
 
-  it('a read again after some batches were written reports them too: every merge and decay of the run counted once', async () => {
+  it('reads again as long as reads get batches written, and reports every merge and decay of the run once', async () => {
     const user = await seedUser(db());
     const threadId = await seedScopeThread(db(), user.id);
     const axis = (k: number, near = 0) => vector(...Array.from({ length: 12 }, (_, i) => (i === k ? 1 : i === k + 6 ? near : 0)));
-    const ids = await seedSignals(db(), { threadId }, NOMINAL.nominalMs, [0, 1, 2].flatMap((k) => [
+    const ids = await seedSignals(db(), { threadId }, NOMINAL.nominalMs, [0, 1, 2, 3, 4].flatMap((k) => [
       { confidence: 0.9, embedding: axis(k), lastSeenDaysAgo: 30, firstSeenDaysAgo: 40 + k },
       { confidence: 0.5, embedding: axis(k, 0.01), lastSeenDaysAgo: 30 },
     ]));
-    const members = [ids[1]!, ids[3]!, ids[5]!];
-    // One group a write; before the second write, the members not merged yet are said again.
+    const members = ids.filter((_, i) => i % 2 === 1);
+    // One group a write; before every second write the members are said again, so each read
+    // writes one merge and then finds its next group changed: five reads, more than the
+    // three in a row a stalled scope gets.
     let writes = 0;
     const client = db().$client;
     const racingClient = new Proxy(client, {
       get(target, key) {
         if (key !== 'unsafe') return Reflect.get(target, key) as unknown;
         return async (text: string, ...rest: unknown[]) => {
-          if (text.includes('for update') && ++writes === 2) {
-            await db().update(signals).set({ referenceCount: sql`${signals.referenceCount} + 1` }).where(inArray(signals.id, members.slice(1)));
+          if (text.includes('for update') && ++writes % 2 === 0) {
+            await db().update(signals).set({ referenceCount: sql`${signals.referenceCount} + 1` }).where(inArray(signals.id, members));
           }
           return (target.unsafe as (...args: unknown[]) => unknown)(text, ...rest);
         };
@@ -219,9 +221,9 @@ describe('consolidateThreadSignals', () => {
     });
     const racing = new Proxy(db(), { get: (target, key) => (key === '$client' ? racingClient : Reflect.get(target, key)) as unknown });
     const result = await consolidateScope(racing, { ...SIGNAL_MAINTENANCE_DEFAULTS, batchSize: 1 }, { scope: { kind: 'thread', id: threadId }, nominalMs: NOMINAL.nominalMs, skipEmbedding: true });
-    // The first read wrote one merge (its survivor decayed), then found the second's rows changed and read again.
-    expect(writes).toBeGreaterThanOrEqual(4);
-    expect(result).toMatchObject({ merged: 3, decayed: 3, archived: 0 });
+    expect(writes).toBe(9);
+    // Each merge once (its survivor decayed on the way), whichever read wrote it.
+    expect(result).toMatchObject({ merged: 5, decayed: 5, archived: 0 });
     for (const member of members) expect(await signalById(db(), member)).toMatchObject({ status: 'merged' });
   });
 
