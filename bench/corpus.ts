@@ -4,7 +4,7 @@
  * sentences from one of a few domains, names its own parties, places and figures, and
  * carries a code word of its own, so the chunks differ as real documents do.
  */
-import { seeded } from '../test/fault/random.js';
+import { seeded } from '../test/helpers/random.js';
 
 
 const DOMAINS = {

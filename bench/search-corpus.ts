@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import { hashEmbedding } from '../activities/llm/local-embedder.js';
-import { seeded } from '../test/fault/random.js';
+import { seeded } from '../test/helpers/random.js';
 
 export const SEARCH_DIMENSIONS = 256;
 

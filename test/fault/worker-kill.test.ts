@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectChatInvariants } from '../helpers/chat-invariants.js';
 import { exitsWithin, sleep } from '../helpers/child-process.js';
 import { faultLines, sendBursts, startFaultStack, type FaultStack, type Faults } from './harness.js';
-import { between, seeded } from './random.js';
+import { between, seeded } from '../helpers/random.js';
 
 const CYCLES = 5;
 const THREADS = 20;

@@ -29,7 +29,7 @@
 import type { Activities } from '../../activities/index.js';
 import type { Llm } from '../../activities/llm/llm.js';
 import { runFaultWorker, say } from './fault-worker.js';
-import { seeded } from './random.js';
+import { seeded } from '../helpers/random.js';
 
 function number(name: string): number | undefined {
   const raw = process.env[name];

@@ -1,8 +1,10 @@
 /** For tests of the long CPU passes (activities/time-slices.ts): reproducible numbers, and the event loop's turns counted. */
+import { seeded } from './random.js';
 
-/** Numbers in [-1, 1) from a seed (the same every run: a Lehmer generator). */
+/** Numbers in [-1, 1) from a seed (the same every run). */
 export function seededRandom(seed: number): () => number {
-  return () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+  const random = seeded(seed);
+  return () => random() * 2 - 1;
 }
 
 /** Counts the event loop's turns (one `setImmediate` each) from now until `stop()`, which returns the count. */

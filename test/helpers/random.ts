@@ -1,4 +1,4 @@
-/** mulberry32: a small seeded generator, so a fault run (burst sizes, kill choices) can be repeated. */
+/** mulberry32: a small seeded generator in [0, 1), so a run (a fault run's bursts and kills, a test's vectors) can be repeated. */
 export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
