@@ -109,7 +109,8 @@ interface WriteBatch {
  * groups, the survivors decayed to the run's date on the way, the members merged, what was
  * merged into them re-pointed (one hop, always), their links moved (./links.ts); and the decay
  * of a batch of rows outside any group, each guarded by its row version as read (a signal
- * re-mentioned meanwhile is left to the next run). Never one row twice: survivors,
+ * re-mentioned meanwhile is left to the next run, and not counted: the statement returns how
+ * many of its decays it wrote). Never one row twice: survivors,
  * members and decayed rows are distinct active rows, re-pointed ones merged.
  */
 const p = (name: string) => sql.placeholder(name);
@@ -142,22 +143,33 @@ const writeIn = (kind: SignalScope['kind']) => statement(sql`
       where ok.ok and ${scopeFilter({ kind, id: p('scopeId') })} and signals.merged_into = v.member returning 1
     ), ${moveLinksCtes(p('members'), p('survivors'))}, decayed as (
       update signals set confidence = v.confidence, base_confidence = coalesce(signals.base_confidence, signals.confidence),
-        status = case when signals.id = any(${p('archivedIds')}::uuid[]) then 'archived' else signals.status end
-      from ok, unnest(${p('decayIds')}::uuid[], ${p('decayConfidence')}::real[], ${p('decayVersions')}::xid[]) as v(id, confidence, version)
-      where ok.ok and signals.id = v.id and signals.status = 'active' and signals.xmin = v.version returning 1
+        status = case when v.archive then 'archived' else signals.status end
+      from ok, unnest(${p('decayIds')}::uuid[], ${p('decayConfidence')}::real[], ${p('decayVersions')}::xid[], ${p('decayChanges')}::boolean[],
+        ${p('decayArchive')}::boolean[]) as v(id, confidence, version, changes, archive)
+      where ok.ok and signals.id = v.id and signals.status = 'active' and signals.xmin = v.version returning v.changes, v.archive
     )
-    select ok.ok from ok`);
+    select ok.ok, (select count(*) filter (where changes) from decayed)::int as decayed,
+      (select count(*) filter (where archive) from decayed)::int as archived
+    from ok`);
 
 const WRITE = { thread: writeIn('thread'), case: writeIn('case') };
 
-async function write(db: PoolDb, scope: SignalScope, batch: WriteBatch, byId: ReadonlyMap<string, ScopeRow>, nominalMs: number, policy: Policy): Promise<{ ok: boolean; kept: Decay[] }> {
+/** What a write did: nothing unless `ok`; the survivors' decay, and how many of the batch's own decays it wrote (a row changed since it was read is skipped). */
+interface Wrote {
+  ok: boolean;
+  kept: Decay[];
+  decayed: number;
+  archived: number;
+}
+
+async function write(db: PoolDb, scope: SignalScope, batch: WriteBatch, byId: ReadonlyMap<string, ScopeRow>, nominalMs: number, policy: Policy): Promise<Wrote> {
   const guarded = batch.groups.flatMap((g) => [g.survivorId, ...g.mergedIds]).sort().map((id) => byId.get(id)!);
   const kept = batch.groups.map((g) => {
     const f = combineSurvivor(fields(byId.get(g.survivorId)!), g.mergedIds.map((id) => fields(byId.get(id)!)));
     return { id: g.survivorId, f, decay: decayOf(f.confidence, f.baseConfidence, f.lastSeenAt, nominalMs, policy) };
   });
   const d = batch.decays;
-  const [row] = await runPrepared<{ ok: boolean }>(db, WRITE[scope.kind], {
+  const [row] = await runPrepared<{ ok: boolean; decayed: number; archived: number }>(db, WRITE[scope.kind], {
     scopeId: scope.id,
     guardIds: arrayParam(guarded.map((r) => r.id)),
     guardVersions: arrayParam(guarded.map((r) => r.version)),
@@ -174,9 +186,10 @@ async function write(db: PoolDb, scope: SignalScope, batch: WriteBatch, byId: Re
     decayIds: arrayParam(d.map((r) => r.id)),
     decayConfidence: arrayParam(d.map((r) => r.confidence)),
     decayVersions: arrayParam(d.map((r) => r.version)),
-    archivedIds: arrayParam(d.filter((r) => r.archive).map((r) => r.id)),
+    decayChanges: arrayParam(d.map((r) => r.decays)),
+    decayArchive: arrayParam(d.map((r) => r.archive)),
   });
-  return { ok: row!.ok, kept: kept.map((k) => k.decay) };
+  return { ok: row!.ok, kept: kept.map((k) => k.decay), decayed: row!.decayed, archived: row!.archived };
 }
 
 /** Cut into batches of about `size` merged signals (a group is never split). */
@@ -264,42 +277,37 @@ async function consolidateOnce(db: PoolDb, policy: Policy, req: ConsolidateScope
     if (missing.length > 0) return { unembedded: missing.map((m) => m.id) };
   }
   const groups = await dedupGroups(loaded, policy.mergeSimilarity);
-  const merged = groups.reduce((n, g) => n + g.mergedIds.length, 0);
   // Survivors are decayed in their merge, members not at all; a dry run merges nothing, so
   // its survivors decay as they are.
   const inMerge = new Set(groups.flatMap((g) => (req.dryRun ? g.mergedIds : [g.survivorId, ...g.mergedIds])));
-  const decays: DecayRow[] = [];
   const changed: DecayRow[] = [];
   for (const row of loaded) {
     if (inMerge.has(row.id)) continue;
     const decay: DecayRow = { id: row.id, version: row.version, ...decayOf(row.confidence, row.base ?? row.confidence, row.lastSeenAt, req.nominalMs, policy) };
-    decays.push(decay);
     // Only rows whose stored values change are written.
     if (decay.archive || decay.decays || row.base === null) changed.push(decay);
   }
-  const counted: Decay[] = [...decays];
-  if (!req.dryRun) {
-    const byId = new Map(loaded.map((r) => [r.id, r]));
-    const merges = batches(groups, policy.batchSize);
-    const written: Written = { merged: 0, decayed: 0, archived: 0, batches: 0 };
-    for (let i = 0; i < Math.max(merges.length, Math.ceil(changed.length / policy.batchSize)); i++) {
-      const batch = { groups: merges[i] ?? [], decays: changed.slice(i * policy.batchSize, (i + 1) * policy.batchSize) };
-      const done = await write(db, req.scope, batch, byId, req.nominalMs, policy);
-      if (!done.ok) return { changed: written };
-      counted.push(...done.kept);
-      const decided = [...batch.decays, ...done.kept];
-      written.merged += batch.groups.reduce((n, g) => n + g.mergedIds.length, 0);
-      written.decayed += decided.filter((d) => d.decays).length;
-      written.archived += decided.filter((d) => d.archive).length;
-      written.batches += 1;
-      beat({ phase: 'write', batch: i + 1 });
-    }
+  if (req.dryRun) return { examined: loaded.length, merged: mergedIn(groups), ...decisions(changed), embedded: 0 };
+  const byId = new Map(loaded.map((r) => [r.id, r]));
+  const merges = batches(groups, policy.batchSize);
+  const written: Written = { merged: 0, decayed: 0, archived: 0, batches: 0 };
+  for (let i = 0; i < Math.max(merges.length, Math.ceil(changed.length / policy.batchSize)); i++) {
+    const batch = { groups: merges[i] ?? [], decays: changed.slice(i * policy.batchSize, (i + 1) * policy.batchSize) };
+    const done = await write(db, req.scope, batch, byId, req.nominalMs, policy);
+    if (!done.ok) return { changed: written };
+    const survivors = decisions(done.kept);
+    written.merged += mergedIn(batch.groups);
+    written.decayed += done.decayed + survivors.decayed;
+    written.archived += done.archived + survivors.archived;
+    written.batches += 1;
+    beat({ phase: 'write', batch: i + 1 });
   }
-  return {
-    examined: loaded.length,
-    merged,
-    decayed: counted.filter((d) => d.decays).length,
-    archived: counted.filter((d) => d.archive).length,
-    embedded: 0,
-  };
+  return { examined: loaded.length, merged: written.merged, decayed: written.decayed, archived: written.archived, embedded: 0 };
+}
+
+const mergedIn = (groups: readonly MergeGroup[]) => groups.reduce((n, g) => n + g.mergedIds.length, 0);
+
+/** How many of `decided` lower a confidence, and how many archive. */
+function decisions(decided: readonly Decay[]): Pick<Counts, 'decayed' | 'archived'> {
+  return { decayed: decided.filter((d) => d.decays).length, archived: decided.filter((d) => d.archive).length };
 }

@@ -72,6 +72,21 @@ beforeAll(async () => {
   });
 });
 
+/** The test database, with `race` run by another connection before each of the consolidation's guarded writes (its statement locks `for update`). */
+function racingWrites(race: () => Promise<void>): typeof database.db {
+  const client = db().$client;
+  const racingClient = new Proxy(client, {
+    get(target, key) {
+      if (key !== 'unsafe') return Reflect.get(target, key) as unknown;
+      return async (text: string, ...rest: unknown[]) => {
+        if (text.includes('for update')) await race();
+        return (target.unsafe as (...args: unknown[]) => unknown)(text, ...rest);
+      };
+    },
+  });
+  return new Proxy(db(), { get: (target, key) => (key === '$client' ? racingClient : Reflect.get(target, key)) as unknown });
+}
+
 afterAll(async () => {
   await workers?.stop();
   await env?.teardown();
@@ -207,24 +222,30 @@ describe('consolidateThreadSignals', () => {
     // writes one merge and then finds its next group changed: five reads, more than the
     // three in a row a stalled scope gets.
     let writes = 0;
-    const client = db().$client;
-    const racingClient = new Proxy(client, {
-      get(target, key) {
-        if (key !== 'unsafe') return Reflect.get(target, key) as unknown;
-        return async (text: string, ...rest: unknown[]) => {
-          if (text.includes('for update') && ++writes % 2 === 0) {
-            await db().update(signals).set({ referenceCount: sql`${signals.referenceCount} + 1` }).where(inArray(signals.id, members));
-          }
-          return (target.unsafe as (...args: unknown[]) => unknown)(text, ...rest);
-        };
-      },
+    const racing = racingWrites(async () => {
+      if (++writes % 2 === 0) await db().update(signals).set({ referenceCount: sql`${signals.referenceCount} + 1` }).where(inArray(signals.id, members));
     });
-    const racing = new Proxy(db(), { get: (target, key) => (key === '$client' ? racingClient : Reflect.get(target, key)) as unknown });
     const result = await consolidateScope(racing, { ...SIGNAL_MAINTENANCE_DEFAULTS, batchSize: 1 }, { scope: { kind: 'thread', id: threadId }, nominalMs: NOMINAL.nominalMs, skipEmbedding: true });
     expect(writes).toBe(9);
     // Each merge once (its survivor decayed on the way), whichever read wrote it.
     expect(result).toMatchObject({ merged: 5, decayed: 5, archived: 0 });
     for (const member of members) expect(await signalById(db(), member)).toMatchObject({ status: 'merged' });
+  });
+
+  it('reports only the decays it wrote: a signal said again between the read and the write is left to the next run, and not counted', async () => {
+    const user = await seedUser(db());
+    const threadId = await seedScopeThread(db(), user.id);
+    const [touched, untouched] = await seedSignals(db(), { threadId }, NOMINAL.nominalMs, [
+      { confidence: 0.9, lastSeenDaysAgo: 30 },
+      { confidence: 0.9, lastSeenDaysAgo: 30 },
+    ]);
+    const racing = racingWrites(async () => {
+      await db().update(signals).set({ referenceCount: sql`${signals.referenceCount} + 1` }).where(eq(signals.id, touched!));
+    });
+    const result = await consolidateScope(racing, SIGNAL_MAINTENANCE_DEFAULTS, { scope: { kind: 'thread', id: threadId }, nominalMs: NOMINAL.nominalMs, skipEmbedding: true });
+    expect(await signalById(db(), touched!)).toMatchObject({ confidence: 0.9, referenceCount: 2 });
+    expect((await signalById(db(), untouched!))?.confidence).toBeLessThan(0.9);
+    expect(result).toMatchObject({ examined: 2, merged: 0, decayed: 1, archived: 0 });
   });
 
   it('holds through a database outage (Decision 28) and then consolidates', async () => {
