@@ -7,9 +7,6 @@
  * The same holds for a reprocess (issue 16): its run, killed mid-embedding, completes on a
  * new worker with the chunks replaced once and one completion event per run.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { and, count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chunkDrafts } from '../../activities/db/schema/index.js';
@@ -20,9 +17,7 @@ import {
 } from '../helpers/documents.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { killChild, startNode, stopChild, waitFor, type Child } from '../helpers/child-process.js';
-import { testBundle } from '../helpers/stack.js';
-import { uniqueId } from '../helpers/temporal.js';
-import { startFaultStack, type FaultStack } from './harness.js';
+import { startFaultStack, writeFaultBundle, type FaultStack } from './harness.js';
 
 /** 64-token chunks, 4 per batch: the text below makes about 40 batches. */
 const SIZES = { CHUNK_TOKENS: '64', CHUNK_OVERLAP_TOKENS: '8', EMBED_BATCH_SIZE: '4' };
@@ -38,10 +33,7 @@ const children: Child[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
   stack = await startFaultStack({ label: 'doc-kill', temporalAddress: inject('temporalAddress'), databaseUrl: database.url });
-  bundlePath = join(tmpdir(), `${uniqueId('casework-doc-bundle')}.js`);
-  const bundle = await testBundle();
-  if (!('code' in bundle)) throw new Error('expected a bundle with code');
-  writeFileSync(bundlePath, bundle.code);
+  bundlePath = await writeFaultBundle('doc');
 });
 
 afterAll(async () => {

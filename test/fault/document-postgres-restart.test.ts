@@ -14,9 +14,6 @@
  * how it died: with postgres.js 3.4.9 it sometimes does (an uncaught TypeError in
  * `nextWrite` on a connection the restart closed, porsager/postgres#1208).
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { count, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -29,9 +26,7 @@ import { activityRecords, type ActivityRecord } from '../helpers/activity-histor
 import { chunksOf, documentEvents, documentRow, seedCase } from '../helpers/documents.js';
 import { sleep, startNode, stopChild, waitFor, type Child } from '../helpers/child-process.js';
 import { createOwnedPostgres, type OwnedPostgres } from '../helpers/owned-postgres.js';
-import { testBundle } from '../helpers/stack.js';
-import { uniqueId } from '../helpers/temporal.js';
-import { startFaultStack, type FaultStack } from './harness.js';
+import { startFaultStack, writeFaultBundle, type FaultStack } from './harness.js';
 
 /** 64-token chunks, 4 per batch: the documents below make 3 to 30 batches each. */
 const SIZES = { CHUNK_TOKENS: '64', CHUNK_OVERLAP_TOKENS: '8', EMBED_BATCH_SIZE: '4' };
@@ -65,10 +60,7 @@ beforeAll(async () => {
   pg = await createOwnedPostgres();
   console.log(`[document-pg-restart] database: ${pg.describe()}`);
   stack = await startFaultStack({ label: 'doc-pg', temporalAddress: inject('temporalAddress'), databaseUrl: pg.url });
-  bundlePath = join(tmpdir(), `${uniqueId('casework-doc-pg-bundle')}.js`);
-  const bundle = await testBundle();
-  if (!('code' in bundle)) throw new Error('expected a bundle with code');
-  writeFileSync(bundlePath, bundle.code);
+  bundlePath = await writeFaultBundle('doc-pg');
 });
 
 afterAll(async () => {

@@ -7,7 +7,7 @@
  * by changing how they work. It prints `fault-worker ready` once its workers run and
  * `fault-worker stopped` when they stop.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities, type Activities } from '../../activities/index.js';
@@ -18,7 +18,7 @@ import type { Embedder } from '../../activities/llm/types.js';
 import { createSafeFetcher } from '../../activities/web/fetcher.js';
 import { activityConfigOf, databaseUrl, loadConfig } from '../../workers/config.js';
 import { temporalConnectionOptions } from '../../workers/temporal-connection.js';
-import { bundleWorkflows, createWorkers, runWorkers } from '../../workers/worker.js';
+import { createWorkers, runWorkers } from '../../workers/worker.js';
 
 /** A line on stdout, written at once (the test reads it; a SIGKILL must not lose it). */
 export const say = (line: string) => writeSync(1, `${line}\n`);
@@ -53,7 +53,7 @@ export async function runFaultWorker(parts: FaultParts = {}): Promise<void> {
     queues: config.queues,
     kinds: config.workerQueues,
     activities: (parts.activities ?? same)(activities),
-    workflowBundle: await workflowBundle(),
+    workflowBundle: workflowBundle(),
     shutdownGraceMs: config.workerShutdownGraceMs,
   });
   const running = runWorkers(workers);
@@ -70,19 +70,9 @@ export async function runFaultWorker(parts: FaultParts = {}): Promise<void> {
 
 const same = <T>(part: T): T => part;
 
-/**
- * FAULT_WORKFLOW_BUNDLE: the file the test wrote (production's workflows or a fixture entry's,
- * `writeFaultBundle`), or where the first worker of a stack writes production's bundle for the
- * ones it restarts.
- */
-async function workflowBundle(): Promise<WorkflowBundle> {
+/** FAULT_WORKFLOW_BUNDLE: the file the test run wrote (production's workflows, once a run) or the test did (a fixture entry's: `writeFaultBundle`). */
+function workflowBundle(): WorkflowBundle {
   const path = process.env.FAULT_WORKFLOW_BUNDLE;
   if (!path) throw new Error('FAULT_WORKFLOW_BUNDLE must name the workflow bundle file');
-  if (existsSync(path)) return { code: readFileSync(path, 'utf8') };
-  const bundle = await bundleWorkflows();
-  if ('code' in bundle) {
-    writeFileSync(`${path}.tmp`, bundle.code);
-    renameSync(`${path}.tmp`, path);
-  }
-  return bundle;
+  return { code: readFileSync(path, 'utf8') };
 }

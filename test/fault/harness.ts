@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { inject } from 'vitest';
 import { createDb, type Db } from '../../activities/db/client.js';
 import { runMigrations } from '../../activities/db/migrate.js';
 import type { MessageRow } from '../../activities/db/schema/index.js';
@@ -110,7 +111,7 @@ export async function startFaultStack(o: FaultStackOptions): Promise<FaultStack>
     cleanups.unshift(() => connection.close());
     const client = new Client({ connection });
     const user = await seedUser(db);
-    const bundlePath = join(scratch, 'workflow-bundle.js');
+    const bundlePath = inject('workflowBundlePath');
 
     const collect = (child: Child) => logs.push(`--- ${child.name} ---\n${child.output()}`);
     return {
@@ -173,8 +174,9 @@ export async function sendBursts(
 /** Lines of the worker children's output that record an injected fault. */
 export const faultLines = (log: string) => log.split('\n').filter((l) => l.startsWith('fault: '));
 
-/** The workflow bundle (production's, or a fixture entry's) written once to a file the fault workers load (FAULT_WORKFLOW_BUNDLE). */
+/** The file of the workflow bundle the fault workers load (FAULT_WORKFLOW_BUNDLE): production's, the run's one (global setup); a fixture entry's, written here. */
 export async function writeFaultBundle(label: string, workflowsPath?: string): Promise<string> {
+  if (!workflowsPath) return inject('workflowBundlePath');
   const path = join(tmpdir(), `${uniqueId(`casework-${label}-bundle`)}.js`);
   const bundle = await testBundle(workflowsPath);
   if (!('code' in bundle)) throw new Error('expected a bundle with code');

@@ -5,9 +5,6 @@
  * again, and the case ends with exactly one document, processed once.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { documents } from '../../activities/db/schema/index.js';
@@ -16,11 +13,9 @@ import type { FetchUrlAndIngestResult } from '../../workflows/types.js';
 import { killChild, startNode, stopChild, waitFor, type Child } from '../helpers/child-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { documentEvents, seedCase, settledDocument } from '../helpers/documents.js';
-import { testBundle } from '../helpers/stack.js';
-import { uniqueId } from '../helpers/temporal.js';
 import { fetchHistoryFacts } from '../helpers/url-history.js';
 import { ARTICLE_PAGE, dripping, startSite, type Page, type Site } from '../helpers/url-site.js';
-import { startFaultStack, type FaultStack } from './harness.js';
+import { startFaultStack, writeFaultBundle, type FaultStack } from './harness.js';
 
 let database: TestDatabase;
 let stack: FaultStack;
@@ -35,10 +30,7 @@ beforeAll(async () => {
   site = await startSite({ '/page': page });
   database = await createTestDatabase();
   stack = await startFaultStack({ label: 'url-kill', temporalAddress: inject('temporalAddress'), databaseUrl: database.url });
-  bundlePath = join(tmpdir(), `${uniqueId('casework-url-bundle')}.js`);
-  const bundle = await testBundle();
-  if (!('code' in bundle)) throw new Error('expected a bundle with code');
-  writeFileSync(bundlePath, bundle.code);
+  bundlePath = await writeFaultBundle('url');
 });
 
 afterAll(async () => {

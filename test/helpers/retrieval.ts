@@ -17,6 +17,12 @@ export async function seedCaseOf(db: Db, userId: string): Promise<string> {
   return row!.id;
 }
 
+/** A new user and a case of theirs: what most retrieval tests search in. */
+export async function seedUserCase(db: Db): Promise<{ userId: string; caseId: string }> {
+  const userId = await seedUser(db);
+  return { userId, caseId: await seedCaseOf(db, userId) };
+}
+
 export interface SeedChunk {
   text: string;
   /** Absent: the `local` embedding of the text. */

@@ -2,6 +2,7 @@
  * A worker for a test file: the real workflows (or a test's own workflows index) and the
  * real activities over the file's own database and queues.
  */
+import { readFile } from 'node:fs/promises';
 import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundle } from '@temporalio/worker';
@@ -17,14 +18,17 @@ import { createSafeFetcher, type FetchConfig, type FetcherDeps } from '../../act
 import { loadConfig, QUEUE_KINDS, type BriefConfig } from '../../workers/config.js';
 import { bundleWorkflows, createWorkers, defaultWorkflowsPath } from '../../workers/worker.js';
 import type { QueueNames } from '../../workflows/types.js';
+import { inject } from 'vitest';
 
 const bundles = new Map<string, Promise<WorkflowBundle>>();
 
-/** Bundles once per file (per workflows entry). */
+/** The production bundle the run wrote once (test/helpers/global-setup.ts); a fixture entry's, bundled once per file. */
 export function testBundle(workflowsPath = defaultWorkflowsPath): Promise<WorkflowBundle> {
   let bundle = bundles.get(workflowsPath);
   if (!bundle) {
-    bundle = bundleWorkflows(workflowsPath);
+    bundle = workflowsPath === defaultWorkflowsPath
+      ? readFile(inject('workflowBundlePath'), 'utf8').then((code) => ({ code }))
+      : bundleWorkflows(workflowsPath);
     bundles.set(workflowsPath, bundle);
   }
   return bundle;

@@ -8,7 +8,7 @@ import type { Embedder } from '../../activities/llm/types.js';
 import { SNIPPET_MAX_CHARS } from '../../activities/retrieval/chunk-source.js';
 import { passageId, retrieve, RETRIEVAL_DEFAULTS } from '../../activities/retrieval/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { axis, seedCaseOf, seedDocument, seedUser, TEST_DIMENSIONS } from '../helpers/retrieval.js';
+import { axis, seedDocument, seedUserCase, TEST_DIMENSIONS } from '../helpers/retrieval.js';
 
 let database: TestDatabase;
 const local = createLocalEmbedder(TEST_DIMENSIONS);
@@ -27,10 +27,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function newCase() {
-  const userId = await seedUser(database.db);
-  return { userId, caseId: await seedCaseOf(database.db, userId) };
-}
+const newCase = () => seedUserCase(database.db);
 
 describe('queries full-text cannot use', () => {
   it('a query of only stop words is answered by the vector side alone', async () => {

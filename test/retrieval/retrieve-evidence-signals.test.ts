@@ -8,7 +8,7 @@ import { threads } from '../../activities/db/schema/index.js';
 import { createLocalEmbedder } from '../../activities/llm/local-embedder.js';
 import { passageId, retrieve } from '../../activities/retrieval/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { axis, seedCaseOf, seedDocument, seedEvidence, seedSignal, seedUser, TEST_DIMENSIONS } from '../helpers/retrieval.js';
+import { axis, seedDocument, seedEvidence, seedSignal, seedUserCase, TEST_DIMENSIONS } from '../helpers/retrieval.js';
 
 let database: TestDatabase;
 const local = createLocalEmbedder(TEST_DIMENSIONS);
@@ -21,10 +21,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function newCase() {
-  const userId = await seedUser(database.db);
-  return { userId, caseId: await seedCaseOf(database.db, userId) };
-}
+const newCase = () => seedUserCase(database.db);
 
 describe('evidence', () => {
   it('is found by a word only it holds, with its source and a snippet, and by its vector', async () => {

@@ -10,7 +10,7 @@ import type { Embedder } from '../../activities/llm/types.js';
 import { passageId, retrieve, RRF_K } from '../../activities/retrieval/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai.js';
-import { axis, seedCaseOf, seedDocument, seedUser, TEST_DIMENSIONS } from '../helpers/retrieval.js';
+import { axis, seedCaseOf, seedDocument, seedUserCase, TEST_DIMENSIONS } from '../helpers/retrieval.js';
 
 const SCRIPTED_DIMENSIONS = 8;
 
@@ -38,10 +38,7 @@ function scriptQueryVector(vector: number[]): void {
   fake.enqueueEmbeddings({ body: { object: 'list', data, model: 'embed-test', usage: { prompt_tokens: 3, total_tokens: 3 } } });
 }
 
-async function newCase() {
-  const userId = await seedUser(database.db);
-  return { userId, caseId: await seedCaseOf(database.db, userId) };
-}
+const newCase = () => seedUserCase(database.db);
 
 describe('full-text', () => {
   it('finds a passage by a word only it contains, with its document, ordinal, snippet and scores', async () => {

@@ -15,7 +15,7 @@ import { chunkSource } from '../../activities/retrieval/chunk-source.js';
 import { VectorCache, vectorCacheOf } from '../../activities/retrieval/vector-cache.js';
 import { vectorSetBytes } from '../../activities/retrieval/vector-scan.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { axis, seedCaseOf, seedDocument, seedEvidence, seedSignal, seedUser, TEST_DIMENSIONS } from '../helpers/retrieval.js';
+import { axis, seedDocument, seedEvidence, seedSignal, seedUserCase, TEST_DIMENSIONS } from '../helpers/retrieval.js';
 
 let database: TestDatabase;
 /** A second handle on the same database: another process's pool, with a cache of its own. */
@@ -32,10 +32,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function newCase() {
-  const userId = await seedUser(database.db);
-  return { userId, caseId: await seedCaseOf(database.db, userId) };
-}
+const newCase = () => seedUserCase(database.db);
 
 /** What the vector side finds for a vector along `index` (no word matches 'zzzz'), as kind:id. */
 async function byVector(handle: DbHandle, caseId: string, index: number, kinds?: PassageKind[]): Promise<string[]> {

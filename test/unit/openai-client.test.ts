@@ -9,6 +9,7 @@ import { createOpenAiEmbedder } from '../../activities/llm/openai-embedder.js';
 import { openAiSignalExtractor } from '../../activities/llm/purposes/signal-extraction.js';
 import type { LlmClient } from '../../activities/llm/types.js';
 import { fakeEmbedding, startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai.js';
+import { failureOf } from '../helpers/failures.js';
 
 const API_KEY = 'sk-test-0123456789abcdef';
 const Verdict = z.object({ answer: z.string(), confidence: z.number().min(0).max(1) });
@@ -26,12 +27,6 @@ beforeEach(() => fake.reset());
 
 function clientFor(baseUrl: string, timeoutMs = 5_000): LlmClient {
   return createOpenAiClient({ baseUrl, apiKey: API_KEY, model: 'gpt-test', timeoutMs });
-}
-
-async function failureOf(call: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await call.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
 }
 
 function expectFailure(failure: ApplicationFailure, type: string, nonRetryable: boolean): void {

@@ -4,9 +4,9 @@
  * thread is held, a task past its deadline ends in a readable non-retryable failure and its
  * thread is replaced, and an abort ends a task at once.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createParsePool, INLINE_MAX_CHARS, type ParsePool, type ParseSettings } from '../../activities/parse/pool.js';
+import { failureOf } from '../helpers/failures.js';
 
 const pools: ParsePool[] = [];
 const pool = (settings: Partial<ParseSettings> = {}) => {
@@ -21,12 +21,6 @@ afterEach(async () => {
 
 /** An HTML page larger than what runs inline. */
 const largePage = `<html><head><title>Large</title></head><body><nav>menu</nav>${'<p>a paragraph about ovens</p>'.repeat(Math.ceil(INLINE_MAX_CHARS / 20))}</body></html>`;
-
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 describe('the parse pool', () => {
   it('reads a large page in a thread, and refuses what cannot be read with the same failure as inline', async () => {

@@ -4,18 +4,12 @@
  * the second time, and an `all: true` answer with one inward address is refused whole.
  */
 import type { LookupAddress } from 'node:dns';
-import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkedLookup, createSafeFetcher, parseAddressRanges } from '../../activities/web/index.js';
 import { countingConnector, fakeResolver, httpServer, rawServer, testConfig } from './loopback.js';
-
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
+import { failureOf } from '../helpers/failures.js';
 
 describe('S2: DNS rebinding, with a fake connector', () => {
   const attempts: string[] = [];

@@ -3,10 +3,11 @@
  * classification of statuses and network errors, and cancellation through the activity's
  * AbortSignal. Loopback only.
  */
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSafeFetcher, decodeText, extractPage, type SafeFetcher } from '../../activities/web/index.js';
 import { httpServer, rawServer, testConfig, type Loopback } from './loopback.js';
+import { failureOf } from '../helpers/failures.js';
 
 const article = `<!doctype html><html><head>
   <title>Tidal energy in the Severn estuary</title>
@@ -50,12 +51,6 @@ afterAll(async () => {
   await fetcher.close();
   await server.close();
 });
-
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 describe('fetchPage and extractPage', () => {
   it('fetches an allowlisted loopback page and extracts its title, main text and canonical URL', async () => {

@@ -4,10 +4,10 @@
  * the header and total timeouts (short ones here); a deep Content-Encoding chain is refused.
  */
 import { gzipSync } from 'node:zlib';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSafeFetcher, type SafeFetcher } from '../../activities/web/index.js';
 import { httpServer, rawServer, testConfig, type Loopback } from './loopback.js';
+import { failureOf } from '../helpers/failures.js';
 
 const MiB = 1024 * 1024;
 /** 1 GiB of zeros: 64 gzip members of 16 MiB each (~1 MB), and that gzipped again (~10 KB). */
@@ -56,12 +56,6 @@ afterAll(async () => {
   await fetcher.close();
   await server.close();
 });
-
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
 
 describe('S4: hostile bodies', () => {
   it('stops an endless body at the cap and hangs up', async () => {

@@ -15,6 +15,7 @@ import { buildConnector } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSafeFetcher, type SafeFetcher } from '../../activities/web/index.js';
 import { fakeResolver, httpServer, rawServer, testConfig, type Loopback } from './loopback.js';
+import { failureOf } from '../helpers/failures.js';
 
 let a: Loopback;
 let otherPort: Loopback;
@@ -50,11 +51,7 @@ afterAll(async () => {
   await Promise.all([a.close(), otherPort.close(), otherAddress.close()]);
 });
 
-async function failureOf(path: string): Promise<ApplicationFailure> {
-  const err = await fetcher.fetchPage(`${a.origin}${path}`).then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(ApplicationFailure);
-  return err as ApplicationFailure;
-}
+const refusalOf = (path: string) => failureOf(fetcher.fetchPage(`${a.origin}${path}`));
 
 describe('S3: redirects', () => {
   it('follows an allowed chain and reports each hop', async () => {
@@ -73,7 +70,7 @@ describe('S3: redirects', () => {
     ['/to-metadata', 'UrlBlocked', /cloud metadata endpoint/],
     ['/to-file', 'UrlInvalid', /redirect 1 to file:\/\/\/etc\/passwd refused: the scheme file: is not allowed/],
   ])('re-checks the hop %s, and the canaries see nothing', async (path, type, reason) => {
-    const err = await failureOf(path);
+    const err = await refusalOf(path);
     expect([err.type, err.nonRetryable]).toEqual([type, true]);
     expect(err.message).toMatch(reason);
     expect(otherPort.hits()).toBe(0);
@@ -82,7 +79,7 @@ describe('S3: redirects', () => {
 
   it('stops a redirect loop after 5 hops', async () => {
     const before = a.hits();
-    const err = await failureOf('/loop/0');
+    const err = await refusalOf('/loop/0');
     expect([err.type, err.nonRetryable]).toEqual(['FetchRejected', true]);
     expect(err.message).toMatch(/^more than 5 redirects, the last to http:\/\/127\.0\.0\.1:\d+\/loop\/6$/);
     expect(a.hits() - before).toBe(6);

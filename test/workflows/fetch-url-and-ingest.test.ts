@@ -9,8 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { and, eq } from 'drizzle-orm';
 import { buildConnector } from 'undici';
@@ -28,6 +27,7 @@ import { connectTestEnv, testQueues } from '../helpers/temporal.js';
 import { ARTICLE_PAGE, CANONICAL_PATH, dripping, failing, html, startSite, typed, type Site } from '../helpers/url-site.js';
 import { fakeResolver } from '../web/loopback.js';
 import { fetchHistoryFacts } from '../helpers/url-history.js';
+import { workflowFailureOf } from '../helpers/failures.js';
 
 let env: TestWorkflowEnvironment;
 let database: TestDatabase;
@@ -86,14 +86,6 @@ async function start(url: string, overrides?: UrlStartOptions['overrides']) {
   const input = { caseId, userId, url: normalised.url, correlationId: randomUUID(), queues };
   const started = await startFetchUrlAndIngest(client, input, { deadline: Date.now() + 10_000, overrides });
   return { ...started, handle: client.workflow.getHandle(started.workflowId, started.runId), url: normalised.url };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  const cause = (err as WorkflowFailedError).cause;
-  expect(cause).toBeInstanceOf(ApplicationFailure);
-  return cause as ApplicationFailure;
 }
 
 const urlDocuments = (url: string) => database.db.select().from(documents).where(and(eq(documents.caseId, caseId), eq(documents.url, url)));
@@ -177,7 +169,7 @@ describe('fetchUrlAndIngest', () => {
     ];
     for (const [url, reason] of cases) {
       const run = await start(url);
-      const failure = await failureOf(run.handle.result());
+      const failure = await workflowFailureOf(run.handle.result());
       expect({ type: failure.type, nonRetryable: failure.nonRetryable }).toEqual({ type: 'UrlBlocked', nonRetryable: true });
       expect(failure.message).toMatch(reason);
       const facts = await fetchHistoryFacts(client, run.workflowId, run.runId);
@@ -191,7 +183,7 @@ describe('fetchUrlAndIngest', () => {
 
   it('fails at once on a 404, with the server\'s answer as the reason', async () => {
     const run = await start(site.url('/gone'));
-    const failure = await failureOf(run.handle.result());
+    const failure = await workflowFailureOf(run.handle.result());
     expect(failure.type).toBe('FetchRejected');
     expect(failure.message).toBe(`the server answered 404 Not Found for ${site.url('/gone')}`);
     expect((await fetchHistoryFacts(client, run.workflowId, run.runId)).attempts).toEqual([1]);
@@ -216,7 +208,7 @@ describe('fetchUrlAndIngest', () => {
 
   it('stops at its time limit and aborts the request in flight', async () => {
     const run = await start(site.url('/slow'), { timeLimitMs: 2_000 });
-    const failure = await failureOf(run.handle.result());
+    const failure = await workflowFailureOf(run.handle.result());
     expect(failure.type).toBe('TimeLimitExceeded');
     expect(failure.message).toBe('stopped: the time limit of 2 s was reached');
     // The cancellation reaches the attempt with its next heartbeat (throttled to 0.8 × 10 s).

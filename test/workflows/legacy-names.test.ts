@@ -7,8 +7,6 @@
  * `extract_document_signals_workflow` fails at once, not retried, with its pointer.
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentRuns, messages, threads } from '../../activities/db/schema/index.js';
@@ -17,6 +15,7 @@ import { call, startApi, type ApiHarness } from '../api/harness.js';
 import { eventually } from '../helpers/chat.js';
 import { seedDocument, TEST_DIMENSIONS } from '../helpers/retrieval.js';
 import { startTestWorkers, type RunningWorkers } from '../helpers/stack.js';
+import { workflowFailureOf } from '../helpers/failures.js';
 
 const BRIEF = { debounceMs: 200, maxWaitMs: 1_000, idleCloseMs: 1_000, staleEvidenceDays: 180 };
 const RESEARCH = { budgetTokens: 200_000, maxIterations: 1, stallRounds: 2, contextTokens: 100_000, resultsPerQuery: 5, searchTimeoutMs: 2_000 };
@@ -51,15 +50,6 @@ const ended = async (workflowId: string) =>
     (row) => row?.status === 'completed' || row?.status === 'failed',
     60_000,
   ))!;
-
-async function failureOf(run: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await run.then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  let cause: unknown = (err as WorkflowFailedError).cause;
-  while (cause instanceof Error && !(cause instanceof ApplicationFailure)) cause = cause.cause;
-  expect(cause).toBeInstanceOf(ApplicationFailure);
-  return cause as ApplicationFailure;
-}
 
 describe('the seed\'s agent names, started by workflow type', () => {
   it('generate_research_artifact_v2 with the seed\'s five arguments runs researchAgent, adopting the caller\'s placeholder', async () => {
@@ -107,10 +97,10 @@ describe('the seed\'s agent names, started by workflow type', () => {
   it('fails at once, starting nothing, when the case is not the user\'s', async () => {
     const caseId = await caseWithCorpus();
     const correlationId = randomUUID();
-    const failure = await failureOf(runByOldName('generate_research_artifact', [caseId, 'rents', h.bob.id, correlationId]));
+    const failure = await workflowFailureOf(runByOldName('generate_research_artifact', [caseId, 'rents', h.bob.id, correlationId]));
     expect(failure.type).toBe('NotFound');
     expect(failure.message).toContain(`case ${caseId} not found`);
-    const failed = await failureOf(runByOldName('generate_research_artifact_v2', ['not-a-uuid', 'rents', h.alice.id, correlationId, null]));
+    const failed = await workflowFailureOf(runByOldName('generate_research_artifact_v2', ['not-a-uuid', 'rents', h.alice.id, correlationId, null]));
     expect(failed.type).toBe('ValidationError');
     expect(await h.database.db.select().from(agentRuns).where(eq(agentRuns.correlationId, correlationId))).toHaveLength(0);
   });
@@ -118,7 +108,7 @@ describe('the seed\'s agent names, started by workflow type', () => {
   it('the seed\'s inquiry names take (inquiry_id, user_id) and each starts its kind of the inquiry; another user\'s inquiry starts nothing', async () => {
     const caseId = await caseWithCorpus();
     const inquiry = (await call(h.app, h.alice, { method: 'POST', url: `/v1/cases/${caseId}/inquiries`, payload: { question: 'What do bakery rents near Leeds station cost?' } })).json();
-    const refused = await failureOf(runByOldName('generate_research_workflow', [inquiry.id, h.bob.id]));
+    const refused = await workflowFailureOf(runByOldName('generate_research_workflow', [inquiry.id, h.bob.id]));
     expect(refused.type).toBe('NotFound');
     const runs = [];
     for await (const wf of h.env.client.workflow.list({ query: `WorkflowId = "inquiry-research-${inquiry.id}"` })) runs.push(wf);
@@ -133,7 +123,7 @@ describe('the seed\'s agent names, started by workflow type', () => {
   it('extract_document_signals_workflow fails at once, not retried, with the pointer to processDocument and signals/extract', async () => {
     const workflowId = `legacy-${randomUUID()}`;
     const run = h.env.client.workflow.execute('extract_document_signals_workflow', { taskQueue: h.queues.research, workflowId, args: [randomUUID(), randomUUID()] });
-    const failure = await failureOf(run);
+    const failure = await workflowFailureOf(run);
     expect(failure.type).toBe('AgentRemoved');
     expect(failure.nonRetryable).toBe(true);
     expect(failure.message).toContain('processDocument');
