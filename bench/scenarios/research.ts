@@ -1,11 +1,12 @@
 /**
  * The research agent (issue 19) end to end on a real worker and the PostgreSQL server: runs of
  * `researchAgent` over a small case corpus, one at a time, with fakes of fixed latency: every
- * research model call (plan, extract, evaluate, synthesize: the `local` rules plus 50 ms) and
- * every search phase (the corpus search plus 50 ms). From each run's history: the time spent
- * outside activities as a share of the run (start to close, minus the activities' started →
- * completed intervals; goal ≤ 5 %) beside the same share for a bare workflow of as many 50 ms
- * activities (the floor), and the history's bytes; from the ledger: tokens per artifact.
+ * research model call (plan, extract, evaluate, synthesize: the `local` rules plus 50 ms, or
+ * `--call-ms`) and every search phase (the corpus search plus as long). From each run's history:
+ * the time spent outside activities as a share of the run (start to close, minus the
+ * activities' started → completed intervals; goal ≤ 5 % at 50 ms) beside the same share for a
+ * bare workflow of as many activities of that length (the floor), and the history's bytes; from
+ * the ledger: tokens per artifact.
  */
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
@@ -23,9 +24,9 @@ import { createWorkers } from '../../workers/worker.js';
 import { RESEARCH_AGENT } from '../../workflows/agents/catalog.js';
 import { emptyResult, type Scenario } from '../scenario.js';
 
-const LATENCY_MS = 50;
 const DIMENSIONS = 64;
-const wait = () => new Promise((r) => setTimeout(r, LATENCY_MS));
+type Wait = () => Promise<void>;
+const waitOf = (ms: number): Wait => () => new Promise((r) => setTimeout(r, ms));
 const PASSAGES = [
   'Bakery rents near Leeds station averaged 3500 pounds a month in March 2025, according to the letting agent.',
   'Leasing a deck oven costs 450 pounds a month over five years for a small bakery.',
@@ -33,7 +34,7 @@ const PASSAGES = [
   'Flour prices rose by 12 percent between March and June, compared with 4 percent a year earlier.',
 ];
 
-function slowLlm(): Llm {
+function slowLlm(wait: Wait): Llm {
   const local = createLocalLlm();
   return {
     ...local,
@@ -113,7 +114,7 @@ function timeOf(events: HistoryEvent[], localMs: number): { inside: number; part
 
 /**
  * The platform's floor for a run of `steps` phases, each its own activity: `sleepingActivities`
- * (bench/workflows.ts) runs that many activities of 50 ms one after the other and decides
+ * (bench/workflows.ts) runs that many activities of `--call-ms` one after the other and decides
  * nothing, so the time outside them is the server's and the SDK's own cost of each hand-over.
  */
 async function floorShares(client: Client, taskQueue: string, steps: number, runs: number): Promise<number[]> {
@@ -130,15 +131,17 @@ async function floorShares(client: Client, taskQueue: string, steps: number, run
 
 export const research: Scenario = {
   name: 'research',
-  description: 'researchAgent runs with 50 ms model and search fakes: time outside activities, tokens per artifact, history bytes per run',
+  description: 'researchAgent runs with model and search fakes of 50 ms (--call-ms): time outside activities, tokens per artifact, history bytes per run',
   async run({ harness, options }) {
     const [database] = await harness.databases();
     const { db, close } = createDb(database!.url);
     const queues = queueNames('bench-research-');
+    const { callMs } = options;
+    const wait = waitOf(callMs);
     const connection = await NativeConnection.connect({ address: harness.address });
     const client = new Client({ connection: await Connection.connect({ address: harness.address }) });
     const acts = createActivities({
-      db, llm: slowLlm(), embedder: createLocalEmbedder(DIMENSIONS), temporal: client, clock: () => new Date(),
+      db, llm: slowLlm(wait), embedder: createLocalEmbedder(DIMENSIONS), temporal: client, clock: () => new Date(),
       config: { queues, chat: { redeliveryAfterMs: 30_000 }, research: { ...RESEARCH_DEFAULTS, maxIterations: 3 } },
     });
     const researchSearch: Activities['researchSearch'] = async (req) => (await wait(), acts.researchSearch(req));
@@ -191,11 +194,13 @@ export const research: Scenario = {
       const share = mean(shares);
       const steps = Math.round(mean(activities));
       const floor = mean(await floorShares(client, queues.research, steps, runs));
-      result.ratios.push({ label: 'research: time outside activities / run time (mean over runs)', value: share, goal: '≤ 0.05', met: share <= 0.05 });
+      // The goal is the issue's, at its 50 ms calls; at other lengths the share is a note, not judged.
+      if (callMs === 50) result.ratios.push({ label: 'research: time outside activities / run time (mean over runs)', value: share, goal: '≤ 0.05', met: share <= 0.05 });
+      else result.notes.push({ label: `research: time outside activities / run time (mean over runs; the ≤ 0.05 goal is set at 50 ms calls)`, value: share.toFixed(3) });
       result.notes.push(
-        { label: 'research runs (one at a time; 50 ms per model call and per search phase)', value: String(runs) },
+        { label: `research runs (one at a time; ${callMs} ms per model call and per search phase)`, value: String(runs) },
         {
-          label: `floor: a bare workflow of ${steps} activities of 50 ms one after the other (what research's runs completed), time outside activities`,
+          label: `floor: a bare workflow of ${steps} activities of ${callMs} ms one after the other (what research's runs completed), time outside activities`,
           value: `${(floor * 100).toFixed(1)} % (research: ${(share * 100).toFixed(1)} %, ${(share / Math.max(floor, 1e-9)).toFixed(2)}× the floor)`,
         },
         { label: 'research: time outside activities, min / max share', value: `${(Math.min(...shares) * 100).toFixed(1)} % / ${(Math.max(...shares) * 100).toFixed(1)} %` },

@@ -4,7 +4,7 @@
  * process (test/fault/worker-process.ts) that the test kills and restarts. Messages are
  * sent through the real hand-off (test/helpers/chat.ts `sendMessage`).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -85,10 +85,9 @@ function childEnv(o: FaultStackOptions, databaseUrl: string, prefix: string, bun
 }
 
 export async function startFaultStack(o: FaultStackOptions): Promise<FaultStack> {
-  const scratch = mkdtempSync(join(tmpdir(), `casework-fault-${o.label}-`));
   const prefix = `${uniqueId(`fault-${o.label}`)}-`;
   const queues = queueNames(prefix);
-  const cleanups: (() => Promise<unknown>)[] = [async () => rmSync(scratch, { recursive: true, force: true })];
+  const cleanups: (() => Promise<unknown>)[] = [];
   let current: Child | undefined;
   const logs: string[] = [];
   let starts = 0;
