@@ -196,7 +196,7 @@ export const research: Scenario = {
       const floor = mean(await floorShares(client, queues.research, steps, runs));
       // The goal is the issue's, at its 50 ms calls; at other lengths the share is a note, not judged.
       if (callMs === 50) result.ratios.push({ label: 'research: time outside activities / run time (mean over runs)', value: share, goal: '≤ 0.05', met: share <= 0.05 });
-      else result.notes.push({ label: `research: time outside activities / run time (mean over runs; the ≤ 0.05 goal is set at 50 ms calls)`, value: share.toFixed(3) });
+      else result.notes.push({ label: 'research: time outside activities / run time (mean over runs; the ≤ 0.05 goal is set at 50 ms calls)', value: share.toFixed(3) });
       result.notes.push(
         { label: `research runs (one at a time; ${callMs} ms per model call and per search phase)`, value: String(runs) },
         {

@@ -22,7 +22,7 @@ import { eventually, seedThread } from '../helpers/chat.js';
 import { killChild, stopChild, waitFor, type Child } from '../helpers/child-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { seedCase } from '../helpers/documents.js';
-import { startAgentsWorker, startFaultStack, writeFaultBundle, type FaultStack } from './harness.js';
+import { startAgentsWorker, startFaultStack, faultBundleFile, type FaultStack } from './harness.js';
 
 const AGENTS = [...FIXTURE_AGENTS, fixtureAgent('critique')];
 const CHUNKS = 12;
@@ -38,7 +38,7 @@ const children: Child[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
   stack = await startFaultStack({ label: 'agents-kill', temporalAddress: inject('temporalAddress'), databaseUrl: database.url });
-  bundlePath = await writeFaultBundle('agents', fileURLToPath(new URL('../fixtures/workflows-with-agents.ts', import.meta.url)));
+  bundlePath = await faultBundleFile('agents', fileURLToPath(new URL('../fixtures/workflows-with-agents.ts', import.meta.url)));
 });
 
 afterAll(async () => {

@@ -17,7 +17,7 @@ import {
 } from '../helpers/documents.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { killChild, startNode, stopChild, waitFor, type Child } from '../helpers/child-process.js';
-import { startFaultStack, writeFaultBundle, type FaultStack } from './harness.js';
+import { startFaultStack, faultBundleFile, type FaultStack } from './harness.js';
 
 /** 64-token chunks, 4 per batch: the text below makes about 40 batches. */
 const SIZES = { CHUNK_TOKENS: '64', CHUNK_OVERLAP_TOKENS: '8', EMBED_BATCH_SIZE: '4' };
@@ -33,7 +33,7 @@ const children: Child[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
   stack = await startFaultStack({ label: 'doc-kill', temporalAddress: inject('temporalAddress'), databaseUrl: database.url });
-  bundlePath = await writeFaultBundle('doc');
+  bundlePath = await faultBundleFile('doc');
 });
 
 afterAll(async () => {

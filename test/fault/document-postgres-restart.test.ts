@@ -26,7 +26,7 @@ import { activityRecords, type ActivityRecord } from '../helpers/activity-histor
 import { chunksOf, documentEvents, documentRow, seedCase } from '../helpers/documents.js';
 import { sleep, startNode, stopChild, waitFor, type Child } from '../helpers/child-process.js';
 import { createOwnedPostgres, type OwnedPostgres } from '../helpers/owned-postgres.js';
-import { startFaultStack, writeFaultBundle, type FaultStack } from './harness.js';
+import { startFaultStack, faultBundleFile, type FaultStack } from './harness.js';
 
 /** 64-token chunks, 4 per batch: the documents below make 3 to 30 batches each. */
 const SIZES = { CHUNK_TOKENS: '64', CHUNK_OVERLAP_TOKENS: '8', EMBED_BATCH_SIZE: '4' };
@@ -60,7 +60,7 @@ beforeAll(async () => {
   pg = await createOwnedPostgres();
   console.log(`[document-pg-restart] database: ${pg.describe()}`);
   stack = await startFaultStack({ label: 'doc-pg', temporalAddress: inject('temporalAddress'), databaseUrl: pg.url });
-  bundlePath = await writeFaultBundle('doc-pg');
+  bundlePath = await faultBundleFile('doc-pg');
 });
 
 afterAll(async () => {

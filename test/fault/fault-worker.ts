@@ -70,7 +70,7 @@ export async function runFaultWorker(parts: FaultParts = {}): Promise<void> {
 
 const same = <T>(part: T): T => part;
 
-/** FAULT_WORKFLOW_BUNDLE: the file the test run wrote (production's workflows, once a run) or the test did (a fixture entry's: `writeFaultBundle`). */
+/** FAULT_WORKFLOW_BUNDLE: the file the test run wrote (production's workflows, once a run) or the test did (a fixture entry's: `faultBundleFile`). */
 function workflowBundle(): WorkflowBundle {
   const path = process.env.FAULT_WORKFLOW_BUNDLE;
   if (!path) throw new Error('FAULT_WORKFLOW_BUNDLE must name the workflow bundle file');

@@ -174,7 +174,7 @@ export async function sendBursts(
 export const faultLines = (log: string) => log.split('\n').filter((l) => l.startsWith('fault: '));
 
 /** The file of the workflow bundle the fault workers load (FAULT_WORKFLOW_BUNDLE): production's, the run's one (global setup); a fixture entry's, written here. */
-export async function writeFaultBundle(label: string, workflowsPath?: string): Promise<string> {
+export async function faultBundleFile(label: string, workflowsPath?: string): Promise<string> {
   if (!workflowsPath) return inject('workflowBundlePath');
   const path = join(tmpdir(), `${uniqueId(`casework-${label}-bundle`)}.js`);
   const bundle = await testBundle(workflowsPath);

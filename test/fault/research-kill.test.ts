@@ -31,7 +31,7 @@ import { seedCase } from '../helpers/documents.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai.js';
 import { researchModel } from '../helpers/research-model.js';
 import { seedDocument } from '../helpers/retrieval.js';
-import { startAgentsWorker, startFaultStack, writeFaultBundle, type FaultStack } from './harness.js';
+import { startAgentsWorker, startFaultStack, faultBundleFile, type FaultStack } from './harness.js';
 
 let database: TestDatabase;
 let stack: FaultStack;
@@ -45,7 +45,7 @@ beforeAll(async () => {
   stack = await startFaultStack({ label: 'research-kill', temporalAddress: inject('temporalAddress'), databaseUrl: database.url });
   fake = await startFakeOpenAi();
   fake.onChat = (body) => model.reply(body);
-  bundlePath = await writeFaultBundle('research');
+  bundlePath = await faultBundleFile('research');
 });
 
 afterAll(async () => {

@@ -15,7 +15,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { documentEvents, seedCase, settledDocument } from '../helpers/documents.js';
 import { fetchHistoryFacts } from '../helpers/url-history.js';
 import { ARTICLE_PAGE, dripping, startSite, type Page, type Site } from '../helpers/url-site.js';
-import { startFaultStack, writeFaultBundle, type FaultStack } from './harness.js';
+import { startFaultStack, faultBundleFile, type FaultStack } from './harness.js';
 
 let database: TestDatabase;
 let stack: FaultStack;
@@ -30,7 +30,7 @@ beforeAll(async () => {
   site = await startSite({ '/page': page });
   database = await createTestDatabase();
   stack = await startFaultStack({ label: 'url-kill', temporalAddress: inject('temporalAddress'), databaseUrl: database.url });
-  bundlePath = await writeFaultBundle('url');
+  bundlePath = await faultBundleFile('url');
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@
  * casework's search attributes and the two dynamic-config values that make each activity
  * dispatch 3-5x faster (notes/temporal-sdk.md §11). Test files connect to it. Beside it, the
  * production workflows are bundled once for the run (~2.5 s of CPU each time, and some forty
- * files run workers) into a file every test file's workers load (`testBundle`, `writeFaultBundle`).
+ * files run workers) into a file every test file's workers load (`testBundle`, `faultBundleFile`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
