@@ -250,21 +250,21 @@ const STALLED_READS = 3;
 
 type Counts = Pick<ScopeConsolidation, 'merged' | 'decayed' | 'archived'>;
 
+const added = (a: Counts, b: Counts): Counts => ({ merged: a.merged + b.merged, decayed: a.decayed + b.decayed, archived: a.archived + b.archived });
+
 /** What a read's batches wrote before one found its rows changed: the next read no longer sees it as due, so it is added to that read's report. */
 type Written = Counts & { batches: number };
 
 export async function consolidateScope(db: PoolDb, policy: Policy, req: ConsolidateScopeRequest): Promise<ConsolidateScopeResult> {
-  const before: Counts = { merged: 0, decayed: 0, archived: 0 };
+  let before: Counts = { merged: 0, decayed: 0, archived: 0 };
   for (let stalled = 0; ; ) {
     const result = await consolidateOnce(db, policy, req);
     if ('unembedded' in result) return result;
     if (!('changed' in result)) {
-      return { ...result, merged: result.merged + before.merged, decayed: result.decayed + before.decayed, archived: result.archived + before.archived };
+      return { ...result, ...added(result, before) };
     }
     const { changed } = result;
-    before.merged += changed.merged;
-    before.decayed += changed.decayed;
-    before.archived += changed.archived;
+    before = added(before, changed);
     stalled = changed.batches > 0 ? 0 : stalled + 1;
     if (stalled === STALLED_READS) throw new Error(`the signals of ${req.scope.kind} ${req.scope.id} kept changing while they were consolidated`);
   }
@@ -290,16 +290,13 @@ async function consolidateOnce(db: PoolDb, policy: Policy, req: ConsolidateScope
   if (req.dryRun) return { examined: loaded.length, merged: mergedIn(groups), ...decisions(changed), embedded: 0 };
   const byId = new Map(loaded.map((r) => [r.id, r]));
   const merges = batches(groups, policy.batchSize);
-  const written: Written = { merged: 0, decayed: 0, archived: 0, batches: 0 };
+  let written: Written = { merged: 0, decayed: 0, archived: 0, batches: 0 };
   for (let i = 0; i < Math.max(merges.length, Math.ceil(changed.length / policy.batchSize)); i++) {
     const batch = { groups: merges[i] ?? [], decays: changed.slice(i * policy.batchSize, (i + 1) * policy.batchSize) };
     const done = await write(db, req.scope, batch, byId, req.nominalMs, policy);
     if (!done.ok) return { changed: written };
-    const survivors = decisions(done.kept);
-    written.merged += mergedIn(batch.groups);
-    written.decayed += done.decayed + survivors.decayed;
-    written.archived += done.archived + survivors.archived;
-    written.batches += 1;
+    const wrote = added({ merged: mergedIn(batch.groups), decayed: done.decayed, archived: done.archived }, { merged: 0, ...decisions(done.kept) });
+    written = { ...added(written, wrote), batches: written.batches + 1 };
     beat({ phase: 'write', batch: i + 1 });
   }
   return { examined: loaded.length, merged: written.merged, decayed: written.decayed, archived: written.archived, embedded: 0 };
